@@ -1,0 +1,49 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install migrate demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(HOST):$(PORT)
+
+# Embedded default: SQLite and the in-memory channel layer, one process.
+run: demo
+	@echo ""
+	@echo "  Demo shop (visitor):   http://$(HOST):$(PORT)/demo/"
+	@echo "  Expert dashboard:      http://$(HOST):$(PORT)/dashboard/   (alice or bob)"
+	@echo "  Community managers:    http://$(HOST):$(PORT)/admin/       (carol)"
+	@echo "  Password for all three demo sign-ins: demo-pass-123"
+	@echo ""
+	DEBUG=1 ALLOWED_HOSTS="$(HOST),localhost,127.0.0.1" $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+# The benchmark (not part of `make test`): needs PostgreSQL and Redis, see docs/performance.md.
+# `make bench QUICK=1` is a small run (< 3 minutes); BENCH_ARGS passes more flags to bench/run.py.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles db.sqlite3

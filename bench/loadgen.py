@@ -1,0 +1,431 @@
+"""The load generator: real websocket clients speaking protocol v1, open loop.
+
+Run by bench/run.py in its own process (pinned to its own core where it can
+be), with a plan as JSON on stdin. It prints ``MARK <name>`` lines while it
+works, so the orchestrator can sample the server's CPU, memory and database
+counters at the same moments, and one ``RESULT <json>`` line at the end.
+
+Open loop: every sender has a schedule (a random phase, then one send every
+``interval``); latency is measured from the *scheduled* time, so a stalled
+server or client cannot hide its stall by sending later (no coordinated
+omission). One-way latency is scheduled send → the *other* side's socket
+receives the ``message`` frame, on one clock (one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import json
+import random
+import sys
+import time
+
+import orjson
+from hdrh.histogram import HdrHistogram
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+LOWEST_US, HIGHEST_US = 1, 120_000_000
+
+
+def histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, 3)
+
+
+def summary(hist: HdrHistogram) -> dict:
+    if hist.get_total_count() == 0:
+        return {"count": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+    return {
+        "count": hist.get_total_count(),
+        "p50_ms": hist.get_value_at_percentile(50) / 1000,
+        "p90_ms": hist.get_value_at_percentile(90) / 1000,
+        "p99_ms": hist.get_value_at_percentile(99) / 1000,
+        "p999_ms": hist.get_value_at_percentile(99.9) / 1000,
+        "max_ms": hist.get_max_value() / 1000,
+    }
+
+
+def percentile_curve(hist: HdrHistogram) -> list[list[float]]:
+    points = [50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100]
+    return [[p, hist.get_value_at_percentile(p) / 1000] for p in points] if hist.get_total_count() else []
+
+
+def mark(name: str) -> None:
+    print(f"MARK {name}", flush=True)
+
+
+class Stats:
+    """What one phase saw."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.latency = histogram()
+        self.typing_latency = histogram()
+        self.sent = 0
+        self.delivered = 0
+        self.duplicates = 0
+        self.typing_sent = 0
+        self.typing_delivered = 0
+        self.send_failures = 0
+        self.started = time.monotonic()
+        self.ended = None
+
+    def result(self) -> dict:
+        return {
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "lost": self.sent - self.delivered,
+            "duplicates": self.duplicates,
+            "send_failures": self.send_failures,
+            "seconds": round((self.ended or time.monotonic()) - self.started, 3),
+            "latency": summary(self.latency),
+            "latency_curve": percentile_curve(self.latency),
+            "typing": {
+                "sent": self.typing_sent,
+                "delivered": self.typing_delivered,
+                "latency": summary(self.typing_latency),
+            } if self.typing_sent else None,
+        }
+
+
+class Handshakes:
+    def __init__(self):
+        self.hist = histogram()
+        self.failures = 0
+        self.status_5xx = 0
+        self.errors: collections.Counter = collections.Counter()
+
+    def result(self) -> dict:
+        return {**summary(self.hist), "failures": self.failures, "http_5xx": self.status_5xx, "errors": dict(self.errors.most_common(5))}
+
+
+class Peer:
+    """One client socket: a visitor widget or an expert dashboard."""
+
+    def __init__(self, gen: "LoadGen", role: str, url: str, headers: dict):
+        self.gen, self.role, self.url, self.headers = gen, role, url, headers
+        self.ws = None
+        self.token = None
+        self.last_seq: dict[str, int] = collections.defaultdict(int)
+        self.unacked: dict[str, dict] = {}
+        self.waiters: dict[str, list[asyncio.Future]] = collections.defaultdict(list)
+        self.ready = asyncio.Event()
+        self.reader = None
+
+    async def open(self, handshakes: Handshakes, resume: bool = False) -> bool:
+        start = time.monotonic()
+        try:
+            self.ws = await connect(
+                self.url, additional_headers=self.headers, compression=None, proxy=None,
+                open_timeout=60, ping_interval=None, max_size=2**22, max_queue=None,
+            )
+            self.reader = asyncio.create_task(self.read())
+            welcome = self.expect("welcome")
+            if self.role == "visitor":
+                conv = next(iter(self.last_seq), None)
+                await self.ws.send(orjson.dumps({
+                    "type": "hello", "token": self.token if resume else None,
+                    "last_seq": self.last_seq[conv] if (resume and conv) else 0,
+                }).decode())
+            frame = await asyncio.wait_for(welcome, 60)
+        except Exception as exc:  # a failed handshake is a figure, not a crash
+            handshakes.failures += 1
+            if isinstance(exc, InvalidStatus) and exc.response.status_code >= 500:
+                handshakes.status_5xx += 1
+            handshakes.errors[type(exc).__name__ + (f" {exc.response.status_code}" if isinstance(exc, InvalidStatus) else "")] += 1
+            return False
+        handshakes.hist.record_value(max(LOWEST_US, int((time.monotonic() - start) * 1e6)))
+        if self.role == "visitor":
+            self.token = frame.get("token")
+            for message in frame.get("messages") or []:
+                self.on_message(message)
+        else:
+            for conversation in frame.get("conversations") or []:
+                if conversation["id"] in self.last_seq and conversation["last_seq"] > self.last_seq[conversation["id"]]:
+                    await self.send({"type": "sync", "conversation": conversation["id"], "after_seq": self.last_seq[conversation["id"]]})
+        for frame in list(self.unacked.values()):  # a client resends what was never acknowledged
+            await self.send(frame)
+        self.ready.set()
+        return True
+
+    async def drop(self) -> None:
+        self.ready.clear()
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+
+    def expect(self, frame_type: str) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.waiters[frame_type].append(future)
+        return future
+
+    async def send(self, frame: dict) -> None:
+        await self.ws.send(orjson.dumps(frame).decode())
+
+    async def read(self) -> None:
+        try:
+            async for raw in self.ws:
+                frame = orjson.loads(raw)
+                kind = frame.get("type")
+                if kind == "message":
+                    self.on_message(frame["message"] if "message" in frame else frame)
+                elif kind == "messages":
+                    for message in frame["messages"]:
+                        self.on_message(message)
+                elif kind == "typing":
+                    self.gen.on_typing(self, frame)
+                waiting = self.waiters.get(kind)
+                if waiting:
+                    future = waiting.pop(0)
+                    if not future.done():
+                        future.set_result(frame)
+        except Exception:
+            pass
+
+    def on_message(self, message: dict) -> None:
+        conv = message["conversation"]
+        if message["seq"] > self.last_seq[conv]:
+            self.last_seq[conv] = message["seq"]
+        cid = message.get("client_id")
+        if message["author"] == self.role:
+            self.unacked.pop(cid, None)
+        elif cid is not None:
+            self.gen.on_delivered(cid)
+
+
+class LoadGen:
+    def __init__(self, plan: dict):
+        self.plan = plan
+        self.stats: Stats | None = None
+        self.scheduled: dict[str, tuple[float, Stats]] = {}
+        self.seen: set[str] = set()
+        self.typing_fifo: dict[tuple, collections.deque] = collections.defaultdict(collections.deque)
+        self.ids = itertools.count()
+        self.results: dict = {"phases": {}}
+
+    # --- receiving -------------------------------------------------------------
+    def on_delivered(self, cid: str) -> None:
+        entry = self.scheduled.get(cid)
+        if entry is None:
+            return
+        scheduled, stats = entry
+        if cid in self.seen:
+            stats.duplicates += 1
+            return
+        self.seen.add(cid)
+        stats.delivered += 1
+        stats.latency.record_value(max(LOWEST_US, min(HIGHEST_US, int((time.monotonic() - scheduled) * 1e6))))
+
+    def on_typing(self, peer: Peer, frame: dict) -> None:
+        fifo = self.typing_fifo.get((frame["conversation"], frame["author"]))
+        if fifo:
+            scheduled, stats = fifo.popleft()
+            stats.typing_delivered += 1
+            stats.typing_latency.record_value(max(LOWEST_US, min(HIGHEST_US, int((time.monotonic() - scheduled) * 1e6))))
+
+    # --- setting up ---------------------------------------------------------------
+    def visitor(self, base: str) -> Peer:
+        return Peer(self, "visitor", f"{base}/ws/v1/visitor/{self.plan['brand']}/", {"Origin": self.plan["origin"]})
+
+    def expert(self, base: str, cookie: str) -> Peer:
+        return Peer(self, "expert", f"{base}/ws/v1/expert/", {"Origin": self.plan["origin"], "Cookie": cookie})
+
+    async def gather_bounded(self, coros, limit: int = 500):
+        semaphore = asyncio.Semaphore(limit)
+
+        async def run(coro):
+            async with semaphore:
+                return await coro
+
+        return await asyncio.gather(*(run(c) for c in coros))
+
+    async def open_pairs(self, count: int, cookies: list[str], *, visitor_base: str, expert_base: str, shared_expert: bool = False):
+        """Open experts and visitors, start a conversation per visitor, have its expert claim it."""
+        handshakes = Handshakes()
+        experts = [self.expert(expert_base, cookies[0 if shared_expert else i]) for i in range(1 if shared_expert else count)]
+        visitors = [self.visitor(visitor_base) for _ in range(count)]
+        await self.gather_bounded([p.open(handshakes) for p in experts])
+        await self.gather_bounded([p.open(handshakes) for p in visitors])
+        pairs = []
+
+        async def start_and_claim(i, visitor):
+            try:
+                return await start_and_claim_once(i, visitor)
+            except Exception:
+                return None  # counted: fewer pairs than asked for
+
+        async def start_and_claim_once(i, visitor):
+            expert = experts[0 if shared_expert else i]
+            if not (visitor.ready.is_set() and expert.ready.is_set()):
+                return None
+            conversation = visitor.expect("conversation")
+            await visitor.send({"type": "conversation.start", "text": "hello?", "client_id": f"start-{next(self.ids)}"})
+            conv_id = (await asyncio.wait_for(conversation, 60))["id"]
+            claimed = expert.expect("conversation")
+            await expert.send({"type": "conversation.claim", "conversation": conv_id})
+            frame = await asyncio.wait_for(claimed, 60)
+            if frame.get("status") != "active":
+                return None
+            expert.last_seq[frame["id"]] = max(expert.last_seq[frame["id"]], frame.get("last_seq", 0))
+            visitor.last_seq[conv_id] = max(visitor.last_seq[conv_id], 1)
+            return (visitor, expert, conv_id)
+
+        started = await self.gather_bounded([start_and_claim(i, v) for i, v in enumerate(visitors)], limit=100)
+        pairs = [p for p in started if p]
+        await asyncio.sleep(0.5)  # the last conversation/message frames
+        return pairs, experts, visitors, handshakes
+
+    # --- load -------------------------------------------------------------------------
+    async def wait_ready(self, peer: Peer, until: float) -> bool:
+        if peer.ready.is_set():
+            return True
+        try:
+            await asyncio.wait_for(peer.ready.wait(), max(0.01, until - time.monotonic()))
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def sender(self, peer: Peer, conv_id: str, interval: float, start: float, end: float, stats: Stats, typing_burst: int = 0):
+        t = start + random.uniform(0, interval)
+        while t < end:
+            delay = t - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if typing_burst:
+                for k in range(typing_burst):
+                    target = t + k * 0.05
+                    delay = target - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    if not await self.wait_ready(peer, end + 10):
+                        return
+                    frame = {"type": "typing", "active": k < typing_burst - 1}
+                    if peer.role == "expert":
+                        frame["conversation"] = conv_id
+                    self.typing_fifo[(conv_id, peer.role)].append((target, stats))
+                    stats.typing_sent += 1
+                    try:
+                        await peer.send(frame)
+                    except Exception:
+                        stats.send_failures += 1
+                # The message follows the burst: its latency counts from its own scheduled time.
+                scheduled = t + typing_burst * 0.05
+                delay = scheduled - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            else:
+                scheduled = t
+            cid = f"m{next(self.ids)}"
+            frame = {"type": "message.send", "text": f"benchmark message {cid}", "client_id": cid}
+            if peer.role == "expert":
+                frame["conversation"] = conv_id
+            self.scheduled[cid] = (scheduled, stats)
+            stats.sent += 1
+            peer.unacked[cid] = frame
+            if not await self.wait_ready(peer, end + 10):
+                stats.send_failures += 1  # the socket never came back: counted as sent and lost
+                return
+            try:
+                await peer.send(frame)
+            except Exception:
+                pass  # still unacked: resent on reconnect (idempotent client_id)
+            t += interval
+
+    async def run_load(self, name: str, pairs, rate: float, seconds: float, drain: float, typing_burst: int = 0,
+                       during=None) -> dict:
+        """Every side of every pair sends; ``rate`` is messages per second in total."""
+        stats = Stats(name)
+        self.stats = stats
+        senders = [(v, conv) for v, _, conv in pairs] + [(e, conv) for _, e, conv in pairs]
+        interval = len(senders) / rate
+        mark(f"start {name}")
+        start = time.monotonic() + 0.05
+        end = start + seconds
+        tasks = [asyncio.create_task(self.sender(p, conv, interval, start, end, stats, typing_burst)) for p, conv in senders]
+        extra = {}
+        if during is not None:
+            extra = await during(start, end)
+        await asyncio.gather(*tasks)
+        deadline = time.monotonic() + drain
+        while time.monotonic() < deadline and stats.delivered < stats.sent:
+            await asyncio.sleep(0.05)
+        stats.ended = time.monotonic()
+        mark(f"end {name}")
+        result = {**stats.result(), "offered_rate": rate, "sockets": len({id(p) for p, _ in senders}), "conversations": len(pairs),
+                  "delivered_per_second": round(stats.delivered / seconds, 1), **extra}
+        self.results["phases"][name] = result
+        return result
+
+    async def storm(self, peers: list[Peer], start: float, end: float) -> dict:
+        """Every socket drops at once, then all reconnect at once and resume."""
+        await asyncio.sleep(max(0, (end - start) / 3 - (time.monotonic() - start)))
+        handshakes = Handshakes()
+        mark("storm drop")
+        await asyncio.gather(*(p.drop() for p in peers), return_exceptions=True)
+        t0 = time.monotonic()
+        ok = await asyncio.gather(*(p.open(handshakes, resume=True) for p in peers))
+        return {"storm": {"sockets": len(peers), "reconnected": sum(ok), "all_back_seconds": round(time.monotonic() - t0, 3),
+                          "handshake": handshakes.result()}}
+
+    async def close_all(self, peers):
+        await asyncio.gather(*(p.drop() for p in peers), return_exceptions=True)
+
+    # --- the plan -----------------------------------------------------------------------
+    async def main(self) -> dict:
+        plan = self.plan
+        base = plan["bases"][0]
+        other = plan["bases"][-1]
+        cookies = plan["cookies"]
+        n = plan["pairs"]
+        scenarios = plan["scenarios"]
+        res = self.results
+        if "steady" in scenarios or "ramp" in scenarios or "storm" in scenarios or "typing" in scenarios:
+            mark("idle before")
+            pairs, experts, visitors, hs = await self.open_pairs(n, cookies, visitor_base=base, expert_base=other)
+            res["setup"] = {"pairs": len(pairs), "handshake": hs.result(), "sockets": len(experts) + len(visitors)}
+            await asyncio.sleep(2)
+            mark("idle after")
+            if "steady" in scenarios:
+                await self.run_load("steady", pairs, rate=2 * len(pairs) / plan["steady_interval"], seconds=plan["steady_seconds"], drain=plan["drain"])
+            if "ramp" in scenarios:
+                res["ramp"] = []
+                for rate in plan["ramp_rates"]:
+                    r = await self.run_load(f"ramp-{rate}", pairs, rate=rate, seconds=plan["ramp_seconds"], drain=plan["drain"])
+                    res["ramp"].append({"rate": rate, **{k: r[k] for k in ("sent", "delivered", "lost", "latency", "delivered_per_second")}})
+                    if r["lost"] or (r["latency"]["p99_ms"] or 1e9) >= plan["knee_p99_ms"]:
+                        break
+                passing = [s for s in res["ramp"] if not s["lost"] and s["latency"]["p99_ms"] < plan["knee_p99_ms"]]
+                res["knee_rate"] = passing[-1]["rate"] if passing else None
+            if "typing" in scenarios:
+                await self.run_load("typing", pairs, rate=2 * len(pairs) / plan["typing_interval"], seconds=plan["typing_seconds"],
+                                    drain=plan["drain"], typing_burst=plan["typing_burst"])
+            if "storm" in scenarios:
+                peers = experts + visitors
+
+                async def during(start, end):
+                    return await self.storm(peers, start, end)
+
+                await self.run_load("storm", pairs, rate=2 * len(pairs) / plan["storm_interval"], seconds=plan["storm_seconds"],
+                                    drain=plan["drain"] + 5, during=during)
+            await self.close_all(experts + visitors)
+        if "fanout" in scenarios:
+            pairs, experts, visitors, hs = await self.open_pairs(plan["fanout_conversations"], plan["fanout_cookie"], visitor_base=base,
+                                                                 expert_base=other, shared_expert=True)
+            res["fanout_setup"] = {"conversations": len(pairs), "handshake": hs.result()}
+            await self.run_load("fanout", pairs, rate=plan["fanout_rate"], seconds=plan["fanout_seconds"], drain=plan["drain"])
+            await self.close_all(experts + visitors)
+        return res
+
+
+def main() -> None:
+    plan = json.loads(sys.stdin.read())
+    random.seed(plan.get("seed", 1))
+    result = asyncio.run(asyncio.wait_for(LoadGen(plan).main(), plan.get("time_limit", 900)))
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

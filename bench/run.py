@@ -1,0 +1,478 @@
+"""``make bench``: the project against two baselines, same machine, same load, same run.
+
+Targets, each started in its own process, one after the other:
+
+* ``ws``: bench/baseline_ws.py, a bare websockets relay (the floor);
+* ``channels``: bench/baseline_channels.py, a minimal Channels relay under
+  daphne on the same channels-redis settings (the framework's own cost);
+* ``project``: daphne on chatplatform.asgi, PostgreSQL database ``chatbench``
+  (dropped, created and migrated here), channels-redis on its own Redis db;
+* ``project2``: the same on two daphne processes (visitors on one, experts on
+  the other), the steady scenario only.
+
+The load generator (bench/loadgen.py) runs in another process; where there
+are two cores the server is pinned to one and the load generator to the
+other. Results: a table on stdout, ``bench/results/<stamp>.json`` and
+``bench/results/<stamp>-latency.png``.
+
+    python -m bench.run [--quick] [--pairs N] [--steady-seconds S] [--targets ws,channels,project,project2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def pin(pid: int, cores: set[int] | None) -> None:
+    if cores and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(pid, cores)
+        except OSError:
+            pass
+
+
+def cpu_seconds(procs) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def named(*names) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").split()[0] in names]
+
+
+# --- database -----------------------------------------------------------------------
+
+def with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pg_counters(url: str) -> dict:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT xact_commit, tup_inserted, tup_updated, tup_fetched, tup_returned FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return dict(zip(("xact_commit", "tup_inserted", "tup_updated", "tup_fetched", "tup_returned"), row))
+
+
+def end_open_conversations(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE visitors_conversation SET status = 'ended', ended_by = 'system', ended_at = now() WHERE status <> 'ended'")
+        conn.execute("DELETE FROM experts_expertconnection")
+
+
+def clear_redis(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for pattern in (f"{prefix}*", f"*{prefix}*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    client.close()
+
+
+# --- one target ------------------------------------------------------------------------
+
+class Target:
+    def __init__(self, name: str, commands: list[list[str]], env: dict, cores: list[set[int] | None], db_url: str | None = None):
+        self.name, self.commands, self.env, self.cores, self.db_url = name, commands, env, cores, db_url
+        self.procs: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+
+    def start(self) -> None:
+        for command, cores in zip(self.commands, self.cores):
+            port = free_port()
+            argv = [a.replace("{port}", str(port)) for a in command]
+            if os.environ.get("BENCH_PYSPY"):  # a profile of each server: collapsed stacks for flame graphs
+                argv = [os.environ["BENCH_PYSPY"], "record", "-r", "200", "-f", "raw", "-o", str(RESULTS / f"{self.name}-{port}.stacks"), "--"] + argv
+            proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / f"{self.name}-{port}.log", "w"))
+            pin(proc.pid, cores)
+            self.procs.append(proc)
+            self.ports.append(port)
+        for port, proc in zip(self.ports, self.procs):
+            wait_port(port, proc)
+        time.sleep(1.0)
+
+    def stop(self) -> None:
+        children = []
+        for proc in self.procs:
+            try:
+                children += psutil.Process(proc.pid).children(recursive=True)
+            except psutil.Error:
+                pass
+        for proc in self.procs:
+            if os.environ.get("BENCH_PYSPY"):
+                proc.send_signal(2)  # py-spy writes its profile on SIGINT
+            else:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for child in children:  # under py-spy: the server itself
+            try:
+                child.terminate()
+                child.wait(timeout=20)
+            except psutil.Error:
+                pass
+
+    @property
+    def ps(self) -> list[psutil.Process]:
+        return [psutil.Process(p.pid) for p in self.procs]
+
+
+def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) -> tuple[dict, dict]:
+    """Run the load generator; sample server CPU/RSS, Redis/PostgreSQL CPU and DB counters at each MARK."""
+    plan = {**plan, "bases": [f"ws://127.0.0.1:{p}" for p in target.ports], "origin": f"http://127.0.0.1:{target.ports[0]}", "time_limit": time_limit}
+    proc = subprocess.Popen([PY, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    pin(proc.pid, loadgen_cores)
+    proc.stdin.write(json.dumps(plan))
+    proc.stdin.close()
+    gen = psutil.Process(proc.pid)
+    servers = target.ps
+    services = named("redis-server", "postgres")
+    marks: dict[str, dict] = {}
+    result = None
+    for line in proc.stdout:
+        if line.startswith("MARK "):
+            name = line[5:].strip()
+            sample = {
+                "t": time.monotonic(),
+                "server_cpu": cpu_seconds(servers),
+                "server_rss": sum(p.memory_info().rss for p in servers),
+                "loadgen_cpu": cpu_seconds([gen]),
+                "services_cpu": cpu_seconds(services),
+            }
+            if target.db_url:
+                sample["pg"] = pg_counters(target.db_url)
+            marks[name] = sample
+        elif line.startswith("RESULT "):
+            result = json.loads(line[7:])
+    proc.wait(timeout=60)
+    if result is None:
+        raise RuntimeError(f"the load generator gave no result for {target.name} (exit {proc.returncode})")
+    return result, marks
+
+
+def enrich(result: dict, marks: dict, target: Target) -> dict:
+    """Per phase: CPU per 1,000 msg/s, DB work per message; per run: RSS per idle socket."""
+    for name, phase in result["phases"].items():
+        a, b = marks.get(f"start {name}"), marks.get(f"end {name}")
+        if not (a and b):
+            continue
+        seconds = b["t"] - a["t"]
+        rate = phase["delivered"] / seconds if seconds else 0
+        phase["server_cores"] = round((b["server_cpu"] - a["server_cpu"]) / seconds, 3)
+        phase["loadgen_cores"] = round((b["loadgen_cpu"] - a["loadgen_cpu"]) / seconds, 3)
+        phase["redis_postgres_cores"] = round((b["services_cpu"] - a["services_cpu"]) / seconds, 3)
+        phase["server_cpu_per_1000_msg_s"] = round(phase["server_cores"] / (rate / 1000), 3) if rate else None
+        if "pg" in a and phase["delivered"]:
+            phase["db_per_message"] = {k: round((b["pg"][k] - a["pg"][k]) / phase["delivered"], 2) for k in a["pg"]}
+    a, b = marks.get("idle before"), marks.get("idle after")
+    if a and b and result.get("setup", {}).get("sockets"):
+        result["setup"]["rss_per_idle_socket_kib"] = round((b["server_rss"] - a["server_rss"]) / result["setup"]["sockets"] / 1024, 1)
+        result["setup"]["server_rss_mib"] = round(b["server_rss"] / 2**20, 1)
+    return result
+
+
+# --- report -------------------------------------------------------------------------------
+
+def fmt(v, unit=""):
+    return "-" if v is None else (f"{v:.2f}{unit}" if isinstance(v, float) else f"{v}{unit}")
+
+
+def ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+def report(results: dict) -> str:
+    lines = []
+    header = f"{'target':10} {'phase':12} {'delivered/sent':>15} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'msg/s':>8} {'cpu/1k':>7} {'db xact/msg':>11}"
+    lines.append(header)
+    for name, r in results["targets"].items():
+        for phase_name, p in r["phases"].items():
+            lat = p["latency"]
+            db = p.get("db_per_message", {}).get("xact_commit")
+            lines.append(
+                f"{name:10} {phase_name:12} {p['delivered']:>7}/{p['sent']:<7} {fmt(lat['p50_ms']):>8} {fmt(lat['p99_ms']):>8} {fmt(lat['max_ms']):>8} "
+                f"{p['delivered_per_second']:>8} {fmt(p.get('server_cpu_per_1000_msg_s')):>7} {fmt(db):>11}"
+            )
+    lines.append("")
+    for name, r in results["targets"].items():
+        s = r.get("setup")
+        if s:
+            h = s["handshake"]
+            lines.append(f"{name:10} sockets {s['sockets']}, handshake p50 {fmt(h['p50_ms'])} ms p99 {fmt(h['p99_ms'])} ms, failures {h['failures']} (5xx {h['http_5xx']}), "
+                         f"RSS/idle socket {fmt(s.get('rss_per_idle_socket_kib'))} KiB, knee {r.get('knee_rate')} msg/s")
+        storm = r["phases"].get("storm", {}).get("storm")
+        if storm:
+            h = storm["handshake"]
+            lines.append(f"{name:10} reconnect storm: {storm['reconnected']}/{storm['sockets']} back in {storm['all_back_seconds']} s, failures {h['failures']} (5xx {h['http_5xx']}), "
+                         f"lost {r['phases']['storm']['lost']}, duplicates {r['phases']['storm']['duplicates']}")
+        typing = r["phases"].get("typing", {}).get("typing")
+        if typing:
+            lines.append(f"{name:10} typing: {typing['delivered']}/{typing['sent']} relayed, p99 {fmt(typing['latency']['p99_ms'])} ms")
+    if results.get("queries"):
+        q = results["queries"]
+        lines.append(f"project    SQL statements per message (service path): visitor {q['visitor_message']}, expert {q['expert_message']}, retry {q['visitor_retry']}")
+    lines.append("")
+    for k, v in results.get("ratios", {}).items():
+        lines.append(f"ratio {k}: {v}")
+    return "\n".join(lines)
+
+
+def ratios(results: dict) -> dict:
+    t = results["targets"]
+    out = {}
+    if "project" not in t:
+        return out
+    p = t["project"]
+    for base in ("ws", "channels", "project2"):
+        if base not in t:
+            continue
+        b = t[base]
+        ps, bs = p["phases"].get("steady"), b["phases"].get("steady")
+        row = {}
+        if ps and bs:
+            row["steady_p50"] = ratio(ps["latency"]["p50_ms"], bs["latency"]["p50_ms"])
+            row["steady_p99"] = ratio(ps["latency"]["p99_ms"], bs["latency"]["p99_ms"])
+            row["cpu_per_1000_msg_s"] = ratio(ps.get("server_cpu_per_1000_msg_s"), bs.get("server_cpu_per_1000_msg_s"))
+        if p.get("setup") and b.get("setup"):
+            row["rss_per_idle_socket"] = ratio(p["setup"].get("rss_per_idle_socket_kib"), b["setup"].get("rss_per_idle_socket_kib"))
+            row["handshake_p50"] = ratio(p["setup"]["handshake"]["p50_ms"], b["setup"]["handshake"]["p50_ms"])
+        if p.get("knee_rate") is not None and b.get("knee_rate"):
+            row["knee_rate"] = ratio(p["knee_rate"], b["knee_rate"])
+        out[f"project/{base}"] = row
+    return out
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name, r in results["targets"].items():
+        steady = r["phases"].get("steady")
+        if steady and steady["latency_curve"]:
+            xs = [1 / (1 - p / 100) if p < 100 else 1e5 for p, _ in steady["latency_curve"]]
+            left.plot(xs, [v for _, v in steady["latency_curve"]], marker="o", label=name)
+        if r.get("ramp"):
+            right.plot([s["rate"] for s in r["ramp"]], [s["latency"]["p99_ms"] for s in r["ramp"]], marker="o", label=name)
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xticks([2, 10, 100, 1000, 10000, 1e5])
+    left.set_xticklabels(["p50", "p90", "p99", "p99.9", "p99.99", "max"])
+    left.set_ylabel("one-way latency, ms")
+    left.set_title("steady chat: latency by percentile")
+    left.legend()
+    right.axhline(results["plan"]["knee_p99_ms"], color="grey", linestyle="--", linewidth=1)
+    right.set_yscale("log")
+    right.set_xlabel("offered messages per second")
+    right.set_ylabel("p99 one-way latency, ms")
+    right.set_title("rate ramp (dashed: the knee's p99 bound)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small run (< 3 minutes)")
+    parser.add_argument("--pairs", type=int, help="visitor/expert pairs (full: 2000, quick: 100)")
+    parser.add_argument("--steady-seconds", type=float)
+    parser.add_argument("--ramp-seconds", type=float)
+    parser.add_argument("--ramp-rates", help="comma-separated total msg/s, in order")
+    parser.add_argument("--targets", default="ws,channels,project,project2")
+    parser.add_argument("--scenarios", default="steady,ramp,typing,storm,fanout")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbench"))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"))
+    parser.add_argument("--label", default="", help="a word kept in the result file name and JSON")
+    args = parser.parse_args()
+
+    quick = args.quick
+    pairs = args.pairs or (100 if quick else 2000)
+    default_rates = [50, 100, 200, 400, 800] if quick else [400, 800, 1200, 1600, 2400, 3200, 4800]
+    plan = {
+        "pairs": pairs,
+        "brand": "bench",
+        "scenarios": args.scenarios.split(","),
+        "steady_interval": 10.0,
+        "steady_seconds": args.steady_seconds or (10 if quick else 60),
+        "ramp_rates": [int(r) for r in args.ramp_rates.split(",")] if args.ramp_rates else default_rates,
+        "ramp_seconds": args.ramp_seconds or (3 if quick else 20),
+        "knee_p99_ms": 50,
+        "typing_interval": 5.0,
+        "typing_burst": 5,
+        "typing_seconds": 5 if quick else 30,
+        "storm_interval": 2.0,
+        "storm_seconds": 8 if quick else 30,
+        "fanout_conversations": 50,
+        "fanout_rate": 75,
+        "fanout_seconds": 6 if quick else 30,
+        "drain": 2 if quick else 5,
+        "seed": 7,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S") + (f"-{args.label}" if args.label else "")
+    two_cores = (os.cpu_count() or 1) >= 2
+    server_cores, loadgen_cores = ({0}, {1}) if two_cores else (None, None)
+    run_id = secrets.token_hex(4)
+    prefix = f"bench{run_id}"
+    results = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "label": args.label,
+        "command": " ".join(["python -m bench.run"] + sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": sys.version.split()[0],
+                    "load_average_at_start": os.getloadavg(), "pinning": "server core 0, load generator core 1" if two_cores else "none"},
+        "plan": plan,
+        "targets": {},
+    }
+    try:
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        results["commit"] = git
+    except OSError:
+        pass
+
+    targets = args.targets.split(",")
+    server_env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "CHANNEL_PREFIX": prefix,
+        "CACHE_PREFIX": prefix + "cache",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEBUG": "",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "chatplatform.settings",
+        # Every simulated visitor comes from 127.0.0.1: the flood limits per
+        # address (and per visitor, at ramp rates) would refuse the load itself.
+        # Flood control is proven by the test suite, not measured here.
+        "FLOOD_KEY_PREFIX": prefix + "flood",
+        "FLOOD_MESSAGES_PER_VISITOR": "1000000/10 seconds",
+        "FLOOD_MESSAGES_PER_ADDRESS": "1000000/10 seconds",
+        "FLOOD_STARTS_PER_VISITOR": "1000000/hour",
+        "FLOOD_STARTS_PER_ADDRESS": "1000000/hour",
+        "FLOOD_NEW_VISITORS_PER_ADDRESS": "1000000/hour",
+        "FLOOD_SOCKETS_PER_VISITOR": "1000000/minute",
+        "FLOOD_SOCKETS_PER_ADDRESS": "1000000/minute",
+    }
+    daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}"]
+    seed = None
+    if any(t.startswith("project") for t in targets):
+        log(f"database {urlsplit(args.database_url).path.lstrip('/')}: recreate and migrate")
+        recreate_database(args.database_url)
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=server_env, check=True)
+        out = subprocess.run([PY, "-m", "bench.seed", str(pairs)], cwd=ROOT, env=server_env, check=True, capture_output=True, text=True).stdout
+        seed = json.loads(out.strip().splitlines()[-1])
+        results["queries"] = seed["queries"]
+    plan_base = {**plan, "cookies": (seed or {}).get("cookies", [""] * pairs), "fanout_cookie": (seed or {}).get("fanout_cookie", [""])}
+
+    for name in targets:
+        scenarios = plan["scenarios"]
+        if name == "ws":
+            target = Target(name, [[PY, "-m", "bench.baseline_ws", "{port}"]], os.environ.copy(), [server_cores])
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing")]
+        elif name == "channels":
+            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
+            target = Target(name, [daphne + ["bench.baseline_channels:application"]], env, [server_cores])
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing")]
+        elif name == "project":
+            target = Target(name, [daphne + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
+        elif name == "project2":
+            # Same CPU budget as one process (both on the server core): what splitting costs.
+            target = Target(name, [daphne + ["chatplatform.asgi:application"]] * 2, server_env, [server_cores, server_cores], db_url=args.database_url)
+            scenarios = [s for s in scenarios if s == "steady"]
+        else:
+            raise SystemExit(f"unknown target {name}")
+        log(f"--- {name}: {', '.join(scenarios)}")
+        target.start()
+        try:
+            result, marks = run_loadgen(target, {**plan_base, "scenarios": scenarios}, loadgen_cores, time_limit=1800)
+        finally:
+            target.stop()
+        results["targets"][name] = enrich(result, marks, target)
+        if target.db_url:
+            end_open_conversations(args.database_url)
+        clear_redis(args.redis_url, prefix)
+    results["ratios"] = ratios(results)
+    out = RESULTS / f"{stamp}.json"
+    out.write_text(json.dumps(results, indent=2))
+    try:
+        plot(results, RESULTS / f"{stamp}-latency.png")
+        results["plot"] = str((RESULTS / f"{stamp}-latency.png").relative_to(ROOT))
+    except Exception as exc:  # the figures matter more than the picture
+        log(f"no plot: {exc}")
+    print(report(results))
+    print(f"\nresults: {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""ASGI entry point: Django for HTTP, the chat consumers for websockets."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
+# Django first: it sets up the app registry the routing imports need.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from chatplatform.consumers import close_sockets_on_shutdown  # noqa: E402
+from chatplatform.routing import websocket_application  # noqa: E402
+
+close_sockets_on_shutdown()
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

@@ -1,0 +1,151 @@
+"""The base of every chat socket: frame decoding, error frames, a lean dispatch.
+
+Subclasses map frame types to ``on_<name>`` methods; a method raises
+``ChatError`` to refuse a frame and the socket stays open.
+"""
+
+import asyncio
+import logging
+import sys
+import weakref
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
+from django.db import DatabaseError, InterfaceError
+from redis.exceptions import RedisError
+
+from chatplatform import errors, protocol
+from chatplatform.errors import ChatError
+
+logger = logging.getLogger(__name__)
+
+# Close codes (PROTOCOL.md).
+CLOSE_PROTOCOL = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_BRAND = 4404
+CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_TOO_MANY = 4429
+# Added: the server is going away (restart, deploy); reconnect and resume.
+CLOSE_GOING_AWAY = 1012
+
+
+# Every accepted socket of this process, so a shutdown can tell each to reconnect elsewhere.
+LIVE_SOCKETS: "weakref.WeakSet[ProtocolConsumer]" = weakref.WeakSet()
+
+
+class ProtocolConsumer(AsyncWebsocketConsumer):
+    """A websocket speaking the v1 protocol's frames (chatplatform.protocol)."""
+
+    #: frame type -> schema, from chatplatform.protocol
+    frames: dict = {}
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except (RedisError, OSError) as exc:
+            # The channel layer went away (Redis restarted, network cut). Without this the
+            # consumer dies with a traceback and a 1011; the database holds every message, so
+            # the client is told to reconnect and resume (1012) instead.
+            logger.warning("channel layer unavailable (%s); closing the socket with %s", type(exc).__name__, CLOSE_GOING_AWAY)
+            LIVE_SOCKETS.discard(self)
+            await send({"type": "websocket.close", "code": CLOSE_GOING_AWAY})
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        LIVE_SOCKETS.add(self)
+
+    async def websocket_disconnect(self, message):
+        LIVE_SOCKETS.discard(self)
+        await super().websocket_disconnect(message)
+
+    async def dispatch(self, message):
+        # Channels (>= 4.2) awaits close_old_connections() in a thread before every
+        # message, socket frames and layer events alike. Our database work runs in
+        # database_sync_to_async, which already closes stale connections around
+        # each call, so the extra thread hop per event is pure cost.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        data = None
+        try:
+            data = protocol.decode_frame(text_data, bytes_data)
+            frame = protocol.parse_frame(data, self.frames)
+            await self.before_frame(data["type"])
+            await getattr(self, "on_" + data["type"].replace(".", "_"))(frame)
+        except ChatError as exc:
+            await self.send_error(exc.code, exc.detail, protocol.frame_ref(data), **exc.extra)
+            await self.after_refusal(exc)
+        except (DatabaseError, InterfaceError):
+            logger.exception("database error while handling a %s frame", self.__class__.__name__)
+            await self.send_error(
+                errors.UNAVAILABLE, "The server could not store this just now; send it again.", protocol.frame_ref(data)
+            )
+
+    async def before_frame(self, frame_type: str) -> None:
+        """Hook: refuse a frame before its handler runs (e.g. before hello)."""
+
+    async def after_refusal(self, exc: ChatError) -> None:
+        """Hook: react to a refused frame (e.g. close before hello)."""
+
+    async def send_frame(self, frame: dict) -> None:
+        await self.send(text_data=protocol.encode(frame))
+
+    async def send_error(self, code: str, detail: str, ref=None, **extra) -> None:
+        extra.pop("field", None)
+        await self.send_frame(protocol.error_frame(code, detail, ref, **extra))
+
+    async def on_ping(self, frame) -> None:
+        await self.send_frame(protocol.PONG)
+
+
+def allow_restart_close_codes() -> None:
+    """Let daphne send RFC 6455's 1001 (going away) and 1012 (service restart).
+
+    autobahn, under daphne, refuses any application close code but 1000 and
+    3000-4999 (and raises inside the close). Those two are the codes that tell a
+    client "reconnect, resume"; daphne itself sends 1011 through the same lower
+    call used here.
+    """
+    from daphne.ws_protocol import WebSocketProtocol
+
+    original = WebSocketProtocol.serverClose
+    if getattr(original, "allows_restart_codes", False):
+        return
+
+    def server_close(self, code=None):
+        if code in (1001, CLOSE_GOING_AWAY):
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            original(self, code)
+
+    server_close.allows_restart_codes = True
+    WebSocketProtocol.serverClose = server_close
+
+
+def close_sockets_on_shutdown() -> None:
+    """Under daphne, close every socket with 1012 before the server stops (SIGTERM, deploys).
+
+    Daphne otherwise drops the TCP connections, and clients see 1006 (abnormal
+    closure) with no hint that another process will take them. A "before shutdown"
+    trigger may return a Deferred; the reactor waits for it.
+    """
+    if "twisted.internet.reactor" not in sys.modules:
+        return
+    from twisted.internet import defer, reactor
+
+    allow_restart_close_codes()
+
+    async def close_all():
+        sockets = list(LIVE_SOCKETS)
+        if sockets:
+            await asyncio.wait([asyncio.ensure_future(s.close(CLOSE_GOING_AWAY)) for s in sockets], timeout=2)
+            await asyncio.sleep(0.2)  # let the close frames leave before the transports are torn down
+
+    def trigger():
+        return defer.Deferred.fromFuture(asyncio.ensure_future(close_all()))
+
+    reactor.addSystemEventTrigger("before", "shutdown", trigger)

@@ -1,0 +1,355 @@
+"""Every frame of the v1 protocol (../shared/PROTOCOL.md, docs/protocol.md), declared once.
+
+Inbound frames are validated here before any service runs; outbound objects and
+frames are built here, so what leaves always has the documented shape. The
+consumers and the event contract test use these classes and nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Optional
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from chatplatform import errors
+from chatplatform.errors import ChatError
+
+MAX_TEXT_LENGTH = 2000
+MAX_FRAME_BYTES = 16 * 1024
+MAX_SEQ = 2**53
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_not_blank)]
+ClientId = Annotated[str, Field(min_length=1, max_length=100)]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+ConversationRef = Annotated[str, Field(max_length=64)]
+Nickname = Annotated[str, Field(max_length=40)]
+Status = Literal["online", "away", "offline"]
+
+
+class InboundFrame(BaseModel):
+    """A frame a client sends. Strict types: "5" is not a number, 1 is not text."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+# --- visitor socket -------------------------------------------------------------
+
+class Hello(InboundFrame):
+    token: Optional[Annotated[str, Field(max_length=200)]] = None
+    nickname: Optional[Nickname] = None
+    last_seq: Seq = 0
+
+
+class ConversationStart(InboundFrame):
+    text: Text
+    topic: Optional[Annotated[str, Field(max_length=50)]] = None
+    client_id: ClientId
+    # Added: the nickname may also be given with the question.
+    nickname: Optional[Nickname] = None
+
+
+class VisitorMessageSend(InboundFrame):
+    text: Text
+    client_id: ClientId
+
+
+class VisitorTyping(InboundFrame):
+    active: bool
+
+
+class VisitorRead(InboundFrame):
+    seq: Seq
+
+
+class VisitorSync(InboundFrame):
+    after_seq: Seq = 0
+
+
+class VisitorEnd(InboundFrame):
+    pass
+
+
+class Rate(InboundFrame):
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Optional[Annotated[str, Field(max_length=1000)]] = None
+
+
+class NextExpert(InboundFrame):
+    pass
+
+
+class Ping(InboundFrame):
+    pass
+
+
+class DataExport(InboundFrame):
+    """Added: the visitor asks for everything stored about them."""
+
+
+class DataErase(InboundFrame):
+    """Added: the visitor asks for their personal data to be erased (their sockets close)."""
+
+
+# --- expert socket --------------------------------------------------------------
+
+class PresenceSet(InboundFrame):
+    status: Status
+
+
+class ConversationAction(InboundFrame):
+    """claim, end, release: a frame that names one conversation."""
+
+    conversation: ConversationRef
+
+
+class ExpertMessageSend(InboundFrame):
+    conversation: ConversationRef
+    text: Text
+    client_id: ClientId
+
+
+class ExpertTyping(InboundFrame):
+    conversation: ConversationRef
+    active: bool
+
+
+class ExpertRead(InboundFrame):
+    conversation: ConversationRef
+    seq: Seq
+
+
+class ExpertSync(InboundFrame):
+    conversation: ConversationRef
+    after_seq: Seq = 0
+
+
+# --- moderation (visitor and expert sockets) -------------------------------------
+
+Category = Literal["disrespectful", "unhelpful", "inappropriate", "advertising", "privacy", "other"]
+Note = Annotated[str, Field(max_length=2000), AfterValidator(_not_blank)]
+Description = Annotated[str, Field(max_length=4000), AfterValidator(_not_blank)]
+Email = Annotated[str, Field(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class VisitorReport(InboundFrame):
+    category: Category
+    description: Description
+    email: Optional[Email] = None
+    conversation: Optional[ConversationRef] = None
+
+
+class ExpertReport(InboundFrame):
+    conversation: ConversationRef
+    category: Category
+    description: Description
+
+
+class Warn(InboundFrame):
+    conversation: ConversationRef
+    text: Optional[Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]] = None
+
+
+class RaiseAlert(InboundFrame):
+    conversation: ConversationRef
+    note: Note
+
+
+class BlockVisitor(InboundFrame):
+    conversation: ConversationRef
+    reason: Annotated[str, Field(max_length=1000), AfterValidator(_not_blank)]
+    # Required, and null means until a community manager lifts it.
+    duration_hours: Optional[Annotated[int, Field(ge=1, le=24 * 365)]]
+
+
+class AlertAck(InboundFrame):
+    alert: Annotated[str, Field(max_length=20)]
+
+
+VISITOR_FRAMES: dict[str, type[InboundFrame]] = {
+    "hello": Hello,
+    "conversation.start": ConversationStart,
+    "message.send": VisitorMessageSend,
+    "typing": VisitorTyping,
+    "read": VisitorRead,
+    "sync": VisitorSync,
+    "conversation.end": VisitorEnd,
+    "conversation.rate": Rate,
+    "conversation.next_expert": NextExpert,
+    "report.file": VisitorReport,
+    "ping": Ping,
+    "data.export": DataExport,
+    "data.erase": DataErase,
+}
+
+EXPERT_FRAMES: dict[str, type[InboundFrame]] = {
+    "presence.set": PresenceSet,
+    "conversation.claim": ConversationAction,
+    "message.send": ExpertMessageSend,
+    "typing": ExpertTyping,
+    "read": ExpertRead,
+    "sync": ExpertSync,
+    "conversation.end": ConversationAction,
+    "conversation.release": ConversationAction,
+    "moderation.warn": Warn,
+    "moderation.alert": RaiseAlert,
+    "moderation.block": BlockVisitor,
+    "report.file": ExpertReport,
+    "ping": Ping,
+}
+
+MODERATION_FRAMES: dict[str, type[InboundFrame]] = {
+    "alert.ack": AlertAck,
+    "ping": Ping,
+}
+
+
+def decode_frame(raw: str | None, binary: bytes | None = None) -> dict:
+    """Turn a websocket text frame into a JSON object, or raise the protocol's error."""
+    if raw is None:
+        raise ChatError(errors.INVALID_FRAME, "Frames must be text frames holding a JSON object.")
+    if len(raw) > MAX_FRAME_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+        raise ChatError(errors.TOO_LONG, f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        data = orjson.loads(raw)
+    except (orjson.JSONDecodeError, RecursionError, UnicodeError):
+        raise ChatError(errors.INVALID_FRAME, "The frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ChatError(errors.INVALID_FRAME, "A frame must be a JSON object.")
+    if not isinstance(data.get("type"), str):
+        raise ChatError(errors.INVALID_FRAME, "A frame needs a string `type`.")
+    return data
+
+
+def parse_frame(data: dict, frames: dict[str, type[InboundFrame]]) -> InboundFrame:
+    """Validate a decoded frame against the schema of its type."""
+    frame_type = data["type"]
+    schema = frames.get(frame_type)
+    if schema is None:
+        raise ChatError(errors.UNKNOWN_TYPE, f"Unknown frame type {frame_type[:40]!r}.")
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "frame"
+        if first["type"] == "string_too_long" and field == "text":
+            raise ChatError(errors.TOO_LONG, f"Messages are limited to {MAX_TEXT_LENGTH} characters.") from None
+        raise ChatError(errors.INVALID_FIELD, f"Field `{field}`: {first['msg']}.", field=field) from None
+
+
+def frame_ref(data: dict) -> str | None:
+    """The client_id an error frame refers to, when the frame carried one."""
+    ref = data.get("client_id") if isinstance(data, dict) else None
+    return ref if isinstance(ref, str) and len(ref) <= 100 else None
+
+
+def encode(frame: dict) -> str:
+    return orjson.dumps(frame).decode()
+
+
+# --- outbound objects -------------------------------------------------------------
+
+class OutboundObject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExpertObject(OutboundObject):
+    id: str
+    display_name: str
+    bio: str
+    avatar_url: Optional[str]
+
+
+class VisitorObject(OutboundObject):
+    id: str
+    nickname: Optional[str]
+
+
+class RatingObject(OutboundObject):
+    score: int
+    comment: str
+
+
+class ConversationObject(OutboundObject):
+    id: str
+    brand: str
+    status: Literal["waiting", "active", "ended"]
+    topic: Optional[str]
+    expert: Optional[ExpertObject]
+    visitor: VisitorObject
+    created_at: datetime
+    ended_at: Optional[datetime]
+    ended_by: Optional[Literal["visitor", "expert", "moderator", "system"]]
+    last_seq: int
+    rating: Optional[RatingObject]
+    # Added: how far each side has read, so a reloaded client shows read marks.
+    visitor_read_seq: int = 0
+    expert_read_seq: int = 0
+
+
+class MessageObject(OutboundObject):
+    conversation: str
+    seq: int
+    author: Literal["visitor", "expert", "system"]
+    author_name: str
+    kind: Literal["text", "warning", "notice"]
+    text: str
+    client_id: Optional[str]
+    created_at: datetime
+    # Added: the moderation layer marks a visitor message its filter flagged.
+    flagged: bool = False
+
+
+def dump(obj: BaseModel) -> dict:
+    return obj.model_dump(mode="json")
+
+
+# --- outbound frames ---------------------------------------------------------------
+# A frame that carries one object has it under its own key; its fields are also
+# repeated at the top level, so clients that read either shape work.
+
+def conversation_frame(conversation: dict) -> dict:
+    return {**conversation, "type": "conversation", "conversation": conversation}
+
+
+def message_frame(message: dict) -> dict:
+    return {**message, "type": "message", "message": message}
+
+
+def messages_frame(conversation_id: str, messages: list[dict], has_more: bool = False) -> dict:
+    return {"type": "messages", "conversation": conversation_id, "messages": messages, "has_more": has_more}
+
+
+def typing_frame(conversation_id: str, author: str, active: bool) -> dict:
+    return {"type": "typing", "conversation": conversation_id, "author": author, "active": active}
+
+
+def read_frame(conversation_id: str, reader: str, seq: int) -> dict:
+    return {"type": "read", "conversation": conversation_id, "reader": reader, "seq": seq}
+
+
+def queue_added_frame(conversation: dict, preview: str) -> dict:
+    return {"type": "queue.added", "conversation": conversation, "preview": preview}
+
+
+def queue_removed_frame(conversation_id: str) -> dict:
+    return {"type": "queue.removed", "conversation": conversation_id}
+
+
+def presence_frame(status: str) -> dict:
+    return {"type": "presence", "status": status}
+
+
+def error_frame(code: str, detail: str, ref: str | None = None, **extra) -> dict:
+    return {"type": "error", "code": code, "detail": detail, "ref": ref, **extra}
+
+
+PONG = {"type": "pong"}

@@ -1,0 +1,310 @@
+"""Settings for the chat platform, read from the environment.
+
+Every integration is switched on by its variable: ``DATABASE_URL`` (default: a
+SQLite file), ``REDIS_URL`` (unset: the in-memory channel layer and a local
+memory cache, good for one process; set: channels-redis and the Redis cache,
+for several processes). See README.md for the full list.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+DEBUG = env_bool("DEBUG")
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY in the environment (or DEBUG=1 for a development key).")
+    SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105 - development only
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "csp",
+    "axes",
+    "visitors",
+    "experts",
+    "moderation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into a 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "chatplatform.urls"
+ASGI_APPLICATION = "chatplatform.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # One process, several threads: wait for the write lock instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and cache --------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# redis-py 8 caps an asyncio pool at 100 connections and then fails new
+# handshakes with HTTP 500 under a burst; a chat server needs far more.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 10000)
+# redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
+# waits on BZPOPMIN for exactly 5 s when nothing arrives: the two race, and the
+# loser is a consumer whose receive raises TimeoutError, closing its socket
+# (under load, every socket of the process). Read timeouts must exceed 5 s.
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "30"))
+# How many events may wait for one socket before the layer drops the rest; a
+# dropped message is recovered from the database through the seq gap.
+CHANNEL_CAPACITY = env_int("CHANNEL_CAPACITY", 1000)
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_keepalive": True,
+                    }
+                ],
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 60,
+                # No lower than the longest a socket lives without re-joining.
+                "group_expiry": 86400,
+                "prefix": os.environ.get("CHANNEL_PREFIX", "chat"),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "chatcache"),
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": CHANNEL_CAPACITY}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth ---------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out sign-in before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed hook closes the expert's open sockets.
+    {"NAME": "experts.revocation.CloseSocketsOnPasswordChange"},
+]
+
+# --- E-mail -------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chat@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Internationalisation -----------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Security headers (production) --------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    # HTTPS only: plain HTTP is redirected (the health check excepted, for load balancers) and
+    # browsers are told to stay on HTTPS. SECURE_SSL_REDIRECT=0 where TLS ends elsewhere without
+    # X-Forwarded-Proto, and in the tests' plain-HTTP servers.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# --- Content-Security-Policy (django-csp 4) ---------------------------------------
+# Scripts, connections and frames from our own origin only, and never framed
+# elsewhere; the widget page alone replaces `frame-ancestors` with its brand's
+# origins (visitors.views.widget). Avatars are any https image an expert links.
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # The Django admin sets a few inline style attributes; scripts stay strict.
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Sign-in throttling (django-axes) -------------------------------------------
+# After AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
+# pair is locked out (HTTP 429) for AXES_COOLOFF_TIME. Counts live in the cache
+# (Redis when REDIS_URL is set, so every process shares them), never in a table
+# of raw addresses; the address axes sees is our keyed hash of it, so neither
+# its cache keys nor its log lines hold an address.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CLIENT_IP_CALLABLE = "chatplatform.addresses.request_address_key"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+if not REDIS_URL:
+    # Embedded default, one process: the local-memory cache does hold every count
+    # (axes warns because several processes would not share it; with REDIS_URL they do).
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# --- The chat itself ----------------------------------------------------------
+# Key for the keyed hashes of network addresses; defaults to one derived from SECRET_KEY.
+ADDRESS_HASH_KEY = os.environ.get("ADDRESS_HASH_KEY", "")
+# Keys used before the current one (comma-separated): blocks by address made
+# under them still hold while they are listed. Drop a key once its blocks expire.
+ADDRESS_HASH_PREVIOUS_KEYS = env_list("ADDRESS_HASH_PREVIOUS_KEYS")
+# Ended conversations' personal data (texts, nicknames, report e-mails, address
+# hashes) is purged this many days after they end: `manage.py purge_personal_data`.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 180)
+# The request header that carries the client's address when behind a proxy,
+# e.g. "X-Forwarded-For". Unset: the socket's peer address, never a header.
+CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "")
+# How many proxies in front of us append to that header (the address taken is
+# the one that many places from the right).
+CLIENT_ADDRESS_PROXY_COUNT = env_int("CLIENT_ADDRESS_PROXY_COUNT", 1)
+CHAT_MAX_FRAME_BYTES = 16 * 1024
+CHAT_MAX_TEXT_LENGTH = 2000
+CHAT_HELLO_TIMEOUT_SECONDS = float(os.environ.get("CHAT_HELLO_TIMEOUT_SECONDS", "10"))
+# Most messages one `messages` or `welcome` frame carries; the client asks again.
+CHAT_SYNC_PAGE_SIZE = env_int("CHAT_SYNC_PAGE_SIZE", 500)
+# Threads (each with its own connection) running the sockets' database work on
+# PostgreSQL; 1 restores Channels' single database thread. See chatplatform/db.py.
+CHAT_DB_THREADS = env_int("CHAT_DB_THREADS", 8)
+# How long a server process reuses a brand it read for the visitor socket's
+# handshake (origins, texts, topics); 0 reads it for every socket.
+CHAT_BRAND_CACHE_SECONDS = float(os.environ.get("CHAT_BRAND_CACHE_SECONDS", "10"))
+# An expert's socket re-announces itself this often; one silent three times as
+# long (a killed process) no longer counts as online.
+CHAT_PRESENCE_HEARTBEAT_SECONDS = env_int("CHAT_PRESENCE_HEARTBEAT_SECONDS", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}
+
+# --- Moderation -----------------------------------------------------------------
+# Moving-window limits (the `limits` library's notation), per visitor and per
+# network address; over a limit the frame gets `rate_limited` and is not stored.
+FLOOD_LIMITS = {
+    "message": {"visitor": os.environ.get("FLOOD_MESSAGES_PER_VISITOR", "20/10 seconds"),
+                "address": os.environ.get("FLOOD_MESSAGES_PER_ADDRESS", "60/10 seconds")},
+    "conversation_start": {"visitor": os.environ.get("FLOOD_STARTS_PER_VISITOR", "6/hour"),
+                           "address": os.environ.get("FLOOD_STARTS_PER_ADDRESS", "30/hour")},
+    "new_visitor": {"address": os.environ.get("FLOOD_NEW_VISITORS_PER_ADDRESS", "30/hour")},
+    "connection": {"visitor": os.environ.get("FLOOD_SOCKETS_PER_VISITOR", "30/minute"),
+                   "address": os.environ.get("FLOOD_SOCKETS_PER_ADDRESS", "120/minute")},
+    "report": {"visitor": os.environ.get("FLOOD_REPORTS_PER_VISITOR", "5/hour"),
+               "address": os.environ.get("FLOOD_REPORTS_PER_ADDRESS", "20/hour")},
+}
+FLOOD_KEY_PREFIX = os.environ.get("FLOOD_KEY_PREFIX", "chatflood")
+# Flagged messages in one conversation that raise an automatic alert.
+ABUSE_ALERT_THRESHOLD = env_int("ABUSE_ALERT_THRESHOLD", 3)
+# Longest block an expert may set, in hours (null in the frame: until lifted).
+MAX_BLOCK_HOURS = env_int("MAX_BLOCK_HOURS", 24 * 365)

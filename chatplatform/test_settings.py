@@ -1,0 +1,41 @@
+"""Test overrides, in one place: fast hashing, e-mail kept in memory."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-key-not-secret")
+
+from .settings import *  # noqa: E402,F403
+from .settings import BASE_DIR, CACHES, CHANNEL_LAYERS, DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+CHAT_HELLO_TIMEOUT_SECONDS = float(os.environ.get("CHAT_HELLO_TIMEOUT_SECONDS", "10"))
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # One test database per run, so that runs side by side do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: end-to-end tests start server processes that must
+    # see the same test database.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
+
+# Close connections after each use: tests create and drop databases.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# django-axes needs a request at every authenticate(), which the test client's
+# login() does not pass; the sign-in throttling tests switch it back on.
+AXES_ENABLED = False
+# The test client speaks plain HTTP; production redirects (see settings and the check --deploy test).
+SECURE_SSL_REDIRECT = False
+
+# Runs side by side on one Redis (two checkouts, CI and a developer) must not
+# flush or count each other's keys.
+if CHANNEL_LAYERS["default"]["BACKEND"] != "channels.layers.InMemoryChannelLayer":
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"chattest{os.getpid()}"
+    CACHES["default"]["KEY_PREFIX"] = f"chattestcache{os.getpid()}"
+FLOOD_KEY_PREFIX = f"chattestflood{os.getpid()}"
+
+# Each test makes its brands anew (same slug, new row): no process-wide copy.
+CHAT_BRAND_CACHE_SECONDS = 0

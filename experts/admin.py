@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from . import services
+from .models import CommunityPost, CommunityReply, ExpertProfile, Topic
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "brand"]
+    list_filter = ["brand"]
+
+
+@admin.register(ExpertProfile)
+class ExpertProfileAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "user", "capacity", "presence", "is_suspended"]
+    list_filter = ["is_suspended", "presence", "brands"]
+    search_fields = ["display_name", "user__username"]
+    filter_horizontal = ["brands", "topics"]
+
+    def save_related(self, request, form, formsets, change):
+        before = set(form.instance.brands.values_list("pk", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        removed = before - set(form.instance.brands.values_list("pk", flat=True))
+        if removed:
+            services.after_membership_removed(expert=form.instance, brand_ids=removed)
+
+
+class CommunityReplyInline(admin.TabularInline):
+    model = CommunityReply
+    extra = 0
+
+
+@admin.register(CommunityPost)
+class CommunityPostAdmin(admin.ModelAdmin):
+    list_display = ["title", "author", "created_at", "last_activity_at"]
+    search_fields = ["title", "body"]
+    raw_id_fields = ["source_conversation"]
+    inlines = [CommunityReplyInline]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ExpertsConfig(AppConfig):
+    name = "experts"
+    verbose_name = "Experts"
+
+    def ready(self):
+        from . import revocation  # noqa: F401 - connects the sign-out receiver

@@ -1,0 +1,288 @@
+"""The expert dashboard's socket: /ws/v1/expert/ (PROTOCOL.md, "Expert socket")."""
+
+import asyncio
+
+from django.conf import settings
+
+from chatplatform import protocol
+from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
+from chatplatform.db import database_sync_to_async
+from chatplatform.groups import expert_group, queue_group, user_group
+from moderation import services as moderation_services
+from moderation.serializers import alert_object, block_object
+from visitors import services as visitor_services
+from visitors.delivery import ConversationDelivery
+from visitors.selectors import messages_after
+from visitors.serializers import conversation_object, message_object
+
+from . import selectors, services
+from .models import ExpertProfile
+
+
+def _open(user, channel_name):
+    expert = selectors.expert_for_user(user)
+    if expert is None or expert.is_suspended:
+        return None, [], []
+    services.register_connection(expert=expert, channel_name=channel_name)
+    assigned = [str(c.id) for c in selectors.assigned_conversations(expert)]
+    return expert, selectors.brand_slugs(expert), assigned
+
+
+def _welcome_state(expert):
+    queue = selectors.claimable_queue(expert)
+    return {
+        "queue": [conversation_object(c) for c in queue],
+        "previews": selectors.queue_previews(queue),
+        "conversations": [conversation_object(c) for c in selectors.assigned_conversations(expert)],
+    }
+
+
+def _claim(expert, conversation_id):
+    return conversation_object(services.claim_conversation(expert=expert, conversation_id=conversation_id))
+
+
+def _release(expert, conversation_id):
+    return conversation_object(services.release_conversation(expert=expert, conversation_id=conversation_id))
+
+
+def _end(expert, conversation_id):
+    return conversation_object(moderation_services.end_by_expert(expert=expert, conversation_id=conversation_id))
+
+
+def _send(expert, frame):
+    message, created = visitor_services.send_expert_message(
+        expert=expert, conversation_id=frame.conversation, text=frame.text, client_id=frame.client_id
+    )
+    return message_object(message), created
+
+
+def _check_access(expert, conversation_id):
+    return str(selectors.access_conversation(expert=expert, conversation_id=conversation_id).id)
+
+
+def _read(expert, conversation_id, seq):
+    conversation = selectors.access_conversation(expert=expert, conversation_id=conversation_id)
+    visitor_services.mark_read(conversation_id=conversation.id, reader="expert", seq=seq)
+
+
+def _sync(expert, conversation_id, after_seq):
+    # Past conversations too: an expert may reread what they were assigned.
+    conversation = selectors.access_conversation(expert=expert, conversation_id=conversation_id)
+    batch = messages_after(conversation_id=conversation.id, after_seq=after_seq)
+    has_more = bool(batch) and batch[-1].seq < conversation.last_seq
+    return str(conversation.id), [message_object(m) for m in batch], has_more
+
+
+def _warn(expert, frame):
+    moderation_services.warn(expert=expert, conversation_id=frame.conversation, text=frame.text)
+
+
+def _alert(expert, frame):
+    alert = moderation_services.alert_managers(expert=expert, conversation_id=frame.conversation, note=frame.note)
+    return alert_object(alert)
+
+
+def _block(expert, frame):
+    block = moderation_services.block_visitor(
+        expert=expert, conversation_id=frame.conversation, reason=frame.reason, duration_hours=frame.duration_hours
+    )
+    return block_object(block)
+
+
+def _report(expert, frame):
+    return moderation_services.file_expert_report(
+        expert=expert, conversation_id=frame.conversation, category=frame.category, description=frame.description
+    ).reference
+
+
+class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
+    frames = protocol.EXPERT_FRAMES
+
+    async def connect(self):
+        self.init_delivery()
+        self.expert = None
+        self.heartbeat = None
+        self.queue_groups: list[str] = []
+        user = self.scope.get("user")
+        if not getattr(user, "is_authenticated", False):
+            await self.accept()
+            await self.close(CLOSE_UNAUTHENTICATED)
+            return
+        # Accept first: daphne drops a handshake not accepted within 5 s, and in a
+        # reconnect storm the database work below may queue for longer.
+        await self.accept()
+        expert, slugs, assigned = await database_sync_to_async(_open)(user, self.channel_name)
+        if expert is None:
+            await self.close(CLOSE_FORBIDDEN)
+            return
+        self.expert = expert
+        self.user = user
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.expert_id = str(expert.pk)
+        self.brand_slugs = slugs
+        await self.channel_layer.group_add(expert_group(expert.pk), self.channel_name)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        await self.apply_presence(expert.presence)
+        for conversation_id in assigned:
+            await self.follow(conversation_id)
+        state = await database_sync_to_async(_welcome_state)(expert)
+        for conversation in state["conversations"]:
+            await self.follow(conversation["id"])
+            self.followed[conversation["id"]] = conversation["last_seq"]
+            self.sent_states[conversation["id"]] = conversation
+        for conversation_id in assigned:
+            if conversation_id not in self.sent_states:
+                await self.unfollow(conversation_id)
+        await self.send_frame(
+            {
+                "type": "welcome",
+                "expert": {"id": self.expert_id, "display_name": expert.display_name},
+                "status": expert.presence,
+                "queue": state["queue"],
+                "queue_previews": state["previews"],
+                "conversations": state["conversations"],
+            }
+        )
+        self.heartbeat = asyncio.ensure_future(self._beat())
+
+    async def _beat(self):
+        while True:
+            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS)
+            await database_sync_to_async(services.refresh_connection)(channel_name=self.channel_name)
+            # A backstop for the revocation events: the session this socket was opened with must still hold.
+            if not await database_sync_to_async(selectors.session_still_valid)(session_key=self.session_key, user=self.user):
+                await self.expert_revoked({"code": CLOSE_UNAUTHENTICATED, "detail": "Your session has ended: sign in again."})
+                return
+
+    async def disconnect(self, code):
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+        if self.expert is None:
+            return
+        await database_sync_to_async(services.unregister_connection)(channel_name=self.channel_name)
+        await self.channel_layer.group_discard(expert_group(self.expert.pk), self.channel_name)
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        await self.set_queue_groups([])
+        await self.unfollow_all()
+
+    # --- presence ---------------------------------------------------------------
+
+    async def set_queue_groups(self, groups: list[str]) -> None:
+        for group in set(self.queue_groups) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(groups) - set(self.queue_groups):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.queue_groups = groups
+
+    async def apply_presence(self, status: str) -> None:
+        """Only an online expert's sockets are in the brands' queue groups."""
+        self.expert.presence = status
+        wanted = [queue_group(slug) for slug in self.brand_slugs] if status == ExpertProfile.Presence.ONLINE else []
+        await self.set_queue_groups(wanted)
+
+    # --- frames -----------------------------------------------------------------
+
+    async def on_presence_set(self, frame):
+        await database_sync_to_async(services.set_presence)(expert=self.expert, status=frame.status)
+        # Every tab (this one included) hears the change through the expert group.
+
+    async def on_conversation_claim(self, frame):
+        await self.apply_conversation(await database_sync_to_async(_claim)(self.expert, frame.conversation))
+
+    async def on_conversation_release(self, frame):
+        await self.apply_conversation(await database_sync_to_async(_release)(self.expert, frame.conversation))
+
+    async def on_conversation_end(self, frame):
+        await self.apply_conversation(await database_sync_to_async(_end)(self.expert, frame.conversation))
+
+    async def on_message_send(self, frame):
+        message, created = await database_sync_to_async(_send)(self.expert, frame)
+        if created and message["conversation"] in self.followed:
+            await self.deliver_message(message)
+        else:
+            await self.send_frame(protocol.message_frame(message))
+
+    async def on_typing(self, frame):
+        conversation_id = frame.conversation
+        if conversation_id not in self.followed:
+            conversation_id = await database_sync_to_async(_check_access)(self.expert, conversation_id)
+        await visitor_services.relay_typing(conversation_id=conversation_id, author="expert", active=frame.active)
+
+    async def on_read(self, frame):
+        await database_sync_to_async(_read)(self.expert, frame.conversation, frame.seq)
+
+    async def on_sync(self, frame):
+        conversation_id, messages, has_more = await database_sync_to_async(_sync)(
+            self.expert, frame.conversation, frame.after_seq
+        )
+        await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
+
+    # --- the moderation ladder ------------------------------------------------------
+
+    async def on_moderation_warn(self, frame):
+        # The warning reaches both sides as a `message` of kind "warning".
+        await database_sync_to_async(_warn)(self.expert, frame)
+
+    async def on_moderation_alert(self, frame):
+        alert = await database_sync_to_async(_alert)(self.expert, frame)
+        await self.send_frame({"type": "alert.raised", "alert": alert})
+
+    async def on_moderation_block(self, frame):
+        block = await database_sync_to_async(_block)(self.expert, frame)
+        await self.send_frame({"type": "block.created", "block": block})
+
+    async def on_report_file(self, frame):
+        reference = await database_sync_to_async(_report)(self.expert, frame)
+        await self.send_frame({"type": "report.filed", "reference": reference})
+
+    # --- state -----------------------------------------------------------------
+
+    async def apply_conversation(self, conversation: dict) -> None:
+        """Show a conversation's state; follow it while it is assigned to this expert."""
+        conversation_id = conversation["id"]
+        if not await self.send_conversation_state(conversation):
+            return
+        mine = conversation["expert"] is not None and conversation["expert"]["id"] == self.expert_id
+        if mine and conversation["status"] == "active":
+            if await self.follow(conversation_id, seen=conversation["last_seq"]):
+                await self.catch_up(conversation_id)
+        else:
+            if mine and conversation_id in self.followed:
+                await self.catch_up(conversation_id, upto_seq=conversation["last_seq"])
+            await self.unfollow(conversation_id)
+
+    # --- channel layer events ------------------------------------------------------
+
+    async def chat_conversation(self, event):
+        await self.apply_conversation(event["conversation"])
+
+    async def expert_suspended(self, event):
+        await self.send_error("forbidden", "Your expert account has been suspended by a community manager.")
+        await self.close(CLOSE_FORBIDDEN)
+
+    async def expert_revoked(self, event):
+        """Signed out, password changed, or a brand taken away: say why and close."""
+        await self.send_error("forbidden", event["detail"])
+        await self.close(event["code"])
+
+    user_revoked = expert_revoked
+
+    async def expert_presence(self, event):
+        await self.apply_presence(event["status"])
+        await self.send_frame(protocol.presence_frame(event["status"]))
+
+    async def queue_added(self, event):
+        if self.expert_id in event.get("excluded", ()):
+            return
+        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
+
+    async def queue_removed(self, event):
+        await self.send_frame(protocol.queue_removed_frame(event["conversation"]))
+
+    async def chat_typing(self, event):
+        if event["author"] != "expert" and event["conversation"] in self.followed:
+            await self.send_frame(protocol.typing_frame(event["conversation"], event["author"], event["active"]))
+
+    async def chat_read(self, event):
+        if event["conversation"] in self.followed:
+            await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))

@@ -1,0 +1,34 @@
+"""Forms of the expert pages: they parse input; the services decide."""
+
+from django import forms
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(max_length=60, label="Display name")
+    bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Bio",
+                          help_text="What visitors see when you join: your experience, in a sentence or two.")
+    avatar_url = forms.URLField(required=False, assume_scheme="https", label="Avatar URL",
+                                help_text="An https address of a square picture.")
+    topics = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                            label="Topics you answer")
+
+    def __init__(self, *args, topics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = topics
+        self.fields["topics"].label_from_instance = lambda topic: f"{topic.name} ({topic.brand.name})"
+
+    def clean_avatar_url(self):
+        url = self.cleaned_data["avatar_url"]
+        if url and not url.startswith("https://"):
+            raise forms.ValidationError("Use an https address.")
+        return url
+
+
+class CommunityPostForm(forms.Form):
+    title = forms.CharField(max_length=150)
+    body = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label="Post")
+    source_conversation = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class CommunityReplyForm(forms.Form):
+    body = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")

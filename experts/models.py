@@ -1,0 +1,104 @@
+"""Experts: their profiles, the topics they answer, and their live connections."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Topic(models.Model):
+    """A subject a brand's visitors ask about and experts choose to answer."""
+
+    brand = models.ForeignKey("visitors.Brand", on_delete=models.CASCADE, related_name="topics")
+    slug = models.SlugField(max_length=50)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["brand", "name"]
+        constraints = [models.UniqueConstraint(fields=["brand", "slug"], name="topic_brand_slug")]
+
+    def __str__(self):
+        return f"{self.name} ({self.brand.slug})"
+
+
+class ExpertProfile(models.Model):
+    """A community member who answers visitors of some brands: a passionate customer, not staff."""
+
+    class Presence(models.TextChoices):
+        ONLINE = "online"
+        AWAY = "away"
+        OFFLINE = "offline"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="expert_profile")
+    display_name = models.CharField(max_length=60)
+    bio = models.TextField(blank=True, default="", max_length=500)
+    avatar_url = models.URLField(blank=True, default="")
+    brands = models.ManyToManyField("visitors.Brand", related_name="experts")
+    topics = models.ManyToManyField(Topic, blank=True, related_name="experts")
+    # Most active conversations at once; a claim past it is refused with `capacity`.
+    capacity = models.PositiveSmallIntegerField(default=3)
+    # The status the expert chose. They are offered new conversations only when
+    # it is online AND at least one of their sockets is connected.
+    presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.ONLINE)
+    # A suspended expert's sockets are closed and refused (community managers set it).
+    is_suspended = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def public_id(self) -> str:
+        return str(self.pk)
+
+
+class ExpertConnection(models.Model):
+    """One open expert socket, kept in the database so every server process sees presence."""
+
+    expert = models.ForeignKey(ExpertProfile, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    # Refreshed by the socket's heartbeat; a row silent too long is from a dead process.
+    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expert", "seen_at"], name="expertconn_expert_seen")]
+
+
+class CommunityPost(models.Model):
+    """One thread in the experts' community panel: a hard case, a tip, a question to peers."""
+
+    author = models.ForeignKey(ExpertProfile, on_delete=models.CASCADE, related_name="community_posts")
+    title = models.CharField(max_length=150)
+    body = models.TextField(max_length=10000)
+    # The conversation this post shares ("Share this experience"), kept for the
+    # author's own reference; its transcript is never shown through the post.
+    source_conversation = models.ForeignKey(
+        "visitors.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The post's or its newest reply's time: the panel lists newest activity first.
+    last_activity_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+
+    def __str__(self):
+        return self.title
+
+
+class CommunityReply(models.Model):
+    """One expert's answer in a community thread."""
+
+    post = models.ForeignKey(CommunityPost, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(ExpertProfile, on_delete=models.CASCADE, related_name="community_replies")
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["post", "created_at"]
+        verbose_name_plural = "community replies"
+
+    def __str__(self):
+        return f"Reply by {self.author} on {self.post}"

@@ -1,0 +1,11 @@
+from channels.auth import AuthMiddlewareStack
+from django.urls import path
+
+from chatplatform.origins import OwnOriginValidator
+
+from .consumers import ExpertConsumer
+
+# Session-authenticated: only pages of our own hosts may open it (no cross-site hijacking).
+websocket_urlpatterns = [
+    path("ws/v1/expert/", OwnOriginValidator(AuthMiddlewareStack(ExpertConsumer.as_asgi()))),
+]

@@ -1,0 +1,284 @@
+"""Reads for the expert side, each with its access check."""
+
+import re
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
+from django.db.models import Avg, Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from chatplatform import errors
+from chatplatform.errors import ChatError
+from visitors.models import Conversation, Message
+from visitors.selectors import CONVERSATION_RELATED, parse_conversation_id
+
+from .models import CommunityPost, ExpertConnection, ExpertProfile, Topic
+
+
+def expert_for_user(user) -> ExpertProfile | None:
+    """The user's expert profile, or None (anonymous users, managers without one)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return ExpertProfile.objects.filter(user=user).first()
+
+
+def session_still_valid(*, session_key: str | None, user) -> bool:
+    """Whether the session a socket was opened with still signs this user in.
+
+    False once the user signed out (the session is gone), changed their password
+    (the session's auth hash no longer matches) or was deactivated.
+    """
+    if not session_key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    if str(store.get(SESSION_KEY)) != str(user.pk):
+        return False
+    current = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if current is None:
+        return False
+    stored_hash = store.get(HASH_SESSION_KEY) or ""
+    return constant_time_compare(stored_hash, current.get_session_auth_hash())
+
+
+def brand_slugs(expert: ExpertProfile) -> list[str]:
+    return list(expert.brands.values_list("slug", flat=True))
+
+
+def access_conversation(*, expert: ExpertProfile, conversation_id, assigned: bool = True) -> Conversation:
+    """A conversation the expert may act on, or the error that says why not.
+
+    Another brand's conversation does not exist for them (`not_found`); one of
+    their brand that is not assigned to them (or that excluded them) is
+    `forbidden`. With ``assigned=False`` a waiting conversation they may claim passes too.
+    """
+    pk = parse_conversation_id(conversation_id)
+    conversation = (
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(pk=pk, brand__experts=expert)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError(errors.NOT_FOUND, "No such conversation.")
+    if conversation.expert_id == expert.pk:
+        return conversation
+    if not assigned and conversation.status == Conversation.Status.WAITING:
+        if not conversation.excluded_experts.filter(pk=expert.pk).exists():
+            return conversation
+    raise ChatError(errors.FORBIDDEN, "This conversation is not assigned to you.")
+
+
+def claimable_queue(expert: ExpertProfile) -> list[Conversation]:
+    """Waiting conversations of the expert's brands that did not exclude them, oldest first."""
+    return list(
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(status=Conversation.Status.WAITING, brand__experts=expert)
+        .exclude(excluded_experts=expert)
+        .order_by("created_at")[:200]
+    )
+
+
+def queue_previews(conversations) -> dict:
+    """The first visitor message of each conversation, for the queue's preview line."""
+    rows = Message.objects.filter(conversation__in=list(conversations), seq=1).values_list("conversation_id", "text")
+    return {str(cid): text[:280] for cid, text in rows}
+
+
+def assigned_conversations(expert: ExpertProfile) -> list[Conversation]:
+    return list(
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(expert=expert, status=Conversation.Status.ACTIVE)
+        .order_by("claimed_at")
+    )
+
+
+def live_since():
+    return timezone.now() - timedelta(seconds=3 * settings.CHAT_PRESENCE_HEARTBEAT_SECONDS)
+
+
+def is_connected(expert: ExpertProfile) -> bool:
+    return ExpertConnection.objects.filter(expert=expert, seen_at__gte=live_since()).exists()
+
+
+def effective_presence(expert: ExpertProfile) -> str:
+    """What visitors and other experts see: the chosen status while connected, else offline."""
+    if expert.is_suspended or not is_connected(expert):
+        return ExpertProfile.Presence.OFFLINE
+    return expert.presence
+
+
+def experts_online_count(brand) -> int:
+    """How many of the brand's experts are online now (chosen online, with a live socket)."""
+    return (
+        ExpertProfile.objects.filter(
+            brands=brand,
+            presence=ExpertProfile.Presence.ONLINE,
+            is_suspended=False,
+            connections__seen_at__gte=live_since(),
+        )
+        .distinct()
+        .count()
+    )
+
+
+# --- the dashboard's pages ------------------------------------------------------------
+
+def canned_replies(expert: ExpertProfile) -> list[str]:
+    """Ready answers for the composer: each brand's politeness reminder first (seeds/000), then the usual openers."""
+    reminders = list(dict.fromkeys(expert.brands.values_list("politeness_reminder", flat=True)))
+    return [
+        *reminders,
+        "Hello! I'm a member of the community, happy to help. Could you tell me a bit more?",
+        "I don't know the answer for sure, and I'd rather say so than guess. Here is what I would check first:",
+        "I'm sorry another expert was not helpful. I will try my best to offer you a better experience.",
+        "Sometimes people just don't click, and that's fine: you can ask for another expert at any time.",
+        "Thanks for the chat, and good luck with your next outing!",
+    ]
+
+
+def past_conversations(*, expert: ExpertProfile, query: str = "", limit: int = 50) -> list[Conversation]:
+    """The ended conversations that were assigned to this expert, newest first.
+
+    ``query`` matches message text, the visitor's nickname or the topic. Only
+    conversations whose expert is this one are ever returned.
+    """
+    conversations = (
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("seq")))
+        .filter(expert=expert, status=Conversation.Status.ENDED)
+    )
+    query = query.strip()
+    if query:
+        matching = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=query)
+        conversations = conversations.filter(
+            Q(visitor__nickname__icontains=query) | Q(topic__name__icontains=query) | Q(pk__in=Subquery(matching.values("conversation")))
+        )
+    return list(conversations.order_by("-ended_at")[:limit])
+
+
+def access_past_conversation(*, expert: ExpertProfile, conversation_id) -> Conversation:
+    """One of the expert's own ended conversations, or `not_found` (anyone else's does not exist for them)."""
+    pk = parse_conversation_id(conversation_id)
+    conversation = (
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(pk=pk, expert=expert, status=Conversation.Status.ENDED)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError(errors.NOT_FOUND, "No such conversation.")
+    return conversation
+
+
+def transcript(conversation: Conversation) -> list[Message]:
+    return list(conversation.messages.order_by("seq"))
+
+
+def expert_statistics(expert: ExpertProfile, *, days: int = 14) -> dict:
+    """The expert's own numbers: conversations, average rating, first-response time, conversations per day."""
+    assigned = Conversation.objects.filter(expert=expert)
+    totals = assigned.aggregate(
+        conversations=Count("pk"),
+        rated=Count("rating_score"),
+        average_rating=Avg("rating_score"),
+    )
+    first_reply = Message.objects.filter(conversation=OuterRef("pk"), author=Message.Author.EXPERT, expert=expert)
+    timed = (
+        assigned.filter(claimed_at__isnull=False)
+        .annotate(first_reply_at=Subquery(first_reply.order_by("seq").values("created_at")[:1]))
+        .exclude(first_reply_at__isnull=True)
+        .order_by("-claimed_at")
+        .values_list("claimed_at", "first_reply_at")[:200]
+    )
+    delays = [max(0.0, (replied - claimed).total_seconds()) for claimed, replied in timed]
+    today = timezone.now().date()
+    since = today - timedelta(days=days - 1)
+    counts = dict(
+        assigned.filter(created_at__date__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    per_day = [(since + timedelta(days=i), counts.get(since + timedelta(days=i), 0)) for i in range(days)]
+    return {
+        "conversations": totals["conversations"],
+        "rated": totals["rated"],
+        "average_rating": round(totals["average_rating"], 1) if totals["average_rating"] is not None else None,
+        "first_response_seconds": round(sum(delays) / len(delays)) if delays else None,
+        "per_day": per_day,
+    }
+
+
+# --- the community panel ----------------------------------------------------------------
+
+def community_posts(*, query: str = "", limit: int = 100) -> list[CommunityPost]:
+    """Posts with their reply counts, newest activity first; ``query`` searches titles, posts and replies."""
+    posts = CommunityPost.objects.select_related("author").annotate(reply_count=Count("replies"))
+    query = query.strip()
+    if query:
+        posts = posts.filter(
+            Q(title__icontains=query) | Q(body__icontains=query) | Q(pk__in=Subquery(
+                CommunityPost.objects.filter(replies__body__icontains=query).values("pk")
+            ))
+        )
+    return list(posts.order_by("-last_activity_at")[:limit])
+
+
+def community_post(*, post_id: int) -> CommunityPost:
+    """One post with its replies (oldest first), or `not_found`."""
+    post = CommunityPost.objects.select_related("author").filter(pk=post_id).first()
+    if post is None:
+        raise ChatError(errors.NOT_FOUND, "No such post.")
+    post.reply_list = list(post.replies.select_related("author").order_by("created_at"))
+    return post
+
+
+EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL_PATTERN = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+# Seven or more digits, allowing the usual separators: +33 6 12 34 56 78, (555) 123-4567.
+PHONE_PATTERN = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]*\d){6,}")
+SHARE_EXCERPT_MESSAGES = 12
+
+
+def scrub_personal_details(text: str, names=()) -> str:
+    """Remove what could identify a visitor: links, e-mail addresses, phone numbers and their names."""
+    text = URL_PATTERN.sub("[link removed]", text)
+    text = EMAIL_PATTERN.sub("[e-mail removed]", text)
+    text = PHONE_PATTERN.sub("[phone number removed]", text)
+    for name in names:
+        if name and name.strip():
+            text = re.sub(rf"(?<!\w){re.escape(name.strip())}(?!\w)", "the visitor", text, flags=re.IGNORECASE)
+    return text
+
+
+def share_draft(*, expert: ExpertProfile, conversation_id) -> dict:
+    """A community post drafted from one of the expert's past conversations, for them to edit.
+
+    The excerpt names the visitor "Visitor" and drops their nickname, e-mail
+    addresses, phone numbers and links, wherever they appear.
+    """
+    conversation = access_past_conversation(expert=expert, conversation_id=conversation_id)
+    names = [conversation.visitor.nickname]
+    lines = []
+    for message in transcript(conversation)[:SHARE_EXCERPT_MESSAGES]:
+        if message.author == Message.Author.VISITOR:
+            who = "Visitor"
+        elif message.author == Message.Author.EXPERT:
+            who = "Me" if message.expert_id == expert.pk else "Expert"
+        else:
+            who = "Warning" if message.kind == Message.Kind.WARNING else "Notice"
+        lines.append(f"> {who}: {scrub_personal_details(message.text, names)}")
+    topic = conversation.topic.name if conversation.topic_id else "a visitor's question"
+    return {
+        "title": f"A conversation about {topic.lower() if conversation.topic_id else topic}",
+        "body": "What happened, and how would you have handled it?\n\n" + "\n".join(lines),
+        "source_conversation": str(conversation.id),
+    }
+
+
+def brand_topics(expert: ExpertProfile):
+    """The topics of the expert's brands: what they may choose to answer."""
+    return Topic.objects.filter(brand__experts=expert).select_related("brand").distinct().order_by("brand__name", "name")

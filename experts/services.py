@@ -1,0 +1,257 @@
+"""Routing between visitors and experts: presence, claiming, releasing, "next expert"."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from chatplatform import errors
+from chatplatform.errors import ChatError
+from chatplatform.events import send_event_on_commit
+from chatplatform.groups import expert_group, user_group
+from visitors.models import Conversation, Message, Visitor
+from visitors.selectors import CONVERSATION_RELATED, parse_conversation_id
+from visitors.services import (
+    OPEN_STATUSES,
+    announce_conversation,
+    offer_to_queue,
+    start_conversation,
+    withdraw_from_queue,
+)
+
+from .models import CommunityPost, CommunityReply, ExpertConnection, ExpertProfile, Topic
+from .selectors import live_since
+
+# --- presence ---------------------------------------------------------------------
+
+
+def register_connection(*, expert: ExpertProfile, channel_name: str) -> None:
+    forget_stale_connections()
+    ExpertConnection.objects.update_or_create(channel_name=channel_name, defaults={"expert": expert, "seen_at": timezone.now()})
+
+
+def forget_stale_connections() -> int:
+    """Delete connections whose heartbeat stopped (their server process died): presence never sticks on them."""
+    return ExpertConnection.objects.filter(seen_at__lt=live_since()).delete()[0]
+
+
+def refresh_connection(*, channel_name: str) -> None:
+    ExpertConnection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+    forget_stale_connections()
+
+
+def unregister_connection(*, channel_name: str) -> None:
+    ExpertConnection.objects.filter(channel_name=channel_name).delete()
+
+
+# --- revocation -------------------------------------------------------------------
+
+# Close codes sent with `expert.revoked` (PROTOCOL.md): 4401 sign in again, 4403 no longer allowed.
+REVOKED_SIGNED_OUT = 4401
+REVOKED_FORBIDDEN = 4403
+
+
+def close_user_sockets(*, user, code: int, detail: str) -> None:
+    """Close every session-authenticated socket of this user (after commit), with ``code``.
+
+    Called on sign-out and on a password change: the session the sockets were
+    opened with no longer signs anyone in. Expert dashboards and moderation feeds alike.
+    """
+    send_event_on_commit(user_group(user.pk), {"type": "user.revoked", "code": code, "detail": detail})
+
+
+@transaction.atomic
+def remove_brands(*, expert: ExpertProfile, brands) -> None:
+    """Take brands away from an expert: their conversations there wait for another expert, their sockets close."""
+    brand_ids = [b.pk for b in brands]
+    if not brand_ids:
+        return
+    expert.brands.remove(*brand_ids)
+    after_membership_removed(expert=expert, brand_ids=brand_ids)
+
+
+def after_membership_removed(*, expert: ExpertProfile, brand_ids) -> None:
+    """The brands are already gone from the expert (e.g. by the admin's form): release and close."""
+    for conversation in (
+        Conversation.objects.select_for_update(of=("self",)).select_related(*CONVERSATION_RELATED)
+        .filter(expert=expert, brand_id__in=list(brand_ids), status=Conversation.Status.ACTIVE)
+    ):
+        _back_to_waiting(conversation, exclude=False)
+    send_event_on_commit(
+        expert_group(expert.pk),
+        {"type": "expert.revoked", "code": REVOKED_FORBIDDEN, "detail": "You no longer answer for one of your brands."},
+    )
+
+
+@transaction.atomic
+def set_presence(*, expert: ExpertProfile, status: str) -> str:
+    """Record the status the expert chose; every tab of theirs follows it."""
+    ExpertProfile.objects.filter(pk=expert.pk).update(presence=status)
+    expert.presence = status
+    send_event_on_commit(expert_group(expert.pk), {"type": "expert.presence", "status": status})
+    return status
+
+
+# --- claiming and releasing --------------------------------------------------------------
+
+
+def _lock_for_expert(expert: ExpertProfile, conversation_id) -> Conversation:
+    pk = parse_conversation_id(conversation_id)
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related(*CONVERSATION_RELATED)
+        .filter(pk=pk, brand__experts=expert)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError(errors.NOT_FOUND, "No such conversation.")
+    return conversation
+
+
+@transaction.atomic
+def claim_conversation(*, expert: ExpertProfile, conversation_id) -> Conversation:
+    """Assign a waiting conversation to the expert: of two experts claiming at once, exactly one wins."""
+    # Lock the expert first: two tabs of one expert claiming at once cannot pass capacity together.
+    expert = ExpertProfile.objects.select_for_update().get(pk=expert.pk)
+    if expert.is_suspended:
+        raise ChatError(errors.FORBIDDEN, "Your expert account is suspended.")
+    conversation = _lock_for_expert(expert, conversation_id)
+    if conversation.expert_id == expert.pk and conversation.status == Conversation.Status.ACTIVE:
+        return conversation  # claiming one's own conversation again changes nothing
+    if conversation.status == Conversation.Status.ENDED:
+        raise ChatError(errors.ENDED, "This conversation has ended.")
+    if conversation.status != Conversation.Status.WAITING:
+        raise ChatError(errors.ALREADY_CLAIMED, "Another expert has already taken this conversation.")
+    if conversation.excluded_experts.filter(pk=expert.pk).exists():
+        raise ChatError(errors.FORBIDDEN, "The visitor asked for another expert.")
+    active = Conversation.objects.filter(expert=expert, status=Conversation.Status.ACTIVE).count()
+    if active >= expert.capacity:
+        raise ChatError(errors.CAPACITY, f"You already have {active} conversations open (your capacity is {expert.capacity}).")
+    now = timezone.now()
+    won = Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.WAITING).update(
+        expert=expert, status=Conversation.Status.ACTIVE, claimed_at=now
+    )
+    if not won:  # only reachable where the row lock is advisory
+        raise ChatError(errors.ALREADY_CLAIMED, "Another expert has already taken this conversation.")
+    conversation.expert = expert
+    conversation.status = Conversation.Status.ACTIVE
+    conversation.claimed_at = now
+    announce_conversation(conversation)
+    withdraw_from_queue(conversation)
+    return conversation
+
+
+def back_to_waiting(conversation: Conversation, *, exclude: bool) -> Conversation:
+    """Take the expert off a locked conversation; it waits for the other experts again."""
+    return _back_to_waiting(conversation, exclude=exclude)
+
+
+def _back_to_waiting(conversation: Conversation, *, exclude: bool) -> Conversation:
+    previous = conversation.expert
+    if exclude and previous is not None:
+        conversation.excluded_experts.add(previous)
+    conversation.expert = None
+    conversation.status = Conversation.Status.WAITING
+    conversation.claimed_at = None
+    conversation.save(update_fields=["expert", "status", "claimed_at"])
+    payload = announce_conversation(conversation, also_experts=[previous.pk if previous else None])
+    offer_to_queue(conversation, payload=payload)
+    return conversation
+
+
+@transaction.atomic
+def release_conversation(*, expert: ExpertProfile, conversation_id) -> Conversation:
+    """The expert hands the conversation back: it waits for the other experts (and them)."""
+    conversation = _lock_for_expert(expert, conversation_id)
+    if conversation.expert_id != expert.pk:
+        raise ChatError(errors.FORBIDDEN, "This conversation is not assigned to you.")
+    if conversation.status != Conversation.Status.ACTIVE:
+        raise ChatError(errors.ENDED, "This conversation has ended.")
+    return _back_to_waiting(conversation, exclude=False)
+
+
+@transaction.atomic
+def next_expert(*, visitor: Visitor) -> Conversation:
+    """"This expert is not the right one": release and exclude them; the question waits again.
+
+    With no open conversation, the visitor's last ended conversation that had
+    an expert is asked again, as a new waiting conversation that excludes that
+    expert ("keep searching for the right one").
+    """
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related(*CONVERSATION_RELATED)
+        .filter(visitor=visitor, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if conversation is not None:
+        if conversation.status == Conversation.Status.WAITING:
+            return conversation  # nobody to move on from yet
+        return _back_to_waiting(conversation, exclude=True)
+    last = (
+        Conversation.objects.filter(
+            visitor=visitor, status=Conversation.Status.ENDED, ended_by__in=["visitor", "expert"], expert__isnull=False
+        )
+        .select_related("topic")
+        .order_by("-ended_at")
+        .first()
+    )
+    first = last and last.messages.filter(author=Message.Author.VISITOR).order_by("seq").first()
+    if last is None or first is None:
+        raise ChatError(errors.NO_CONVERSATION, "There is no conversation to take to another expert.")
+    excluded = list(last.excluded_experts.values_list("pk", flat=True))
+    if last.expert_id:
+        excluded.append(last.expert_id)
+    return start_conversation(
+        visitor=visitor,
+        text=first.text,
+        client_id=f"next:{last.pk}",
+        topic_slug=last.topic.slug if last.topic_id else None,
+        excluded=excluded,
+    )
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_profile(*, expert: ExpertProfile, display_name: str, bio: str, avatar_url: str, topic_ids) -> ExpertProfile:
+    """Change what visitors see of the expert and the topics they answer (only their brands' topics)."""
+    display_name = display_name.strip()
+    if not display_name:
+        raise ChatError(errors.INVALID_FIELD, "A display name is required.", field="display_name")
+    topics = list(Topic.objects.filter(pk__in=list(topic_ids), brand__experts=expert).distinct())
+    if len(topics) != len(set(topic_ids)):
+        raise ChatError(errors.INVALID_FIELD, "Choose topics of your brands.", field="topics")
+    expert.display_name = display_name
+    expert.bio = bio.strip()
+    expert.avatar_url = avatar_url.strip()
+    expert.save(update_fields=["display_name", "bio", "avatar_url"])
+    expert.topics.set(topics)
+    return expert
+
+
+# --- community panel ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_community_post(*, author: ExpertProfile, title: str, body: str, source_conversation_id=None) -> CommunityPost:
+    """Start a thread; a shared conversation must be one of the author's own past ones."""
+    from .selectors import access_past_conversation
+
+    source = None
+    if source_conversation_id:
+        source = access_past_conversation(expert=author, conversation_id=source_conversation_id)
+    now = timezone.now()
+    return CommunityPost.objects.create(
+        author=author, title=title.strip(), body=body.strip(), source_conversation=source, last_activity_at=now
+    )
+
+
+@transaction.atomic
+def add_community_reply(*, author: ExpertProfile, post_id: int, body: str) -> CommunityReply:
+    """Answer a thread; the thread moves to the top of the panel."""
+    post = CommunityPost.objects.select_for_update().filter(pk=post_id).first()
+    if post is None:
+        raise ChatError(errors.NOT_FOUND, "No such post.")
+    reply = CommunityReply.objects.create(post=post, author=author, body=body.strip())
+    CommunityPost.objects.filter(pk=post.pk).update(last_activity_at=reply.created_at)
+    return reply

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="expert-dashboard"),
+    path("dashboard/past/", views.past, name="expert-past"),
+    path("dashboard/profile/", views.profile, name="expert-profile"),
+    path("community/", views.community, name="community"),
+    path("community/new/", views.community_new, name="community-new"),
+    path("community/<int:post_id>/", views.community_post, name="community-post"),
+]

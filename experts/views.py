@@ -1,0 +1,136 @@
+"""The expert's pages: dashboard, past conversations, profile and the community panel.
+
+Each view parses the request, calls one selector or service, and renders.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from chatplatform import errors
+from chatplatform.errors import ChatError
+
+from . import selectors, services
+from .forms import CommunityPostForm, CommunityReplyForm, ProfileForm
+
+
+def expert_required(view):
+    """Signed in, with an expert profile that is not suspended; sets ``request.expert``."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        expert = selectors.expert_for_user(request.user)
+        if expert is None or expert.is_suspended:
+            raise PermissionDenied("Only community experts can open this page.")
+        request.expert = expert
+        try:
+            return view(request, *args, **kwargs)
+        except ChatError as exc:
+            if exc.code == errors.NOT_FOUND:
+                raise Http404(exc.detail) from None
+            raise
+
+    return wrapped
+
+
+@expert_required
+def dashboard(request):
+    return render(request, "experts/dashboard.html", {
+        "expert": request.expert,
+        "canned_replies": selectors.canned_replies(request.expert),
+    })
+
+
+@expert_required
+def past(request):
+    query = request.GET.get("q", "")[:200]
+    return render(request, "experts/past.html", {
+        "query": query,
+        "conversations": selectors.past_conversations(expert=request.expert, query=query),
+    })
+
+
+def _bar_chart(per_day, *, width=420, height=120, gap=4) -> dict:
+    """Geometry of the conversations-per-day chart, drawn as inline SVG by the template."""
+    top = max([count for _, count in per_day] + [1])
+    bar = (width - gap * (len(per_day) - 1)) / len(per_day)
+    bars = []
+    for i, (day, count) in enumerate(per_day):
+        h = round((height - 16) * count / top, 1)
+        bars.append({"x": round(i * (bar + gap), 1), "y": round(height - 16 - h, 1), "height": h,
+                     "width": round(bar, 1), "count": count, "label": day.strftime("%d %b"),
+                     "short": day.strftime("%d")})
+    return {"width": width, "height": height, "bars": bars, "axis_y": height - 16, "top": top}
+
+
+@expert_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    expert = request.expert
+    topics = selectors.brand_topics(expert)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, topics=topics)
+        if form.is_valid():
+            try:
+                services.update_profile(
+                    expert=expert, display_name=form.cleaned_data["display_name"], bio=form.cleaned_data["bio"],
+                    avatar_url=form.cleaned_data["avatar_url"],
+                    topic_ids=[t.pk for t in form.cleaned_data["topics"]],
+                )
+            except ChatError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, "Your profile is saved.")
+                return redirect("expert-profile")
+    else:
+        form = ProfileForm(topics=topics, initial={
+            "display_name": expert.display_name, "bio": expert.bio, "avatar_url": expert.avatar_url,
+            "topics": list(expert.topics.all()),
+        })
+    stats = selectors.expert_statistics(expert)
+    return render(request, "experts/profile.html", {
+        "form": form, "expert": expert, "stats": stats, "chart": _bar_chart(stats["per_day"]),
+    })
+
+
+@expert_required
+def community(request):
+    query = request.GET.get("q", "")[:200]
+    return render(request, "experts/community.html", {
+        "query": query, "posts": selectors.community_posts(query=query),
+    })
+
+
+@expert_required
+@require_http_methods(["GET", "POST"])
+def community_new(request):
+    if request.method == "POST":
+        form = CommunityPostForm(request.POST)
+        if form.is_valid():
+            post = services.create_community_post(
+                author=request.expert, title=form.cleaned_data["title"], body=form.cleaned_data["body"],
+                source_conversation_id=form.cleaned_data["source_conversation"] or None,
+            )
+            return redirect("community-post", post_id=post.pk)
+    else:
+        source = request.GET.get("from")
+        form = CommunityPostForm(initial=selectors.share_draft(expert=request.expert, conversation_id=source) if source else None)
+    return render(request, "experts/community_new.html", {"form": form, "sharing": bool(form["source_conversation"].value())})
+
+
+@expert_required
+@require_http_methods(["GET", "POST"])
+def community_post(request, post_id):
+    form = CommunityReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.add_community_reply(author=request.expert, post_id=post_id, body=form.cleaned_data["body"])
+        return redirect("community-post", post_id=post_id)
+    return render(request, "experts/community_post.html", {
+        "post": selectors.community_post(post_id=post_id), "form": form,
+    })

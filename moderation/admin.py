@@ -1,0 +1,276 @@
+"""The community managers' admin: blocks, alerts, report tickets, transcripts, experts.
+
+Visitor-written text is only ever shown through Django's escaping (no
+mark_safe on it anywhere); the audit trail is read-only for everyone.
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils import timezone
+
+from chatplatform.errors import ChatError
+from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
+from experts.models import ExpertProfile
+from visitors.admin import ConversationAdmin as BaseConversationAdmin
+from visitors.models import Conversation
+
+from . import services
+from .models import Alert, Block, ModerationEvent, ReportTicket
+
+
+class BlockStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("expired", "Expired"), ("lifted", "Lifted")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.active(now)
+        if self.value() == "expired":
+            return queryset.filter(lifted_at__isnull=True, expires_at__lte=now)
+        if self.value() == "lifted":
+            return queryset.filter(lifted_at__isnull=False)
+        return queryset
+
+
+class LiftForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, help_text="Why the block is lifted (kept in the audit trail).")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ["id", "brand", "visitor", "created_by", "created_at", "expires_at", "status_label", "by_address"]
+    list_filter = [BlockStatusFilter, "brand"]
+    list_select_related = ["brand", "visitor", "created_by"]
+    readonly_fields = ["brand", "visitor", "conversation", "reason", "created_by", "created_at", "expires_at",
+                       "lifted_at", "lifted_by", "lift_reason", "by_address"]
+    exclude = ["address_hash"]
+    actions = ["lift_blocks", "extend_24h", "extend_7d"]
+
+    @admin.display(description="status")
+    def status_label(self, obj):
+        return obj.status
+
+    @admin.display(description="by address", boolean=True)
+    def by_address(self, obj):
+        return bool(obj.address_hash)
+
+    def has_add_permission(self, request):
+        return False  # experts block from a conversation; managers lift or extend
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Lift the selected blocks (asks for a reason)", permissions=["change"])
+    def lift_blocks(self, request, queryset):
+        if "apply" in request.POST:
+            form = LiftForm(request.POST)
+            if form.is_valid():
+                for block in queryset:
+                    services.lift_block(user=request.user, block=block, reason=form.cleaned_data["reason"])
+                self.message_user(request, f"Lifted {queryset.count()} block(s).", messages.SUCCESS)
+                return None
+        else:
+            form = LiftForm()
+        return render(request, "admin/moderation/lift_blocks.html", {
+            **self.admin_site.each_context(request), "title": "Lift blocks", "blocks": queryset, "form": form,
+            "action": "lift_blocks", "opts": self.model._meta,
+        })
+
+    def _extend(self, request, queryset, hours):
+        changed = [services.extend_block(user=request.user, block=b, hours=hours) for b in queryset]
+        self.message_user(request, f"Extended {len(changed)} block(s) by {hours} hours (permanent and lifted ones are unchanged).")
+
+    @admin.action(description="Extend the selected blocks by 24 hours", permissions=["change"])
+    def extend_24h(self, request, queryset):
+        self._extend(request, queryset, 24)
+
+    @admin.action(description="Extend the selected blocks by 7 days", permissions=["change"])
+    def extend_7d(self, request, queryset):
+        self._extend(request, queryset, 24 * 7)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "brand", "kind", "short_note", "raised_by", "status"]
+    list_filter = ["status", "kind", "brand"]
+    list_select_related = ["brand", "raised_by"]
+    readonly_fields = ["brand", "conversation", "kind", "note", "raised_by", "status", "acknowledged_by",
+                       "acknowledged_at", "closed_at", "created_at"]
+    actions = ["acknowledge", "close"]
+
+    @admin.display(description="note")
+    def short_note(self, obj):
+        return obj.note[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Acknowledge the selected alerts", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        for alert in queryset:
+            services.acknowledge_alert(user=request.user, alert_id=alert.pk)
+        self.message_user(request, "Acknowledged.")
+
+    @admin.action(description="Close the selected alerts", permissions=["change"])
+    def close(self, request, queryset):
+        for alert in queryset:
+            services.close_alert(user=request.user, alert=alert)
+        self.message_user(request, "Closed.")
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+
+    def lookups(self, request, model_admin):
+        return [("1d", "Less than a day"), ("7d", "1 to 7 days"), ("old", "Older than 7 days")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "1d":
+            return queryset.filter(created_at__gte=now - timedelta(days=1))
+        if self.value() == "7d":
+            return queryset.filter(created_at__lt=now - timedelta(days=1), created_at__gte=now - timedelta(days=7))
+        if self.value() == "old":
+            return queryset.filter(created_at__lt=now - timedelta(days=7))
+        return queryset
+
+
+class ReportTicketForm(forms.ModelForm):
+    class Meta:
+        model = ReportTicket
+        fields = ["status", "assignee", "resolution_note"]
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        current = self.instance.status
+        if status != current and status not in ReportTicket.TRANSITIONS[current]:
+            raise forms.ValidationError(
+                f"A ticket cannot go from {self.instance.get_status_display()} to {ReportTicket.Status(status).label}."
+            )
+        return status
+
+
+@admin.register(ReportTicket)
+class ReportTicketAdmin(admin.ModelAdmin):
+    form = ReportTicketForm
+    list_display = ["reference", "created_at", "brand", "category", "filed_by", "status", "assignee"]
+    list_filter = ["status", "category", "brand", AgeFilter]
+    search_fields = ["reference"]
+    list_select_related = ["brand", "assignee"]
+    readonly_fields = ["reference", "brand", "conversation", "filed_by", "filed_by_expert", "category", "description",
+                       "email", "created_at", "updated_at"]
+    fields = readonly_fields[:8] + ["status", "assignee", "resolution_note", "created_at", "updated_at"]
+    actions = ["assign_to_me", "mark_in_review", "mark_resolved", "mark_dismissed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        original = ReportTicket.objects.get(pk=obj.pk)
+        services.change_ticket(user=request.user, report=original, status=form.cleaned_data["status"],
+                               assignee=form.cleaned_data["assignee"], resolution_note=form.cleaned_data["resolution_note"])
+
+    def _move(self, request, queryset, status):
+        moved, refused = 0, 0
+        for report in queryset:
+            try:
+                services.change_ticket(user=request.user, report=report, status=status)
+                moved += 1
+            except ChatError:
+                refused += 1
+        self.message_user(request, f"Moved {moved} ticket(s)." + (f" {refused} could not take that step." if refused else ""),
+                          messages.WARNING if refused else messages.SUCCESS)
+
+    @admin.action(description="Assign the selected tickets to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        for report in queryset:
+            services.change_ticket(user=request.user, report=report, assignee=request.user)
+        self.message_user(request, "Assigned to you.")
+
+    @admin.action(description="Mark in review", permissions=["change"])
+    def mark_in_review(self, request, queryset):
+        self._move(request, queryset, ReportTicket.Status.IN_REVIEW)
+
+    @admin.action(description="Mark resolved", permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        self._move(request, queryset, ReportTicket.Status.RESOLVED)
+
+    @admin.action(description="Dismiss", permissions=["change"])
+    def mark_dismissed(self, request, queryset):
+        self._move(request, queryset, ReportTicket.Status.DISMISSED)
+
+
+@admin.register(ModerationEvent)
+class ModerationEventAdmin(admin.ModelAdmin):
+    """The audit trail: readable, never writable."""
+
+    list_display = ["created_at", "action", "actor_kind", "expert", "user", "brand", "conversation"]
+    list_filter = ["action", "actor_kind", "brand"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ModerationEventInline(admin.TabularInline):
+    model = ModerationEvent
+    fields = ["created_at", "action", "actor_kind", "expert", "user", "details"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "moderation history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Conversation)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(BaseConversationAdmin):
+    inlines = [*BaseConversationAdmin.inlines, ModerationEventInline]
+
+
+admin.site.unregister(ExpertProfile)
+
+
+@admin.register(ExpertProfile)
+class ExpertProfileAdmin(BaseExpertProfileAdmin):
+    actions = ["suspend", "reinstate"]
+    readonly_fields = ["is_suspended"]
+
+    @admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
+    def suspend(self, request, queryset):
+        for expert in queryset:
+            services.set_suspended(user=request.user, expert=expert, suspended=True)
+        self.message_user(request, "Suspended.")
+
+    @admin.action(description="Reinstate the selected experts", permissions=["change"])
+    def reinstate(self, request, queryset):
+        for expert in queryset:
+            services.set_suspended(user=request.user, expert=expert, suspended=False)
+        self.message_user(request, "Reinstated.")

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from moderation.privacy import purge_personal_data
+
+
+class Command(BaseCommand):
+    help = "Purge personal data (texts, nicknames, report e-mails, address hashes) of conversations ended more than --days ago."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=None, help="Retention period (default: the RETENTION_DAYS setting).")
+
+    def handle(self, *args, days, **options):
+        days = settings.RETENTION_DAYS if days is None else days
+        if days < 0:
+            raise CommandError("--days must be 0 or more.")
+        counts = purge_personal_data(days=days)
+        self.stdout.write("Purged (older than %d days): %s" % (days, ", ".join(f"{n} {k}" for k, n in counts.items())))

@@ -1,0 +1,32 @@
+"""The "Community managers" group and exactly the permissions it holds."""
+
+from django.contrib.auth.models import Group, Permission
+
+COMMUNITY_MANAGERS = "Community managers"
+
+# app_label -> codenames. Managers read conversations and people, act on
+# moderation records; they never delete transcripts or edit the audit trail.
+GROUP_PERMISSIONS = {
+    "visitors": ["view_brand", "change_brand", "view_conversation", "view_message", "view_visitor"],
+    "experts": [
+        "view_expertprofile", "change_expertprofile", "view_topic",
+        # The experts' community panel: read it, take down what breaks the rules.
+        "view_communitypost", "delete_communitypost", "view_communityreply", "delete_communityreply",
+    ],
+    "moderation": [
+        "moderate",
+        "view_alert", "change_alert",
+        "view_block", "change_block",
+        "view_reportticket", "change_reportticket",
+        "view_moderationevent",
+    ],
+}
+
+
+def ensure_community_managers_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=COMMUNITY_MANAGERS)
+    wanted = []
+    for app_label, codenames in GROUP_PERMISSIONS.items():
+        wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+    group.permissions.set(wanted)
+    return group

@@ -1,0 +1,93 @@
+"""Personal data: retention, and a visitor's export and erasure.
+
+Personal data here is what visitors wrote or what identifies them: message
+texts, nicknames (also kept as messages' author names), rating comments, report
+descriptions and e-mails, and keyed address hashes. This module sits at the top
+layer because it spans the messaging core and the moderation records.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chatplatform.events import send_event_on_commit
+from chatplatform.groups import visitor_group
+from visitors import services as visitor_services
+from visitors.models import Conversation, Message, Visitor
+from visitors.serializers import VISITOR_DEFAULT_NAME, conversation_object, message_object
+from visitors.tokens import hash_token, new_token
+
+from .models import Block, ReportTicket
+
+PURGED = "[removed]"
+
+
+def _purge_conversations(conversations) -> int:
+    """Blank what the visitors of ``conversations`` wrote or are known by; return how many messages changed."""
+    messages = Message.objects.filter(conversation__in=conversations).exclude(text=PURGED)
+    count = messages.update(text=PURGED)
+    Message.objects.filter(conversation__in=conversations, author=Message.Author.VISITOR).update(author_name=VISITOR_DEFAULT_NAME)
+    Conversation.objects.filter(pk__in=conversations).exclude(rating_comment="").update(rating_comment="")
+    ReportTicket.objects.filter(conversation__in=conversations).exclude(email="", description=PURGED).update(
+        email="", description=PURGED
+    )
+    return count
+
+
+@transaction.atomic
+def purge_personal_data(*, days: int, now=None) -> dict:
+    """Purge the personal data of conversations that ended more than ``days`` ago.
+
+    Visitors with nothing open and not seen since lose their nickname and
+    address hash; blocks that no longer hold lose their address hash (an active
+    block keeps it, or it would stop holding). Return what was purged, counted.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = Conversation.objects.filter(status=Conversation.Status.ENDED, ended_at__lt=cutoff).values("pk")
+    messages = _purge_conversations(old)
+    open_visitors = Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES).values("visitor_id")
+    stale = Visitor.objects.filter(last_seen__lt=cutoff).exclude(pk__in=open_visitors)
+    visitors = stale.exclude(nickname="", address_hash="").update(nickname="", address_hash="")
+    reports = ReportTicket.objects.filter(conversation__isnull=True, created_at__lt=cutoff).exclude(email="").update(email="")
+    blocks = Block.objects.filter(created_at__lt=cutoff).exclude(address_hash="").filter(
+        Q(lifted_at__isnull=False) | Q(expires_at__lte=timezone.now())
+    ).update(address_hash="")
+    return {"messages": messages, "visitors": visitors, "reports": reports, "blocks": blocks}
+
+
+def export_visitor_data(*, visitor: Visitor) -> dict:
+    """Everything stored about this visitor, as plain JSON-able values."""
+    conversations = (
+        Conversation.objects.filter(visitor=visitor).select_related("brand", "visitor", "expert", "topic").order_by("created_at")
+    )
+    return {
+        "visitor": {"id": str(visitor.id), "brand": visitor.brand.slug, "nickname": visitor.nickname or None,
+                    "first_seen": visitor.first_seen.isoformat(), "last_seen": visitor.last_seen.isoformat()},
+        "conversations": [
+            {**conversation_object(c), "messages": [message_object(m) for m in c.messages.order_by("seq")]}
+            for c in conversations
+        ],
+        "reports": [
+            {"reference": r.reference, "category": r.category, "description": r.description, "email": r.email or None,
+             "conversation": str(r.conversation_id) if r.conversation_id else None, "created_at": r.created_at.isoformat()}
+            for r in ReportTicket.objects.filter(visitor=visitor).order_by("created_at")
+        ],
+    }
+
+
+@transaction.atomic
+def erase_visitor_data(*, visitor: Visitor) -> None:
+    """Erase the visitor's personal data and close every socket of theirs.
+
+    Their open conversation ends; the token stops working (a new random hash
+    replaces it). Blocks keep holding on the visitor row, so erasure is not a way
+    around a block.
+    """
+    for conversation in Conversation.objects.filter(visitor=visitor, status__in=visitor_services.OPEN_STATUSES):
+        visitor_services.end_conversation(conversation_id=conversation.pk, ended_by=Conversation.EndedBy.VISITOR)
+    _purge_conversations(Conversation.objects.filter(visitor=visitor).values("pk"))
+    ReportTicket.objects.filter(visitor=visitor).update(email="", description=PURGED)
+    Visitor.objects.filter(pk=visitor.pk).update(nickname="", address_hash="", token_hash=hash_token(new_token()))
+    send_event_on_commit(visitor_group(visitor.pk), {"type": "visitor.erased"})

@@ -1,0 +1,10 @@
+from channels.auth import AuthMiddlewareStack
+from django.urls import path
+
+from chatplatform.origins import OwnOriginValidator
+
+from .consumers import ModerationConsumer
+
+websocket_urlpatterns = [
+    path("ws/v1/moderation/", OwnOriginValidator(AuthMiddlewareStack(ModerationConsumer.as_asgi()))),
+]

@@ -1,0 +1,81 @@
+"""Reads for moderation: is someone blocked, what is open."""
+
+from datetime import timedelta
+
+from django.db.models import Q
+
+from .models import Alert, Block, ReportTicket
+
+
+def active_block(*, brand, visitor=None, address_hash: str = "", address_hashes=()) -> Block | None:
+    """The block that keeps this visitor (or this address, where the brand blocks by address) out.
+
+    ``address_hashes`` are the address's hashes under the current and the previous
+    keys (visitors.tokens.address_hashes), so blocks placed before a key rotation still hold.
+    """
+    match = Q()
+    if visitor is not None:
+        match |= Q(visitor=visitor)
+    hashes = [h for h in (address_hash, *address_hashes) if h]
+    if hashes and brand.block_by_address:
+        match |= Q(address_hash__in=hashes)
+    if not match:
+        return None
+    return Block.objects.active().filter(match, brand=brand).order_by("-created_at").first()
+
+
+def open_alerts(limit: int = 100) -> list[Alert]:
+    return list(
+        Alert.objects.select_related("brand", "raised_by").exclude(status=Alert.Status.CLOSED).order_by("-created_at")[:limit]
+    )
+
+
+def open_report_count() -> int:
+    return ReportTicket.objects.filter(status__in=[ReportTicket.Status.OPEN, ReportTicket.Status.IN_REVIEW]).count()
+
+
+def active_block_count() -> int:
+    return Block.objects.active().count()
+
+
+def can_moderate(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm("moderation.moderate"))
+
+
+def per_day(model, days: int = 30) -> list[tuple]:
+    """(date, count) for each of the last ``days`` days, oldest first, zeros included."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    start = today - timedelta(days=days - 1)
+    rows = (
+        model.objects.filter(created_at__date__gte=start)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    counts = {row["day"]: row["n"] for row in rows}
+    return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
+
+
+def overview() -> dict:
+    """What the moderation overview page shows."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    open_tickets = ReportTicket.objects.filter(status__in=[ReportTicket.Status.OPEN, ReportTicket.Status.IN_REVIEW])
+    ages = [
+        ("under a day", open_tickets.filter(created_at__gte=now - timedelta(days=1)).count()),
+        ("1 to 7 days", open_tickets.filter(created_at__lt=now - timedelta(days=1), created_at__gte=now - timedelta(days=7)).count()),
+        ("over 7 days", open_tickets.filter(created_at__lt=now - timedelta(days=7)).count()),
+    ]
+    return {
+        "alerts": open_alerts(50),
+        "tickets": list(open_tickets.select_related("brand").order_by("created_at")[:50]),
+        "ticket_ages": ages,
+        "blocks": list(Block.objects.active(now).select_related("brand", "created_by").order_by("-created_at")[:50]),
+        "blocks_per_day": per_day(Block),
+        "reports_per_day": per_day(ReportTicket),
+    }

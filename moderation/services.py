@@ -1,0 +1,299 @@
+"""The moderation ladder and the community managers' actions.
+
+Every action writes a ModerationEvent and sends its events after commit. The
+ladder follows the community guide (seeds/): remind politely, end, alert the
+community managers, block.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from chatplatform import errors
+from chatplatform.errors import ChatError
+from chatplatform.events import send_event_on_commit
+from chatplatform.groups import address_group, expert_group, moderators_group, visitor_group
+from experts.models import ExpertProfile
+from experts.selectors import access_conversation
+from experts.services import back_to_waiting
+from visitors import services as visitor_services
+from visitors.models import Conversation, Message
+
+from .models import Alert, Block, ModerationEvent, ReportTicket
+from .permissions import COMMUNITY_MANAGERS
+from .serializers import alert_object, block_object, report_object
+
+BLOCKED_DETAIL = "You can no longer use this chat: an expert blocked you after a conversation."
+
+
+def record(action: str, *, actor_kind: str, brand=None, conversation=None, expert=None, user=None, **details) -> ModerationEvent:
+    """Append one entry to the audit trail."""
+    return ModerationEvent.objects.create(
+        action=action, actor_kind=actor_kind, brand=brand, conversation=conversation, expert=expert, user=user,
+        details={k: v for k, v in details.items() if v is not None},
+    )
+
+
+def _manager_emails() -> list[str]:
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    return list(users.filter(groups__name=COMMUNITY_MANAGERS).values_list("email", flat=True).distinct())
+
+
+def _email_managers_on_commit(subject: str, body: str) -> None:
+    def deliver():
+        recipients = _manager_emails()
+        if recipients:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=True)
+
+    transaction.on_commit(deliver)
+
+
+# --- the expert's ladder ------------------------------------------------------------
+
+@transaction.atomic
+def warn(*, expert: ExpertProfile, conversation_id, text: str | None = None) -> Message:
+    """Post a politeness warning the visitor sees: the expert's words or the brand's reminder."""
+    conversation = access_conversation(expert=expert, conversation_id=conversation_id)
+    if conversation.status != Conversation.Status.ACTIVE:
+        raise ChatError(errors.ENDED, "This conversation has ended.")
+    words = (text or "").strip() or conversation.brand.politeness_reminder
+    message = visitor_services.post_system_message(conversation_id=conversation.id, text=words, kind=Message.Kind.WARNING)
+    record(ModerationEvent.Action.WARN, actor_kind="expert", expert=expert, brand=conversation.brand,
+           conversation=conversation, seq=message.seq, text=words)
+    return message
+
+
+@transaction.atomic
+def end_by_expert(*, expert: ExpertProfile, conversation_id) -> Conversation:
+    """The ladder's second rung: the expert stops the conversation."""
+    conversation = access_conversation(expert=expert, conversation_id=conversation_id)
+    conversation = visitor_services.end_conversation(
+        conversation_id=conversation.id, ended_by=Conversation.EndedBy.EXPERT, expected_expert=expert
+    )
+    record(ModerationEvent.Action.END, actor_kind="expert", expert=expert, brand=conversation.brand, conversation=conversation)
+    return conversation
+
+
+def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None) -> Alert:
+    alert = Alert.objects.create(brand=brand, kind=kind, note=note, conversation=conversation, raised_by=expert)
+    alert = Alert.objects.select_related("brand", "raised_by").get(pk=alert.pk)
+    send_event_on_commit(moderators_group(), {"type": "alert.created", "alert": alert_object(alert)})
+    who = expert.display_name if expert else "The system"
+    _email_managers_on_commit(
+        f"[{brand.name}] {alert.get_kind_display()}",
+        f"{who} raised an alert for {brand.name}.\n\nNote: {note}\n\nConversation: {conversation.pk if conversation else '-'}\n"
+        "Review it in the admin under Moderation > Alerts.",
+    )
+    return alert
+
+
+@transaction.atomic
+def alert_managers(*, expert: ExpertProfile, conversation_id, note: str) -> Alert:
+    conversation = access_conversation(expert=expert, conversation_id=conversation_id)
+    alert = _raise_alert(brand=conversation.brand, kind=Alert.Kind.EXPERT, note=note, conversation=conversation, expert=expert)
+    record(ModerationEvent.Action.ALERT, actor_kind="expert", expert=expert, brand=conversation.brand,
+           conversation=conversation, alert=alert.pk, note=note)
+    return alert
+
+
+@transaction.atomic
+def block_visitor(*, expert: ExpertProfile, conversation_id, reason: str, duration_hours: int | None) -> Block:
+    """Block the conversation's visitor: end it, close their sockets, alert the managers."""
+    conversation = access_conversation(expert=expert, conversation_id=conversation_id)
+    if duration_hours is not None and not 1 <= duration_hours <= settings.MAX_BLOCK_HOURS:
+        raise ChatError(errors.INVALID_FIELD, f"duration_hours must be between 1 and {settings.MAX_BLOCK_HOURS}, or null.", field="duration_hours")
+    brand = conversation.brand
+    visitor = conversation.visitor
+    expires_at = timezone.now() + timedelta(hours=duration_hours) if duration_hours else None
+    block = Block.objects.create(
+        brand=brand, visitor=visitor, address_hash=visitor.address_hash if brand.block_by_address else "",
+        conversation=conversation, reason=reason, created_by=expert, expires_at=expires_at,
+    )
+    block = Block.objects.select_related("brand", "created_by").get(pk=block.pk)
+    # A visitor is never routed again to the expert who blocked them.
+    conversation.excluded_experts.add(expert)
+    if conversation.is_open:
+        visitor_services.end_conversation(conversation_id=conversation.id, ended_by=Conversation.EndedBy.MODERATOR)
+    payload = block_object(block)
+    groups = [visitor_group(visitor.pk)]
+    if block.address_hash:  # everyone else on that address is shut out at once, too
+        groups.append(address_group(brand.slug, block.address_hash))
+    send_event_on_commit(groups, {"type": "visitor.blocked", "detail": BLOCKED_DETAIL, "until": payload["until"]})
+    send_event_on_commit(moderators_group(), {"type": "block.created", "block": payload})
+    until = f"until {payload['until']}" if expires_at else "until lifted"
+    alert = _raise_alert(brand=brand, kind=Alert.Kind.BLOCK, note=f"{expert.display_name} blocked a visitor ({until}): {reason}",
+                         conversation=conversation, expert=expert)
+    record(ModerationEvent.Action.BLOCK, actor_kind="expert", expert=expert, brand=brand, conversation=conversation,
+           block=block.pk, alert=alert.pk, reason=reason, duration_hours=duration_hours)
+    return block
+
+
+# --- reports --------------------------------------------------------------------------
+
+@transaction.atomic
+def file_report(*, brand, category: str, description: str, visitor=None, expert=None, conversation=None, email: str = "") -> ReportTicket:
+    report = ReportTicket.objects.create(
+        brand=brand, category=category, description=description, email=email or "", conversation=conversation,
+        filed_by="expert" if expert else "visitor", visitor=visitor if not expert else (conversation.visitor if conversation else None),
+        filed_by_expert=expert,
+    )
+    report = ReportTicket.objects.select_related("brand").get(pk=report.pk)
+    send_event_on_commit(moderators_group(), {"type": "report.created", "report": report_object(report)})
+    _email_managers_on_commit(
+        f"[{brand.name}] New report {report.reference} ({category})",
+        f"A {report.filed_by} filed report {report.reference} ({category}).\n\n{description}\n\n"
+        "Review it in the admin under Moderation > Report tickets.",
+    )
+    record(ModerationEvent.Action.REPORT, actor_kind=report.filed_by, expert=expert, brand=brand,
+           conversation=conversation, report=report.reference, category=category)
+    return report
+
+
+def file_visitor_report(*, visitor, category: str, description: str, email: str = "", conversation_id=None) -> ReportTicket:
+    """A visitor reports a bad experience: during a conversation, after it, or without one."""
+    conversation = None
+    if conversation_id:
+        from visitors.selectors import access_visitor_conversation
+
+        conversation = access_visitor_conversation(visitor=visitor, conversation_id=conversation_id)
+    return file_report(brand=visitor.brand, category=category, description=description, visitor=visitor,
+                       conversation=conversation, email=email)
+
+
+def file_expert_report(*, expert: ExpertProfile, conversation_id, category: str, description: str) -> ReportTicket:
+    conversation = access_conversation(expert=expert, conversation_id=conversation_id)
+    return file_report(brand=conversation.brand, category=category, description=description, expert=expert, conversation=conversation)
+
+
+# --- automatic protection ---------------------------------------------------------------
+
+@transaction.atomic
+def note_flagged_message(*, message: Message) -> Alert | None:
+    """Record a flagged visitor message; at the threshold, raise one automatic alert per conversation."""
+    conversation = Conversation.objects.select_related("brand").get(pk=message.conversation_id)
+    record(ModerationEvent.Action.FLAG, actor_kind="system", brand=conversation.brand, conversation=conversation, seq=message.seq)
+    flagged = Message.objects.filter(conversation=conversation, flagged=True).count()
+    already = Alert.objects.filter(conversation=conversation, kind=Alert.Kind.ABUSE).exists()
+    if flagged >= settings.ABUSE_ALERT_THRESHOLD and not already:
+        return _raise_alert(brand=conversation.brand, kind=Alert.Kind.ABUSE, conversation=conversation,
+                            note=f"{flagged} messages from the visitor were flagged as abusive.")
+    return None
+
+
+@transaction.atomic
+def note_flooding(*, visitor) -> Alert | None:
+    """A visitor hit a flood limit: tell the managers, at most once an hour per visitor."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = ModerationEvent.objects.filter(action=ModerationEvent.Action.FLOOD, details__visitor=str(visitor.pk), created_at__gte=since)
+    if recent.exists():
+        return None
+    record(ModerationEvent.Action.FLOOD, actor_kind="system", brand=visitor.brand, visitor=str(visitor.pk))
+    return _raise_alert(brand=visitor.brand, kind=Alert.Kind.FLOOD, note="A visitor went over the flood limits and was slowed down.")
+
+
+# --- community managers -------------------------------------------------------------------
+
+def _alert_changed(alert: Alert) -> None:
+    alert = Alert.objects.select_related("brand", "raised_by").get(pk=alert.pk)
+    send_event_on_commit(moderators_group(), {"type": "alert.updated", "alert": alert_object(alert)})
+
+
+@transaction.atomic
+def acknowledge_alert(*, user, alert_id) -> Alert:
+    alert = Alert.objects.select_for_update().filter(pk=alert_id).first() if str(alert_id).isdigit() else None
+    if alert is None:
+        raise ChatError(errors.NOT_FOUND, "No such alert.")
+    if alert.status == Alert.Status.OPEN:
+        alert.status = Alert.Status.ACKNOWLEDGED
+        alert.acknowledged_by = user
+        alert.acknowledged_at = timezone.now()
+        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at"])
+        record(ModerationEvent.Action.ACKNOWLEDGE, actor_kind="manager", user=user, brand=alert.brand,
+               conversation=alert.conversation, alert=alert.pk)
+        _alert_changed(alert)
+    return alert
+
+
+@transaction.atomic
+def close_alert(*, user, alert: Alert) -> Alert:
+    if alert.status != Alert.Status.CLOSED:
+        alert.status = Alert.Status.CLOSED
+        alert.closed_at = timezone.now()
+        if not alert.acknowledged_by_id:
+            alert.acknowledged_by, alert.acknowledged_at = user, alert.closed_at
+        alert.save(update_fields=["status", "closed_at", "acknowledged_by", "acknowledged_at"])
+        record(ModerationEvent.Action.CLOSE, actor_kind="manager", user=user, brand=alert.brand, conversation=alert.conversation, alert=alert.pk)
+        _alert_changed(alert)
+    return alert
+
+
+@transaction.atomic
+def lift_block(*, user, block: Block, reason: str) -> Block:
+    if block.lifted_at:
+        return block
+    block.lifted_at = timezone.now()
+    block.lifted_by = user
+    block.lift_reason = reason
+    block.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    record(ModerationEvent.Action.LIFT, actor_kind="manager", user=user, brand=block.brand, conversation=block.conversation,
+           block=block.pk, reason=reason)
+    return block
+
+
+@transaction.atomic
+def extend_block(*, user, block: Block, hours: int) -> Block:
+    """Lengthen a block by ``hours`` from its current end (or from now, if it already expired)."""
+    if block.lifted_at or block.expires_at is None:
+        return block
+    start = max(block.expires_at, timezone.now())
+    block.expires_at = start + timedelta(hours=hours)
+    block.save(update_fields=["expires_at"])
+    record(ModerationEvent.Action.EXTEND, actor_kind="manager", user=user, brand=block.brand, block=block.pk, hours=hours)
+    if block.visitor_id:
+        send_event_on_commit(visitor_group(block.visitor_id), {"type": "visitor.blocked", "detail": BLOCKED_DETAIL,
+                                                              "until": block_object(block)["until"]})
+    return block
+
+
+@transaction.atomic
+def change_ticket(*, user, report: ReportTicket, status: str | None = None, assignee=False, resolution_note: str | None = None) -> ReportTicket:
+    """Move a report through its workflow; an impossible step is refused."""
+    changes = {}
+    if status and status != report.status:
+        if status not in ReportTicket.TRANSITIONS[report.status]:
+            raise ChatError(errors.FORBIDDEN, f"A ticket cannot go from {report.get_status_display()} to {ReportTicket.Status(status).label}.")
+        changes["status"] = [report.status, status]
+        report.status = status
+    if assignee is not False and assignee != report.assignee:
+        report.assignee = assignee
+        changes["assignee"] = assignee.get_username() if assignee else None
+    if resolution_note is not None and resolution_note != report.resolution_note:
+        report.resolution_note = resolution_note
+        changes["resolution_note"] = True
+    if changes:
+        report.save()
+        record(ModerationEvent.Action.TICKET, actor_kind="manager", user=user, brand=report.brand,
+               conversation=report.conversation, report=report.reference, **changes)
+    return report
+
+
+@transaction.atomic
+def set_suspended(*, user, expert: ExpertProfile, suspended: bool) -> ExpertProfile:
+    """Suspend an expert (their sockets close at once) or reinstate them."""
+    if expert.is_suspended == suspended:
+        return expert
+    ExpertProfile.objects.filter(pk=expert.pk).update(is_suspended=suspended)
+    expert.is_suspended = suspended
+    if suspended:  # their visitors are not left waiting for someone who cannot answer
+        active = Conversation.objects.select_for_update(of=("self",)).select_related("brand", "visitor", "expert", "topic")
+        for conversation in active.filter(expert=expert, status=Conversation.Status.ACTIVE):
+            back_to_waiting(conversation, exclude=False)
+    record(ModerationEvent.Action.SUSPEND if suspended else ModerationEvent.Action.REINSTATE, actor_kind="manager",
+           user=user, expert=expert)
+    if suspended:
+        send_event_on_commit(expert_group(expert.pk), {"type": "expert.suspended"})
+    return expert

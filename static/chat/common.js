@@ -1,0 +1,170 @@
+/* Shared by the visitor widget and the expert dashboard: DOM helpers, the
+ * notification beep, and a websocket that reconnects with exponential backoff
+ * and jitter. Text from people is only ever set with textContent. */
+(function () {
+  "use strict";
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function timeLabel(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function timeNode(iso) {
+    var t = el("time", "msg-time", timeLabel(iso));
+    t.setAttribute("datetime", iso);
+    t.title = new Date(iso).toLocaleString();
+    return t;
+  }
+
+  function clientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
+  var audio = null;
+  /* A short two-tone beep made with WebAudio: no sound file to load. Browsers
+   * allow it once the person has interacted with the page; before that it is silent. */
+  function beep() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      audio = audio || new Ctx();
+      if (audio.state === "suspended") audio.resume();
+      var t = audio.currentTime;
+      [880, 1320].forEach(function (freq, i) {
+        var osc = audio.createOscillator();
+        var gain = audio.createGain();
+        osc.frequency.value = freq;
+        gain.gain.setValueAtTime(0.0001, t + i * 0.12);
+        gain.gain.exponentialRampToValueAtTime(0.15, t + i * 0.12 + 0.01);
+        gain.gain.exponentialRampToValueAtTime(0.0001, t + i * 0.12 + 0.1);
+        osc.connect(gain);
+        gain.connect(audio.destination);
+        osc.start(t + i * 0.12);
+        osc.stop(t + i * 0.12 + 0.11);
+      });
+    } catch (e) { /* sound is a nicety */ }
+  }
+
+  /* Delay before reconnect attempt n (0-based): exponential, capped, with jitter
+   * (between half and all of the step) so a server restart is not hit by every
+   * client at the same instant. */
+  function backoffDelay(attempt, base, cap) {
+    base = base || 500;
+    cap = cap || 30000;
+    var step = Math.min(cap, base * Math.pow(2, attempt));
+    return Math.round(step / 2 + Math.random() * step / 2);
+  }
+
+  /* A websocket that comes back by itself.
+   * options: onOpen(), onFrame(frame), onState(state, detail), stopCodes.
+   * States: connecting, open, reconnecting (detail: seconds), offline, stopped (detail: close code). */
+  function ReconnectingSocket(url, options) {
+    this.url = url;
+    this.options = options;
+    this.attempt = 0;
+    this.ws = null;
+    this.timer = null;
+    this.stopped = false;
+    this.lastFrameAt = Date.now();
+    var self = this;
+    window.addEventListener("online", function () { if (!self.stopped && !self.isOpen()) self.reconnectNow(); });
+    window.addEventListener("offline", function () { if (!self.stopped) self.options.onState("offline"); });
+    // Keep-alive: a silent socket (sleeping laptop, dropped Wi-Fi) is replaced.
+    setInterval(function () {
+      if (!self.isOpen()) return;
+      if (Date.now() - self.lastFrameAt > 60000) { self.ws.close(); return; }
+      self.send({ type: "ping" });
+    }, 25000);
+  }
+
+  ReconnectingSocket.prototype.isOpen = function () {
+    return !!this.ws && this.ws.readyState === WebSocket.OPEN;
+  };
+
+  ReconnectingSocket.prototype.connect = function () {
+    var self = this;
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.options.onState("connecting");
+    var ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this.schedule();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = function () {
+      self.lastFrameAt = Date.now();
+      self.options.onState("open");
+      self.options.onOpen();
+    };
+    ws.onmessage = function (event) {
+      self.lastFrameAt = Date.now();
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame && typeof frame.type === "string") self.options.onFrame(frame);
+    };
+    ws.onclose = function (event) {
+      if (self.ws !== ws) return;
+      self.ws = null;
+      if ((self.options.stopCodes || []).indexOf(event.code) !== -1) {
+        self.stop(event.code);
+        return;
+      }
+      self.schedule();
+    };
+  };
+
+  /* The server accepted us (welcome): the next failure starts from a short delay again. */
+  ReconnectingSocket.prototype.healthy = function () { this.attempt = 0; };
+
+  ReconnectingSocket.prototype.schedule = function () {
+    if (this.stopped) return;
+    var self = this;
+    var delay = backoffDelay(this.attempt++);
+    if (navigator.onLine === false) this.options.onState("offline");
+    else this.options.onState("reconnecting", Math.ceil(delay / 1000));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(function () { self.connect(); }, delay);
+  };
+
+  ReconnectingSocket.prototype.reconnectNow = function () {
+    if (this.stopped) return;
+    var old = this.ws;
+    this.ws = null;
+    if (old) { old.onclose = null; try { old.close(1000); } catch (e) { /* already closed */ } }
+    this.connect();
+  };
+
+  ReconnectingSocket.prototype.stop = function (code) {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) { var ws = this.ws; this.ws = null; try { ws.close(1000); } catch (e) { /* gone */ } }
+    this.options.onState("stopped", code);
+  };
+
+  ReconnectingSocket.prototype.send = function (frame) {
+    if (!this.isOpen()) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  };
+
+  function socketUrl(path) {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  }
+
+  window.ChatCommon = {
+    el: el, timeLabel: timeLabel, timeNode: timeNode, clientId: clientId, beep: beep,
+    backoffDelay: backoffDelay, ReconnectingSocket: ReconnectingSocket, socketUrl: socketUrl
+  };
+})();

@@ -1,0 +1,262 @@
+"""The expert socket: sign-in, presence, the queue, claiming, capacity, access."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from tests.support import client_id
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def waiting_conversation(connect, text="Is this jacket warm enough?", brand="acme", origin=b"https://shop.acme.test"):
+    visitor = await connect.visitor(brand, origin=origin)
+    await visitor.send({"type": "conversation.start", "text": text, "client_id": client_id()})
+    conversation = await visitor.recv_type("conversation")
+    await visitor.recv_type("message")
+    return visitor, conversation["conversation"]["id"]
+
+
+async def test_anonymous_is_closed_with_4401(connect, brand):
+    socket, connected, _ = await connect.raw("/ws/v1/expert/", [(b"origin", b"http://testserver"), (b"host", b"testserver")])
+    assert await socket.closed_with() == 4401
+
+
+async def test_user_without_profile_or_suspended_is_closed_with_4403(connect, brand, alice, django_user_model):
+    from tests.support import session_cookie
+
+    plain = await database_sync_to_async(django_user_model.objects.create_user)(username="plain", password="x")
+    cookie = await database_sync_to_async(session_cookie)(plain)
+    socket, _, _ = await connect.raw("/ws/v1/expert/", [(b"cookie", cookie), (b"origin", b"http://testserver")])
+    assert await socket.closed_with() == 4403
+    alice.is_suspended = True
+    await database_sync_to_async(alice.save)()
+    socket = await connect.expert(alice, expect_welcome=False)
+    assert await socket.closed_with() == 4403
+
+
+@pytest.mark.parametrize("origin", [b"https://evil.test", b"null", b"", None, b"http://testserver.evil.test", b"%%%"])
+async def test_foreign_or_missing_origin_is_refused_before_accept(connect, alice, origin):
+    socket = await connect.expert(alice, origin=origin, expect_welcome=False)
+    assert socket.closed  # the handshake was refused
+
+
+async def test_welcome_lists_the_queue_and_own_conversations(connect, brand, alice):
+    _, first = await waiting_conversation(connect)
+    expert = await connect.expert(alice)
+    welcome = expert.welcome
+    assert welcome["expert"] == {"id": str(alice.pk), "display_name": "Alice"}
+    assert welcome["status"] == "online"
+    assert [c["id"] for c in welcome["queue"]] == [first]
+    assert welcome["queue_previews"][first] == "Is this jacket warm enough?"
+    assert welcome["conversations"] == []
+    await expert.request({"type": "conversation.claim", "conversation": first}, "conversation")
+    again = await connect.expert(alice)
+    assert again.welcome["queue"] == [] and [c["id"] for c in again.welcome["conversations"]] == [first]
+
+
+async def test_online_experts_are_offered_new_conversations_and_away_ones_are_not(connect, brand, alice, bob):
+    expert_a = await connect.expert(alice)
+    expert_b = await connect.expert(bob)
+    presence = await expert_b.request({"type": "presence.set", "status": "away"}, "presence")
+    assert presence == {"type": "presence", "status": "away"}
+    _, conversation_id = await waiting_conversation(connect)
+    offered = await expert_a.recv_type("queue.added")
+    assert offered["conversation"]["id"] == conversation_id
+    assert offered["preview"] == "Is this jacket warm enough?"
+    assert "excluded" not in offered
+    assert await expert_b.nothing()
+
+
+async def test_presence_change_reaches_every_tab(connect, brand, alice):
+    tab1 = await connect.expert(alice)
+    tab2 = await connect.expert(alice)
+    await tab1.send({"type": "presence.set", "status": "away"})
+    assert (await tab1.recv_type("presence"))["status"] == "away"
+    assert (await tab2.recv_type("presence"))["status"] == "away"
+    _, _ = await waiting_conversation(connect)
+    assert await tab2.nothing()
+
+
+async def test_experts_online_counts_connected_online_experts(connect, brand, alice, bob):
+    expert = await connect.expert(alice)
+    visitor = await connect.visitor()
+    assert visitor.welcome["brand"]["experts_online"] == 1
+    await expert.close()
+    await asyncio.sleep(0.05)
+    visitor = await connect.visitor()
+    assert visitor.welcome["brand"]["experts_online"] == 0
+
+
+async def test_offline_expert_sees_the_waiting_conversation_on_connect(connect, brand, alice):
+    _, conversation_id = await waiting_conversation(connect)
+    expert = await connect.expert(alice)
+    assert [c["id"] for c in expert.welcome["queue"]] == [conversation_id]
+
+
+async def test_claim_assigns_and_tells_both_sides_and_other_experts(connect, brand, alice, bob):
+    expert_a = await connect.expert(alice)
+    expert_b = await connect.expert(bob)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert_a.recv_type("queue.added")
+    await expert_b.recv_type("queue.added")
+    claimed = await expert_a.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    assert claimed["conversation"]["status"] == "active"
+    assert claimed["conversation"]["expert"]["id"] == str(alice.pk)
+    seen = await visitor.recv_type("conversation")
+    assert seen["conversation"]["expert"]["display_name"] == "Alice" and seen["conversation"]["status"] == "active"
+    removed = await expert_b.recv_type("queue.removed")
+    assert removed == {"type": "queue.removed", "conversation": conversation_id}
+    error = await expert_b.error({"type": "conversation.claim", "conversation": conversation_id})
+    assert error["code"] == "already_claimed"
+
+
+async def test_two_experts_claiming_at_once_exactly_one_wins(connect, brand, alice, bob):
+    expert_a = await connect.expert(alice)
+    expert_b = await connect.expert(bob)
+    _, conversation_id = await waiting_conversation(connect)
+    frame = {"type": "conversation.claim", "conversation": conversation_id}
+    await asyncio.gather(expert_a.send(frame), expert_b.send(frame))
+    outcomes = []
+    for expert in (expert_a, expert_b):
+        while True:
+            reply = await expert.recv()
+            if reply["type"] == "error" or (reply["type"] == "conversation" and reply["conversation"]["status"] == "active"):
+                outcomes.append(reply)
+                break
+    assert sorted(o["type"] for o in outcomes) == ["conversation", "error"]
+    assert [o["code"] for o in outcomes if o["type"] == "error"] == ["already_claimed"]
+
+
+async def test_capacity_is_enforced(connect, brand, make_expert):
+    expert_profile = await database_sync_to_async(make_expert)("carla", brands=[brand], capacity=1)
+    expert = await connect.expert(expert_profile)
+    _, first = await waiting_conversation(connect, text="first")
+    _, second = await waiting_conversation(connect, text="second")
+    await expert.request({"type": "conversation.claim", "conversation": first}, "conversation")
+    error = await expert.error({"type": "conversation.claim", "conversation": second})
+    assert error["code"] == "capacity"
+
+
+async def test_wrong_ids_are_not_found_and_other_brands_do_not_exist(connect, brand, other_brand, alice, make_expert):
+    expert = await connect.expert(alice)
+    for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        assert (await expert.error({"type": "conversation.claim", "conversation": bad}))["code"] == "not_found"
+    _, foreign = await waiting_conversation(connect, brand="globex", origin=b"https://globex.test")
+    for frame in (
+        {"type": "conversation.claim", "conversation": foreign},
+        {"type": "sync", "conversation": foreign, "after_seq": 0},
+        {"type": "message.send", "conversation": foreign, "text": "hi", "client_id": "x"},
+        {"type": "typing", "conversation": foreign, "active": True},
+    ):
+        error = await expert.error(frame)
+        assert error["code"] == "not_found", (frame, error)
+        assert foreign not in str(error["detail"])
+    bad_type = await expert.error({"type": "conversation.claim", "conversation": {"id": foreign}})
+    assert bad_type["code"] == "invalid_field"
+
+
+async def test_an_expert_cannot_act_on_a_conversation_assigned_to_another(connect, brand, alice, bob):
+    expert_a = await connect.expert(alice)
+    expert_b = await connect.expert(bob)
+    _, conversation_id = await waiting_conversation(connect)
+    await expert_a.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await expert_b.drain()
+    for frame in (
+        {"type": "message.send", "conversation": conversation_id, "text": "hi", "client_id": "x"},
+        {"type": "typing", "conversation": conversation_id, "active": True},
+        {"type": "read", "conversation": conversation_id, "seq": 1},
+        {"type": "sync", "conversation": conversation_id, "after_seq": 0},
+        {"type": "conversation.end", "conversation": conversation_id},
+        {"type": "conversation.release", "conversation": conversation_id},
+    ):
+        assert (await expert_b.error(frame))["code"] == "forbidden", frame
+
+
+async def test_messages_flow_both_ways_in_seq_order(connect, brand, alice):
+    expert = await connect.expert(alice)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await visitor.recv_type("conversation")
+    ack = await expert.request(
+        {"type": "message.send", "conversation": conversation_id, "text": "Yes, down to -10°C.", "client_id": "e1"}, "message"
+    )
+    assert ack["message"]["client_id"] == "e1" and ack["message"]["author"] == "expert" and ack["message"]["seq"] == 2
+    assert ack["message"]["author_name"] == "Alice"
+    got = await visitor.recv_type("message")
+    assert got["message"]["text"] == "Yes, down to -10°C." and got["message"]["seq"] == 2
+    await visitor.send({"type": "message.send", "text": "Thanks!", "client_id": "v2"})
+    got = await expert.recv_type("message")
+    assert got["message"]["seq"] == 3 and got["message"]["author"] == "visitor"
+    await expert.send({"type": "typing", "conversation": conversation_id, "active": True})
+    assert (await visitor.recv_type("typing"))["author"] == "expert"
+    history = await expert.request({"type": "sync", "conversation": conversation_id, "after_seq": 0}, "messages")
+    assert [m["seq"] for m in history["messages"]] == [1, 2, 3]
+
+
+async def test_release_puts_it_back_in_the_queue(connect, brand, alice, bob):
+    expert_a = await connect.expert(alice)
+    expert_b = await connect.expert(bob)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert_a.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    released = await expert_a.request({"type": "conversation.release", "conversation": conversation_id}, "conversation")
+    assert released["conversation"]["status"] == "waiting"
+    assert (await visitor.recv_type("conversation"))["conversation"]["status"] == "active"
+    assert (await visitor.recv_type("conversation"))["conversation"]["status"] == "waiting"
+    added = [f for f in await expert_b.drain() if f["type"] == "queue.added"]
+    assert [f["conversation"]["id"] for f in added] == [conversation_id, conversation_id]
+    await visitor.send({"type": "message.send", "text": "anyone?", "client_id": "v9"})
+    await visitor.recv_type("message")
+    assert not [f for f in await expert_a.drain() if f["type"] == "message"]
+
+
+async def test_expert_end_and_sending_after(connect, brand, alice):
+    expert = await connect.expert(alice)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    ended = await expert.request({"type": "conversation.end", "conversation": conversation_id}, "conversation")
+    assert ended["conversation"]["ended_by"] == "expert"
+    assert (await visitor.recv_type("conversation"))["conversation"]["status"] == "active"
+    assert (await visitor.recv_type("conversation"))["conversation"]["status"] == "ended"
+    error = await expert.error({"type": "message.send", "conversation": conversation_id, "text": "bye", "client_id": "late"})
+    assert error["code"] == "ended"
+
+
+async def test_one_expert_follows_several_conversations_from_several_tabs(connect, brand, alice):
+    tab1 = await connect.expert(alice)
+    tab2 = await connect.expert(alice)
+    visitor1, c1 = await waiting_conversation(connect, text="one")
+    visitor2, c2 = await waiting_conversation(connect, text="two")
+    await tab1.request({"type": "conversation.claim", "conversation": c1}, "conversation")
+    await tab2.request({"type": "conversation.claim", "conversation": c2}, "conversation")
+    await tab2.drain()
+    await tab1.drain()
+    await visitor1.send({"type": "message.send", "text": "for one", "client_id": "a"})
+    await visitor2.send({"type": "message.send", "text": "for two", "client_id": "b"})
+    for tab in (tab1, tab2):
+        got = []
+        while len(got) < 2:
+            frame = await tab.recv()
+            if frame["type"] == "message":
+                got.append((frame["message"]["conversation"], frame["message"]["text"]))
+        assert sorted(got) == sorted([(c1, "for one"), (c2, "for two")])
+
+
+async def test_a_dropped_event_is_recovered_from_the_database(connect, brand, alice):
+    """The layer may drop a message event; the next one reveals the gap and the socket fills it."""
+    from visitors.models import Conversation, Message
+
+    expert = await connect.expert(alice)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await visitor.recv_type("conversation")
+
+    def store_silently():  # as if the layer lost its event
+        Message.objects.create(conversation_id=conversation_id, seq=2, author="expert", author_name="Alice", text="lost?", client_id="s")
+        Conversation.objects.filter(pk=conversation_id).update(last_seq=2)
+
+    await database_sync_to_async(store_silently)()
+    await expert.request({"type": "message.send", "conversation": conversation_id, "text": "after", "client_id": "e3"}, "message")
+    got = [await visitor.recv_type("message"), await visitor.recv_type("message")]
+    assert [(m["message"]["seq"], m["message"]["text"]) for m in got] == [(2, "lost?"), (3, "after")]

@@ -1,0 +1,168 @@
+"""Helpers for the tests: opening sockets the way clients do, and finding the services."""
+
+import asyncio
+import os
+import shutil
+import uuid
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+BRAND_ORIGIN = b"https://shop.acme.test"
+OWN_ORIGIN = b"http://testserver"
+TIMEOUT = 10
+
+
+def using_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def redis_url() -> str | None:
+    """REDIS_URL when set, else the local default server when it answers."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    try:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
+        client.ping()
+        client.close()
+        return "redis://127.0.0.1:6379/14"
+    except Exception:
+        return None
+
+
+def browser_missing() -> str | None:
+    if not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
+        return "needs Debian's chromium (/usr/bin/chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "needs Playwright for Python"
+    return None
+
+
+def application():
+    from chatplatform.asgi import application as app
+
+    return app
+
+
+class Socket:
+    """A connected WebsocketCommunicator with the waits the tests need."""
+
+    def __init__(self, communicator):
+        self.communicator = communicator
+        self.closed = False
+
+    async def send(self, frame: dict):
+        await self.communicator.send_json_to(frame)
+
+    async def send_text(self, text: str):
+        await self.communicator.send_to(text_data=text)
+
+    async def recv(self, timeout=TIMEOUT) -> dict:
+        return await self.communicator.receive_json_from(timeout=timeout)
+
+    async def recv_type(self, frame_type: str, timeout=TIMEOUT) -> dict:
+        """Receive frames until one of ``frame_type``; return it (earlier ones are discarded)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.recv(timeout=max(0.05, deadline - loop.time()))
+            if frame["type"] == frame_type:
+                return frame
+
+    async def request(self, frame: dict, expect: str) -> dict:
+        await self.send(frame)
+        return await self.recv_type(expect)
+
+    async def error(self, frame: dict) -> dict:
+        await self.send(frame)
+        return await self.recv_type("error")
+
+    async def nothing(self, timeout=0.2) -> bool:
+        return await self.communicator.receive_nothing(timeout=timeout)
+
+    async def drain(self, timeout=0.2) -> list[dict]:
+        frames = []
+        while not await self.communicator.receive_nothing(timeout=timeout):
+            frames.append(await self.recv())
+        return frames
+
+    async def closed_with(self, timeout=TIMEOUT) -> int:
+        """Wait for the server to close the socket; return the close code."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            output = await self.communicator.receive_output(timeout=max(0.05, deadline - loop.time()))
+            if output["type"] == "websocket.close":
+                self.closed = True
+                return output.get("code")
+
+    async def close(self):
+        if not self.closed:
+            self.closed = True
+            await self.communicator.disconnect()
+
+
+class SocketFactory:
+    def __init__(self):
+        self.opened: list[Socket] = []
+
+    async def raw(self, path: str, headers) -> tuple[Socket, bool, int | None]:
+        communicator = WebsocketCommunicator(application(), path, headers=headers)
+        connected, code = await communicator.connect(timeout=TIMEOUT)
+        socket = Socket(communicator)
+        self.opened.append(socket)
+        if not connected:
+            socket.closed = True
+        return socket, connected, code
+
+    async def visitor(self, brand="acme", *, token=None, nickname=None, last_seq=0, origin=BRAND_ORIGIN, hello=True, address=None):
+        headers = [(b"origin", origin)] if origin else []
+        if address:
+            headers.append((b"x-forwarded-for", address.encode()))
+        socket, connected, code = await self.raw(f"/ws/v1/visitor/{brand}/", headers)
+        assert connected, f"visitor socket refused ({code})"
+        if hello:
+            frame = {"type": "hello", "token": token, "last_seq": last_seq}
+            if nickname is not None:
+                frame["nickname"] = nickname
+            await socket.send(frame)
+            socket.welcome = await socket.recv()
+            assert socket.welcome["type"] == "welcome", socket.welcome
+            socket.token = socket.welcome["token"]
+        return socket
+
+    async def expert(self, profile, *, origin=OWN_ORIGIN, expect_welcome=True):
+        cookie = await database_sync_to_async(session_cookie)(profile.user)
+        headers = [(b"cookie", cookie), (b"host", b"testserver")]
+        if origin:
+            headers.append((b"origin", origin))
+        socket, connected, code = await self.raw("/ws/v1/expert/", headers)
+        if expect_welcome:
+            assert connected, f"expert socket refused ({code})"
+            socket.welcome = await socket.recv()
+            assert socket.welcome["type"] == "welcome", socket.welcome
+        return socket
+
+    async def close_all(self):
+        for socket in self.opened:
+            try:
+                await socket.close()
+            except Exception:  # already gone (the server closed it)
+                pass
+
+
+def session_cookie(user) -> bytes:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def client_id() -> str:
+    return uuid.uuid4().hex

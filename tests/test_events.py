@@ -1,0 +1,58 @@
+"""The event contract (after zulip's verify_action): run a service, capture what it emits,
+validate each event against its schema and round-trip it through msgpack."""
+
+import msgpack
+import pytest
+
+from chatplatform.protocol import ConversationObject, MessageObject
+from experts import services as expert_services
+from visitors import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCHEMAS = {
+    "chat.message": lambda e: MessageObject.model_validate(e["message"]),
+    "chat.conversation": lambda e: ConversationObject.model_validate(e["conversation"]),
+    "queue.added": lambda e: (ConversationObject.model_validate(e["conversation"]), str(e["preview"]), list(e["excluded"])),
+    "queue.removed": lambda e: str(e["conversation"]),
+    "chat.read": lambda e: (str(e["conversation"]), e["reader"] in ("visitor", "expert"), int(e["seq"])),
+    "expert.presence": lambda e: e["status"] in ("online", "away", "offline"),
+}
+
+
+def check(captured):
+    assert captured, "the action emitted no event"
+    for item in captured:
+        event = item["event"]
+        assert event["type"] in SCHEMAS, event["type"]
+        SCHEMAS[event["type"]](event)
+        assert msgpack.unpackb(msgpack.packb(event)) == event, event["type"]
+    kinds = [item["event"]["type"] for item in captured]
+    captured.clear()
+    return kinds
+
+
+def test_every_action_emits_schema_valid_msgpack_safe_events(brand, alice, bob, captured_events):
+    visitor, _ = services.open_visitor_session(brand=brand, token=None, nickname="Sam", address_hash="")
+    conversation = services.start_conversation(visitor=visitor, text="hello", client_id="c1")
+    assert check(captured_events) == ["chat.conversation", "queue.added"]
+    expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
+    assert check(captured_events) == ["chat.conversation", "chat.conversation", "queue.removed"]
+    services.send_visitor_message(visitor=visitor, text="more", client_id="c2")
+    assert check(captured_events) == ["chat.message"]
+    services.send_expert_message(expert=alice, conversation_id=conversation.pk, text="answer", client_id="e1")
+    assert check(captured_events) == ["chat.message"]
+    services.mark_read(conversation_id=conversation.pk, reader="visitor", seq=3)
+    assert check(captured_events) == ["chat.read"]
+    expert_services.next_expert(visitor=visitor)
+    assert "queue.added" in check(captured_events)
+    expert_services.claim_conversation(expert=bob, conversation_id=conversation.pk)
+    check(captured_events)
+    expert_services.release_conversation(expert=bob, conversation_id=conversation.pk)
+    check(captured_events)
+    services.end_conversation(conversation_id=conversation.pk, ended_by="visitor")
+    assert check(captured_events) == ["chat.conversation", "queue.removed"]
+    services.rate_conversation(visitor=visitor, score=4, comment="ok")
+    check(captured_events)
+    expert_services.set_presence(expert=alice, status="away")
+    assert check(captured_events) == ["expert.presence"]

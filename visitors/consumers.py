@@ -1,0 +1,369 @@
+"""The visitor widget's socket: /ws/v1/visitor/<brand_slug>/ (PROTOCOL.md, "Visitor socket")."""
+
+import asyncio
+
+from django.conf import settings
+
+from chatplatform import errors, protocol
+from chatplatform.addresses import client_address
+from chatplatform.consumers import (
+    CLOSE_FORBIDDEN,
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_PROTOCOL,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_BRAND,
+    ProtocolConsumer,
+)
+from chatplatform.db import database_sync_to_async
+from chatplatform.errors import ChatError
+from chatplatform.groups import address_group, visitor_group
+from chatplatform.origins import header, visitor_origin_allowed
+from experts import services as expert_services
+from experts.selectors import experts_online_count
+from moderation import abuse, flood, privacy
+from moderation import selectors as moderation_selectors
+from moderation import services as moderation_services
+from moderation.serializers import block_object
+
+from . import selectors, services
+from .delivery import ConversationDelivery
+from .serializers import conversation_object, message_object
+from .tokens import address_hashes
+
+
+def _blocked(brand, visitor=None, address_hashes=()):
+    """The protocol's `blocked` error for a visitor a block covers, or None."""
+    block = moderation_selectors.active_block(brand=brand, visitor=visitor, address_hashes=address_hashes)
+    if block is None:
+        return None
+    return ChatError(errors.BLOCKED, moderation_services.BLOCKED_DETAIL, until=block_object(block)["until"])
+
+
+def _lookup(brand, token, address_hashes):
+    """The visitor holding ``token`` (None when it names nobody) and the refusal if a block covers them."""
+    known = selectors.find_visitor(brand=brand, token=token)
+    return known, _blocked(brand, known, address_hashes)
+
+
+def _open_session(brand, token, nickname, address_hash):
+    visitor, token = services.open_visitor_session(brand=brand, token=token, nickname=nickname, address_hash=address_hash)
+    conversation = selectors.open_conversation(visitor=visitor)
+    return visitor, token, (str(conversation.id) if conversation else None)
+
+
+def _refuse_if_blocked(visitor, address_hashes):
+    refusal = _blocked(visitor.brand, visitor, address_hashes)
+    if refusal is not None:
+        raise refusal
+
+
+def _welcome_state(visitor, brand, last_seq: int) -> dict:
+    conversation = selectors.open_conversation(visitor=visitor)
+    messages = []
+    if conversation is not None:
+        after = min(last_seq, conversation.last_seq)
+        messages = [message_object(m) for m in selectors.messages_after(conversation_id=conversation.id, after_seq=after)]
+    last = selectors.latest_ended_conversation(visitor=visitor) if conversation is None else None
+    return {
+        "conversation": conversation_object(conversation) if conversation else None,
+        "last_conversation": conversation_object(last) if last else None,
+        "messages": messages,
+        "brand": {
+            "slug": brand.slug,
+            "name": brand.name,
+            "welcome_message": brand.welcome_message,
+            "experts_online": experts_online_count(brand),
+            "topics": [{"slug": t.slug, "name": t.name} for t in brand.topics.all()],
+        },
+    }
+
+
+def _start(visitor, address_hashes, frame, flagged):
+    _refuse_if_blocked(visitor, address_hashes)
+    if frame.nickname:
+        services.set_nickname(visitor=visitor, nickname=frame.nickname)
+    retry = selectors.started_with(visitor=visitor, client_id=frame.client_id)
+    conversation = services.start_conversation(
+        visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged
+    )
+    first = conversation.messages.get(seq=1)
+    if flagged and not retry:
+        moderation_services.note_flagged_message(message=first)
+    return conversation_object(conversation), message_object(first)
+
+
+def _send(visitor, address_hashes, frame, flagged):
+    _refuse_if_blocked(visitor, address_hashes)
+    message, created = services.send_visitor_message(visitor=visitor, text=frame.text, client_id=frame.client_id, flagged=flagged)
+    if created and flagged:
+        moderation_services.note_flagged_message(message=message)
+    return message_object(message), created
+
+
+def _report(visitor, address_hashes, frame):
+    _refuse_if_blocked(visitor, address_hashes)
+    report = moderation_services.file_visitor_report(
+        visitor=visitor, category=frame.category, description=frame.description, email=frame.email or "",
+        conversation_id=frame.conversation,
+    )
+    return report.reference
+
+
+def _sync(visitor, after_seq: int):
+    conversation = selectors.open_conversation(visitor=visitor) or selectors.latest_ended_conversation(visitor=visitor)
+    if conversation is None:
+        raise ChatError(errors.NO_CONVERSATION, "You have no conversation.")
+    batch = selectors.messages_after(conversation_id=conversation.id, after_seq=after_seq)
+    return str(conversation.id), [message_object(m) for m in batch], bool(batch) and batch[-1].seq < conversation.last_seq
+
+
+def _read(visitor, seq: int):
+    conversation = selectors.open_conversation(visitor=visitor) or selectors.latest_ended_conversation(visitor=visitor)
+    if conversation is None:
+        raise ChatError(errors.NO_CONVERSATION, "You have no conversation.")
+    services.mark_read(conversation_id=conversation.id, reader="visitor", seq=seq)
+
+
+def _end(visitor):
+    return conversation_object(services.end_visitor_conversation(visitor=visitor))
+
+
+def _rate(visitor, frame):
+    return conversation_object(services.rate_conversation(visitor=visitor, score=frame.score, comment=frame.comment))
+
+
+def _next_expert(visitor, address_hashes):
+    _refuse_if_blocked(visitor, address_hashes)
+    return conversation_object(expert_services.next_expert(visitor=visitor))
+
+
+def _export(visitor):
+    return privacy.export_visitor_data(visitor=visitor)
+
+
+def _erase(visitor):
+    privacy.erase_visitor_data(visitor=visitor)
+
+
+class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
+    frames = protocol.VISITOR_FRAMES
+
+    async def connect(self):
+        self.init_delivery()
+        self.visitor = None
+        self.open_conversation_id = None
+        self.hello_deadline = None
+        slug = self.scope["url_route"]["kwargs"]["brand_slug"]
+        self.blocked = False
+        known, self.brand = selectors.recent_active_brand(slug)
+        if not known:
+            self.brand = await database_sync_to_async(selectors.active_brand_for_socket)(slug)
+        if self.brand is None:
+            await self.accept()
+            await self.close(CLOSE_UNKNOWN_BRAND)
+            return
+        if not visitor_origin_allowed(header(self.scope, b"origin"), self.brand.origin_list):
+            await self.close()  # refused before accept: the handshake gets HTTP 403
+            return
+        # The address itself is never kept: only its keyed hashes (current key first).
+        self.address_hashes = address_hashes(client_address(self.scope))
+        self.address_hash = self.address_hashes[0] if self.address_hashes else ""
+        self.brand_words = abuse.brand_words(self.brand.flagged_words)
+        await self.accept()
+        try:
+            await flood.check("connection", address_hash=self.address_hash)
+        except ChatError as exc:
+            await self.send_error(exc.code, exc.detail)
+            await self.close(CLOSE_TOO_MANY)
+            return
+        self.hello_deadline = asyncio.get_running_loop().call_later(
+            settings.CHAT_HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._hello_timed_out())
+        )
+
+    async def _hello_timed_out(self):
+        if self.visitor is None:
+            await self.close(CLOSE_HELLO_TIMEOUT)
+
+    async def disconnect(self, code):
+        if self.hello_deadline is not None:
+            self.hello_deadline.cancel()
+        if getattr(self, "visitor", None) is not None:
+            await self.channel_layer.group_discard(visitor_group(self.visitor.id), self.channel_name)
+            if self.address_hash:
+                await self.channel_layer.group_discard(address_group(self.brand.slug, self.address_hash), self.channel_name)
+        if hasattr(self, "followed"):
+            await self.unfollow_all()
+
+    async def before_frame(self, frame_type):
+        if self.blocked:
+            raise ChatError(errors.BLOCKED, moderation_services.BLOCKED_DETAIL)
+        if self.visitor is None and frame_type != "hello":
+            raise ChatError(errors.INVALID_FRAME, "The first frame must be `hello`.")
+
+    async def after_refusal(self, exc):
+        if exc.code == errors.BLOCKED:
+            await self.refuse_blocked(exc.detail, exc.extra.get("until"), already_said=True)
+        elif exc.code == errors.RATE_LIMITED and self.visitor is None:
+            await self.close(CLOSE_TOO_MANY)
+        elif self.visitor is None:
+            await self.close(CLOSE_PROTOCOL)
+        elif exc.code == errors.RATE_LIMITED:
+            await database_sync_to_async(moderation_services.note_flooding)(visitor=self.visitor)
+
+    # --- frames -----------------------------------------------------------------
+
+    async def on_hello(self, frame):
+        if self.visitor is not None:
+            raise ChatError(errors.INVALID_FRAME, "`hello` was already sent on this socket.")
+        known, refusal = await database_sync_to_async(_lookup)(self.brand, frame.token, self.address_hashes)
+        if refusal is not None:
+            raise refusal
+        if known is None:
+            await flood.check("new_visitor", address_hash=self.address_hash)
+        else:
+            await flood.check("connection", visitor_id=known.id)
+        visitor, token, conversation_id = await database_sync_to_async(_open_session)(
+            self.brand, frame.token if known else None, frame.nickname, self.address_hash
+        )
+        self.visitor = visitor
+        self.hello_deadline.cancel()
+        # Join before reading, so nothing committed in between is missed.
+        await self.channel_layer.group_add(visitor_group(visitor.id), self.channel_name)
+        if self.address_hash:  # an address block placed on someone else reaches this socket too
+            await self.channel_layer.group_add(address_group(self.brand.slug, self.address_hash), self.channel_name)
+        if conversation_id:
+            await self.follow(conversation_id)
+        state = await database_sync_to_async(_welcome_state)(visitor, self.brand, frame.last_seq)
+        conversation = state["conversation"]
+        if conversation_id and (conversation is None or conversation["id"] != conversation_id):
+            await self.unfollow(conversation_id)
+        if conversation is not None:
+            await self.follow(conversation["id"])
+            self.followed[conversation["id"]] = min(frame.last_seq, conversation["last_seq"])
+            self.sent_states[conversation["id"]] = conversation
+            self.open_conversation_id = conversation["id"]
+        await self.send_frame(
+            {
+                "type": "welcome",
+                "token": token,
+                "visitor": {"id": str(visitor.id), "nickname": visitor.nickname or None},
+                "brand": state["brand"],
+                "conversation": conversation,
+                "messages": state["messages"],
+                # Added: with no open conversation, the last ended one (to rate, report, or ask again).
+                "last_conversation": state["last_conversation"],
+            }
+        )
+        if conversation is not None:
+            if state["messages"]:
+                self.followed[conversation["id"]] = state["messages"][-1]["seq"]
+            await self.catch_up(conversation["id"])
+
+    def flagged(self, text: str) -> bool:
+        return abuse.is_abusive(text, self.brand_words)
+
+    async def on_conversation_start(self, frame):
+        await flood.check("conversation_start", visitor_id=self.visitor.id, address_hash=self.address_hash)
+        conversation, first = await database_sync_to_async(_start)(self.visitor, self.address_hashes, frame, self.flagged(frame.text))
+        if not await self.apply_conversation(conversation):
+            # A retry of a start this socket already showed: answer it all the same.
+            await self.send_frame(protocol.conversation_frame(conversation))
+            await self.send_frame(protocol.message_frame(first))
+
+    async def on_message_send(self, frame):
+        await flood.check("message", visitor_id=self.visitor.id, address_hash=self.address_hash)
+        message, created = await database_sync_to_async(_send)(self.visitor, self.address_hashes, frame, self.flagged(frame.text))
+        conversation_id = message["conversation"]
+        if created and conversation_id in self.followed:
+            await self.deliver_message(message)
+        else:
+            # A retry's acknowledgement is the stored message, whatever was delivered before.
+            await self.send_frame(protocol.message_frame(message))
+
+    async def on_typing(self, frame):
+        if self.open_conversation_id is None:
+            raise ChatError(errors.NO_CONVERSATION, "You have no open conversation.")
+        await services.relay_typing(conversation_id=self.open_conversation_id, author="visitor", active=frame.active)
+
+    async def on_read(self, frame):
+        await database_sync_to_async(_read)(self.visitor, frame.seq)
+
+    async def on_sync(self, frame):
+        conversation_id, messages, has_more = await database_sync_to_async(_sync)(self.visitor, frame.after_seq)
+        await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
+
+    async def on_conversation_end(self, frame):
+        await self.reply_with(await database_sync_to_async(_end)(self.visitor))
+
+    async def on_conversation_rate(self, frame):
+        await self.reply_with(await database_sync_to_async(_rate)(self.visitor, frame))
+
+    async def on_conversation_next_expert(self, frame):
+        await flood.check("conversation_start", visitor_id=self.visitor.id, address_hash=self.address_hash)
+        await self.reply_with(await database_sync_to_async(_next_expert)(self.visitor, self.address_hashes))
+
+    async def reply_with(self, conversation: dict) -> None:
+        """Apply a state the client asked for, and answer even when it changed nothing."""
+        if not await self.apply_conversation(conversation):
+            await self.send_frame(protocol.conversation_frame(conversation))
+
+    async def on_report_file(self, frame):
+        await flood.check("report", visitor_id=self.visitor.id, address_hash=self.address_hash)
+        reference = await database_sync_to_async(_report)(self.visitor, self.address_hashes, frame)
+        await self.send_frame({"type": "report.filed", "reference": reference})
+
+    async def on_data_export(self, frame):
+        await self.send_frame({"type": "data.export", "data": await database_sync_to_async(_export)(self.visitor)})
+
+    async def on_data_erase(self, frame):
+        # Every tab of the visitor (this one too) hears `visitor.erased` and closes.
+        await database_sync_to_async(_erase)(self.visitor)
+
+    async def refuse_blocked(self, detail: str, until, already_said: bool = False) -> None:
+        """Say why, then close every way back in (4403)."""
+        if self.blocked:
+            return
+        self.blocked = True
+        if not already_said:
+            await self.send_frame(protocol.error_frame(errors.BLOCKED, detail, None, until=until))
+        await self.close(CLOSE_FORBIDDEN)
+
+    # --- state -----------------------------------------------------------------
+
+    async def apply_conversation(self, conversation: dict) -> bool:
+        """Show a conversation's new state and follow it while it is open; False if it was shown already."""
+        conversation_id = conversation["id"]
+        if not await self.send_conversation_state(conversation):
+            return False
+        if conversation["status"] in ("waiting", "active"):
+            self.open_conversation_id = conversation_id
+            await self.follow(conversation_id)
+            await self.catch_up(conversation_id)
+        else:
+            if self.open_conversation_id == conversation_id:
+                self.open_conversation_id = None
+            await self.catch_up(conversation_id, upto_seq=conversation["last_seq"])
+            await self.unfollow(conversation_id)
+        return True
+
+    # --- channel layer events ------------------------------------------------------
+
+    async def chat_conversation(self, event):
+        await self.apply_conversation(event["conversation"])
+
+    async def chat_typing(self, event):
+        if event["author"] != "visitor" and event["conversation"] in self.followed:
+            await self.send_frame(protocol.typing_frame(event["conversation"], event["author"], event["active"]))
+
+    async def chat_read(self, event):
+        if event["conversation"] in self.followed:
+            await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))
+
+    async def visitor_erased(self, event):
+        """The visitor's data was erased: the token is void, so the socket goes too (4401)."""
+        await self.send_frame({"type": "data.erased"})
+        await self.close(CLOSE_UNAUTHENTICATED)
+
+    async def visitor_blocked(self, event):
+        await self.refuse_blocked(event["detail"], event["until"])

@@ -1,0 +1,163 @@
+"""Brands, their anonymous visitors, conversations and messages: the messaging core."""
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+DEFAULT_POLITENESS_REMINDER = (
+    "I'm a member of the community. I'm here to help and to share my knowledge. "
+    "Please remain polite and respectful!"
+)
+DEFAULT_WELCOME_MESSAGE = (
+    "Ask your question: an independent expert from our community will answer you live. "
+    "Experts are passionate customers, not brand staff."
+)
+
+
+class Brand(models.Model):
+    """A website that embeds the chat widget, with the origins allowed to embed and open it."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    # Origins ("https://shop.example") whose pages may embed the widget and open
+    # the visitor socket, one per line; the server's own hosts are always allowed.
+    allowed_origins = models.TextField(blank=True, default="")
+    welcome_message = models.TextField(default=DEFAULT_WELCOME_MESSAGE)
+    # What "warn" posts when the expert gives no words of their own (seeds/000).
+    politeness_reminder = models.TextField(default=DEFAULT_POLITENESS_REMINDER)
+    is_active = models.BooleanField(default=True, help_text="An inactive brand's widget is refused (4404).")
+    # Blocks also hold on the keyed hash of the visitor's network address, so a
+    # visitor who clears storage does not come straight back. A brand whose
+    # visitors share addresses (a campus, a company) may turn this off.
+    block_by_address = models.BooleanField(default=True)
+    # Extra words (one per line) that the abuse filter flags in visitors' messages.
+    flagged_words = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def origin_list(self) -> list[str]:
+        return [line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines() if line.strip()]
+
+
+class Visitor(models.Model):
+    """One anonymous person on one brand's site, known by the token their widget keeps."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="visitors")
+    # SHA-256 of the token the widget holds; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, unique=True)
+    nickname = models.CharField(max_length=40, blank=True, default="")
+    # Keyed hash (HMAC) of the network address last seen; never the address itself.
+    address_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.nickname or f"Visitor {str(self.id)[:8]}"
+
+
+class Conversation(models.Model):
+    """One visitor's question and the talk that follows, with at most one expert at a time."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for an expert"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    class EndedBy(models.TextChoices):
+        VISITOR = "visitor"
+        EXPERT = "expert"
+        MODERATOR = "moderator"
+        SYSTEM = "system"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="conversations")
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
+    expert = models.ForeignKey(
+        "experts.ExpertProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    topic = models.ForeignKey("experts.Topic", null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    ended_by = models.CharField(max_length=10, choices=EndedBy.choices, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The seq of the newest message; the next one gets last_seq + 1, under a row lock.
+    last_seq = models.PositiveIntegerField(default=0)
+    # Highest seq each side has reported reading.
+    visitor_read_seq = models.PositiveIntegerField(default=0)
+    expert_read_seq = models.PositiveIntegerField(default=0)
+    # Experts the visitor asked not to talk to again ("next expert"), never offered it again.
+    excluded_experts = models.ManyToManyField("experts.ExpertProfile", blank=True, related_name="excluded_from")
+    rating_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    rating_comment = models.TextField(blank=True, default="")
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The visitor's open conversation (hello, start, send).
+            models.Index(fields=["visitor", "status"], name="conv_visitor_status"),
+            # A brand's queue of waiting conversations, oldest first.
+            models.Index(fields=["brand", "status", "created_at"], name="conv_brand_status_created"),
+            # An expert's active conversations (welcome, capacity).
+            models.Index(fields=["expert", "status"], name="conv_expert_status"),
+        ]
+
+    def __str__(self):
+        return f"Conversation {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.WAITING, self.Status.ACTIVE)
+
+
+class Message(models.Model):
+    """One line of a conversation, numbered by ``seq`` without gaps from 1."""
+
+    class Author(models.TextChoices):
+        VISITOR = "visitor"
+        EXPERT = "expert"
+        SYSTEM = "system"
+
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        WARNING = "warning"  # the expert's politeness warning, shown plainly to the visitor
+        NOTICE = "notice"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    author = models.CharField(max_length=10, choices=Author.choices)
+    expert = models.ForeignKey("experts.ExpertProfile", null=True, blank=True, on_delete=models.SET_NULL)
+    # The name shown with the message, kept as it was when sent.
+    author_name = models.CharField(max_length=100, blank=True, default="")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    text = models.TextField(max_length=2000)
+    # The sender's id for this message; a retry with the same id returns this row.
+    client_id = models.CharField(max_length=100, null=True, blank=True)
+    # Set when the abuse filter flagged a visitor message (shown to the expert).
+    flagged = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            # Serves replay (seq > n, in order) and guarantees no repeated seq.
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_conversation_seq"),
+            # Serves the idempotent retry lookup and guarantees one row per client_id.
+            models.UniqueConstraint(
+                fields=["conversation", "author", "client_id"], name="message_conversation_author_client"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.author}: {self.text[:40]}"

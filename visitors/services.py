@@ -1,0 +1,430 @@
+"""Every write of the messaging core, and the events each one sends after commit.
+
+Sequence numbers are allocated under a row lock on the conversation, inside the
+transaction that stores the message, so they never repeat or skip; a client id
+seen before returns the stored row instead of a second one.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from chatplatform import errors
+from chatplatform.errors import ChatError
+from chatplatform.events import send_event_now, send_event_on_commit
+from chatplatform.groups import conversation_group, expert_group, queue_group, visitor_group
+
+from .models import Brand, Conversation, Message, Visitor
+from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object, message_object
+from .selectors import CONVERSATION_RELATED, parse_conversation_id
+from .tokens import hash_token, new_token
+
+OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
+
+
+# --- visitors --------------------------------------------------------------------
+
+def open_visitor_session(
+    *, brand: Brand, token: str | None, nickname: str | None, address_hash: str
+) -> tuple[Visitor, str]:
+    """Return the visitor holding ``token`` (or a new one, with a new token) and the token to keep."""
+    visitor = None
+    if token:
+        visitor = Visitor.objects.filter(brand=brand, token_hash=hash_token(token)).first()
+    now = timezone.now()
+    if visitor is None:
+        token = new_token()
+        visitor = Visitor.objects.create(
+            brand=brand, token_hash=hash_token(token), nickname=(nickname or "").strip(), address_hash=address_hash
+        )
+        return visitor, token
+    fields = {"last_seen": now, "address_hash": address_hash}
+    if nickname is not None and nickname.strip() and nickname.strip() != visitor.nickname:
+        fields["nickname"] = nickname.strip()
+    Visitor.objects.filter(pk=visitor.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(visitor, name, value)
+    visitor.brand = brand
+    return visitor, token
+
+
+def set_nickname(*, visitor: Visitor, nickname: str) -> None:
+    nickname = nickname.strip()
+    if nickname and nickname != visitor.nickname:
+        Visitor.objects.filter(pk=visitor.pk).update(nickname=nickname)
+        visitor.nickname = nickname
+
+
+# --- events ------------------------------------------------------------------------
+
+def announce_conversation(conversation: Conversation, *, also_experts=()) -> dict:
+    """Tell both sides (and any expert who just left it) the conversation's new state."""
+    payload = conversation_object(conversation)
+    groups = [visitor_group(conversation.visitor_id)]
+    if conversation.expert_id:
+        groups.append(expert_group(conversation.expert_id))
+    groups.extend(expert_group(expert_id) for expert_id in also_experts if expert_id)
+    send_event_on_commit(groups, {"type": "chat.conversation", "conversation": payload})
+    return payload
+
+
+def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -> None:
+    """Offer a waiting conversation to the brand's online experts (minus the excluded)."""
+    first = conversation.messages.filter(author=Message.Author.VISITOR).order_by("seq").values_list("text", flat=True).first()
+    excluded = [str(pk) for pk in conversation.excluded_experts.values_list("pk", flat=True)]
+    send_event_on_commit(
+        queue_group(conversation.brand.slug),
+        {
+            "type": "queue.added",
+            "conversation": payload or conversation_object(conversation),
+            "preview": (first or "")[:280],
+            "excluded": excluded,
+        },
+    )
+
+
+def withdraw_from_queue(conversation: Conversation) -> None:
+    send_event_on_commit(
+        queue_group(conversation.brand.slug), {"type": "queue.removed", "conversation": str(conversation.id)}
+    )
+
+
+# --- conversations --------------------------------------------------------------------
+
+def _lock_visitor(visitor: Visitor) -> None:
+    Visitor.objects.select_for_update().filter(pk=visitor.pk).values_list("pk", flat=True).first()
+
+
+@transaction.atomic
+def start_conversation(
+    *, visitor: Visitor, text: str, client_id: str, topic_slug: str | None = None, excluded=(), flagged: bool = False
+) -> Conversation:
+    """Open a waiting conversation with its first message and offer it to the experts.
+
+    A retry of the same start (same client id) returns the conversation it made.
+    Experts the visitor asked to move on from before stay excluded.
+    """
+    _lock_visitor(visitor)  # two tabs starting at once: exactly one conversation
+    earlier = (
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(visitor=visitor, messages__seq=1, messages__author=Message.Author.VISITOR, messages__client_id=client_id)
+        .first()
+    )
+    if earlier is not None:
+        return earlier  # a retry of a start that already happened, even if that conversation has ended
+    current = (
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(visitor=visitor, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if current is not None:
+        raise ChatError(errors.CONVERSATION_OPEN, "You already have an open conversation.")
+    topic = None
+    if topic_slug:
+        from experts.models import Topic  # model only: the topic list belongs to the brand
+
+        topic = Topic.objects.filter(brand_id=visitor.brand_id, slug=topic_slug).first()
+        if topic is None:
+            raise ChatError(errors.INVALID_FIELD, "Unknown topic.", field="topic")
+    conversation = Conversation.objects.create(
+        brand_id=visitor.brand_id, visitor=visitor, topic=topic, last_seq=1
+    )
+    Message.objects.create(
+        conversation=conversation,
+        seq=1,
+        author=Message.Author.VISITOR,
+        author_name=visitor.nickname or VISITOR_DEFAULT_NAME,
+        text=text,
+        client_id=client_id,
+        flagged=flagged,
+    )
+    previously_excluded = set(excluded) | set(
+        Conversation.excluded_experts.through.objects.filter(conversation__visitor=visitor)
+        .values_list("expertprofile_id", flat=True)
+    )
+    if previously_excluded:
+        conversation.excluded_experts.add(*previously_excluded)
+    conversation = Conversation.objects.select_related(*CONVERSATION_RELATED).get(pk=conversation.pk)
+    payload = announce_conversation(conversation)
+    offer_to_queue(conversation, payload=payload)
+    return conversation
+
+
+def _lock_conversation(conversation_id) -> Conversation:
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related(*CONVERSATION_RELATED)
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError(errors.NOT_FOUND, "No such conversation.")
+    return conversation
+
+
+def _append(
+    conversation: Conversation, *, author: str, text: str, client_id: str | None, author_name: str,
+    expert=None, kind: str = Message.Kind.TEXT, flagged: bool = False,
+) -> Message:
+    """Store the next message of a locked conversation and ring the doorbell after commit."""
+    seq = conversation.last_seq + 1
+    message = Message.objects.create(
+        conversation_id=conversation.id, seq=seq, author=author, expert=expert, author_name=author_name,
+        kind=kind, text=text, client_id=client_id, flagged=flagged,
+    )
+    Conversation.objects.filter(pk=conversation.id).update(last_seq=seq)
+    conversation.last_seq = seq
+    send_event_on_commit(conversation_group(conversation.id), {"type": "chat.message", "message": message_object(message)})
+    return message
+
+
+# --- the message hot path on PostgreSQL -------------------------------------------------
+# The ORM path above takes six statements per message (lock with four joins, the
+# client-id lookup, insert, seq update). On PostgreSQL one UPDATE ... RETURNING
+# both locks the conversation row and allocates the next seq, and one
+# INSERT ... ON CONFLICT DO NOTHING stores the message unless its client id was
+# seen: two statements. Anything unusual (no open conversation, a retried
+# client id, not assigned) rolls that back and takes the ORM path, which gives
+# the exact answer; so behaviour is the same, only the common case is cheaper.
+
+class _TakeTheLongWay(Exception):
+    """The fast path cannot answer this one: roll it back, let the ORM path decide."""
+
+
+def _fast_path() -> bool:
+    return connection.vendor == "postgresql"
+
+
+_INSERT_MESSAGE = """
+    INSERT INTO {message} (conversation_id, seq, author, expert_id, author_name, kind, text, client_id, flagged, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (conversation_id, author, client_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def _insert_fast(cursor, *, conversation_id, seq: int, author: str, expert_id, author_name: str, text: str,
+                 client_id: str, flagged: bool) -> Message:
+    now = timezone.now()
+    cursor.execute(
+        _INSERT_MESSAGE.format(message=Message._meta.db_table),
+        [conversation_id, seq, author, expert_id, author_name, Message.Kind.TEXT, text, client_id, flagged, now],
+    )
+    row = cursor.fetchone()
+    if row is None:  # this client id was seen before: a retry
+        raise _TakeTheLongWay
+    message = Message(
+        id=row[0], conversation_id=conversation_id, seq=seq, author=author, expert_id=expert_id, author_name=author_name,
+        kind=Message.Kind.TEXT, text=text, client_id=client_id, flagged=flagged, created_at=now,
+    )
+    send_event_on_commit(conversation_group(conversation_id), {"type": "chat.message", "message": message_object(message)})
+    return message
+
+
+def _fast_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool) -> Message | None:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
+                " WHERE visitor_id = %s AND status IN (%s, %s) RETURNING id, last_seq",
+                [visitor.pk, *OPEN_STATUSES],
+            )
+            rows = cursor.fetchall()
+            if len(rows) != 1:  # none open (or, never expected, two): the ORM path answers
+                raise _TakeTheLongWay
+            conversation_id, seq = rows[0]
+            return _insert_fast(
+                cursor, conversation_id=conversation_id, seq=seq, author=Message.Author.VISITOR, expert_id=None,
+                author_name=visitor.nickname or VISITOR_DEFAULT_NAME, text=text, client_id=client_id, flagged=flagged,
+            )
+    except _TakeTheLongWay:
+        return None
+
+
+def _fast_expert_message(*, expert, conversation_id, text: str, client_id: str) -> Message | None:
+    from experts.models import ExpertProfile  # the table name only: visitors never calls experts' services
+
+    brands = ExpertProfile.brands.through._meta.db_table
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
+                " WHERE id = %s AND expert_id = %s AND status = %s"
+                f" AND brand_id IN (SELECT brand_id FROM {brands} WHERE expertprofile_id = %s)"
+                " RETURNING last_seq",
+                [conversation_id, expert.pk, Conversation.Status.ACTIVE, expert.pk],
+            )
+            row = cursor.fetchone()
+            if row is None:  # not found, not assigned, ended: the ORM path gives the right error
+                raise _TakeTheLongWay
+            return _insert_fast(
+                cursor, conversation_id=conversation_id, seq=row[0], author=Message.Author.EXPERT, expert_id=expert.pk,
+                author_name=expert.display_name, text=text, client_id=client_id, flagged=False,
+            )
+    except _TakeTheLongWay:
+        return None
+
+
+def _stored(conversation_id, author: str, client_id: str | None) -> Message | None:
+    if not client_id:
+        return None
+    return Message.objects.filter(conversation_id=conversation_id, author=author, client_id=client_id).first()
+
+
+def send_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool = False) -> tuple[Message, bool]:
+    """Append the visitor's message to their open conversation.
+
+    Return ``(message, created)``; a client id seen before returns the stored
+    message with ``created`` False, even once the conversation has ended.
+    """
+    if _fast_path() and client_id:
+        message = _fast_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged)
+        if message is not None:
+            return message, True
+    return _send_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged)
+
+
+@transaction.atomic
+def _send_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool) -> tuple[Message, bool]:
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related(*CONVERSATION_RELATED)
+        .filter(visitor=visitor, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if conversation is None:
+        earlier = Message.objects.filter(
+            conversation__visitor=visitor, author=Message.Author.VISITOR, client_id=client_id
+        ).first()
+        if earlier is not None:
+            return earlier, False
+        raise ChatError(errors.NO_CONVERSATION, "Start a conversation first.")
+    existing = _stored(conversation.id, Message.Author.VISITOR, client_id)
+    if existing is not None:
+        return existing, False
+    message = _append(
+        conversation, author=Message.Author.VISITOR, text=text, client_id=client_id,
+        author_name=visitor.nickname or VISITOR_DEFAULT_NAME, flagged=flagged,
+    )
+    return message, True
+
+
+def send_expert_message(*, expert, conversation_id, text: str, client_id: str) -> tuple[Message, bool]:
+    """Append the assigned expert's message; anyone else is refused."""
+    pk = parse_conversation_id(conversation_id)
+    if _fast_path() and client_id:
+        message = _fast_expert_message(expert=expert, conversation_id=pk, text=text, client_id=client_id)
+        if message is not None:
+            return message, True
+    return _send_expert_message(expert=expert, pk=pk, text=text, client_id=client_id)
+
+
+@transaction.atomic
+def _send_expert_message(*, expert, pk, text: str, client_id: str) -> tuple[Message, bool]:
+    conversation = _lock_conversation(pk)
+    if not expert.brands.filter(pk=conversation.brand_id).exists():
+        raise ChatError(errors.NOT_FOUND, "No such conversation.")
+    existing = _stored(conversation.id, Message.Author.EXPERT, client_id)
+    if existing is not None and existing.expert_id == expert.pk:
+        return existing, False
+    if conversation.expert_id != expert.pk:
+        raise ChatError(errors.FORBIDDEN, "This conversation is not assigned to you.")
+    if conversation.status == Conversation.Status.ENDED:
+        raise ChatError(errors.ENDED, "This conversation has ended.")
+    if existing is not None:
+        raise ChatError(errors.INVALID_FIELD, "This client_id was already used in this conversation.", field="client_id")
+    message = _append(
+        conversation, author=Message.Author.EXPERT, text=text, client_id=client_id,
+        author_name=expert.display_name, expert=expert,
+    )
+    return message, True
+
+
+@transaction.atomic
+def post_system_message(*, conversation_id, text: str, kind: str = Message.Kind.NOTICE) -> Message:
+    """Append a message from the system (a moderation warning, a notice) to an open conversation."""
+    conversation = _lock_conversation(conversation_id)
+    if conversation.status == Conversation.Status.ENDED:
+        raise ChatError(errors.ENDED, "This conversation has ended.")
+    return _append(conversation, author=Message.Author.SYSTEM, text=text, client_id=None, author_name=SYSTEM_NAME, kind=kind)
+
+
+@transaction.atomic
+def end_conversation(*, conversation_id, ended_by: str, expected_expert=None) -> Conversation:
+    """End an open conversation; both sides hear of it. Ending twice is refused with `ended`."""
+    conversation = _lock_conversation(conversation_id)
+    if expected_expert is not None and conversation.expert_id != expected_expert.pk:
+        raise ChatError(errors.FORBIDDEN, "This conversation is not assigned to you.")
+    if conversation.status == Conversation.Status.ENDED:
+        raise ChatError(errors.ENDED, "This conversation has already ended.")
+    was_waiting = conversation.status == Conversation.Status.WAITING
+    conversation.status = Conversation.Status.ENDED
+    conversation.ended_by = ended_by
+    conversation.ended_at = timezone.now()
+    conversation.save(update_fields=["status", "ended_by", "ended_at"])
+    announce_conversation(conversation)
+    if was_waiting:
+        withdraw_from_queue(conversation)
+    return conversation
+
+
+def end_visitor_conversation(*, visitor: Visitor) -> Conversation:
+    conversation = Conversation.objects.filter(visitor=visitor, status__in=OPEN_STATUSES).only("id").first()
+    if conversation is None:
+        raise ChatError(errors.NO_CONVERSATION, "You have no open conversation.")
+    return end_conversation(conversation_id=conversation.id, ended_by=Conversation.EndedBy.VISITOR)
+
+
+@transaction.atomic
+def rate_conversation(*, visitor: Visitor, score: int, comment: str | None) -> Conversation:
+    """Rate the visitor's most recently ended conversation (rating again replaces the rating)."""
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related(*CONVERSATION_RELATED)
+        .filter(visitor=visitor, status=Conversation.Status.ENDED)
+        .order_by("-ended_at")
+        .first()
+    )
+    if conversation is None:
+        raise ChatError(errors.NO_CONVERSATION, "There is no ended conversation to rate.")
+    conversation.rating_score = score
+    conversation.rating_comment = (comment or "").strip()
+    conversation.rated_at = timezone.now()
+    conversation.save(update_fields=["rating_score", "rating_comment", "rated_at"])
+    announce_conversation(conversation)
+    return conversation
+
+
+# --- typing and read marks ------------------------------------------------------------
+
+def mark_read(*, conversation_id, reader: str, seq: int) -> int | None:
+    """Move the reader's read mark forward (never back, never past the last message).
+
+    The caller has checked access. Return the new mark, or None when it did not move.
+    """
+    field = "visitor_read_seq" if reader == "visitor" else "expert_read_seq"
+    with transaction.atomic():
+        updated = (
+            Conversation.objects.filter(pk=conversation_id, **{f"{field}__lt": seq})
+            .filter(last_seq__gt=F(field))
+            .update(**{field: Least(seq, F("last_seq"))})
+        )
+        if not updated:
+            return None
+        mark = Conversation.objects.filter(pk=conversation_id).values_list(field, flat=True).first()
+        send_event_on_commit(
+            conversation_group(conversation_id),
+            {"type": "chat.read", "conversation": str(conversation_id), "reader": reader, "seq": mark},
+        )
+    return mark
+
+
+async def relay_typing(*, conversation_id, author: str, active: bool) -> None:
+    """Typing is not stored: tell the conversation's sockets at once."""
+    await send_event_now(
+        conversation_group(conversation_id),
+        {"type": "chat.typing", "conversation": str(conversation_id), "author": author, "active": active},
+    )

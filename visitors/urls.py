@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("widget/<slug:brand_slug>/", views.widget, name="widget"),
+    path("demo/", views.demo, name="demo"),
+]
