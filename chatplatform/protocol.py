@@ -235,6 +235,10 @@ def parse_frame(data: dict, frames: dict[str, type[InboundFrame]]) -> InboundFra
     schema = frames.get(frame_type)
     if schema is None:
         raise ChatError(errors.UNKNOWN_TYPE, f"Unknown frame type {frame_type[:40]!r}.")
+    for field, value in data.items():
+        # PostgreSQL cannot store NUL in text, and no client has a reason to send one.
+        if isinstance(value, str) and "\x00" in value:
+            raise ChatError(errors.INVALID_FIELD, f"Field `{field}`: must not contain NUL characters.", field=field)
     try:
         return schema.model_validate(data)
     except ValidationError as exc:

@@ -37,6 +37,11 @@ def _welcome_state(expert):
     }
 
 
+def _queue_state(expert):
+    queue = selectors.claimable_queue(expert)
+    return [conversation_object(c) for c in queue], selectors.queue_previews(queue)
+
+
 def _claim(expert, conversation_id):
     return conversation_object(services.claim_conversation(expert=expert, conversation_id=conversation_id))
 
@@ -103,6 +108,9 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         self.expert = None
         self.heartbeat = None
         self.queue_groups: list[str] = []
+        # The waiting conversations this socket has shown (welcome, queue.added, less queue.removed).
+        # None until the welcome: the queue groups are joined before it, with nothing to bring up to date.
+        self.queue_shown: set[str] | None = None
         user = self.scope.get("user")
         if not getattr(user, "is_authenticated", False):
             await self.accept()
@@ -133,6 +141,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         for conversation_id in assigned:
             if conversation_id not in self.sent_states:
                 await self.unfollow(conversation_id)
+        self.queue_shown = {conversation["id"] for conversation in state["queue"]}
         await self.send_frame(
             {
                 "type": "welcome",
@@ -149,9 +158,13 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         while True:
             await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS)
             await database_sync_to_async(services.refresh_connection)(channel_name=self.channel_name)
-            # A backstop for the revocation events: the session this socket was opened with must still hold.
+            # A backstop for the revocation events (a lost event must not leave a socket open):
+            # the session this socket was opened with must still hold, and the expert not be suspended.
             if not await database_sync_to_async(selectors.session_still_valid)(session_key=self.session_key, user=self.user):
                 await self.expert_revoked({"code": CLOSE_UNAUTHENTICATED, "detail": "Your session has ended: sign in again."})
+                return
+            if await database_sync_to_async(selectors.is_suspended)(expert_id=self.expert.pk):
+                await self.expert_suspended({})
                 return
 
     async def disconnect(self, code):
@@ -175,10 +188,26 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         self.queue_groups = groups
 
     async def apply_presence(self, status: str) -> None:
-        """Only an online expert's sockets are in the brands' queue groups."""
+        """Only an online expert's sockets are in the brands' queue groups.
+
+        Away or offline, a socket hears nothing of the queue (its list may go
+        stale); back online, it is brought up to date with `queue.removed` for
+        what went and `queue.added` for what came meanwhile.
+        """
+        was_online = bool(self.queue_groups)
         self.expert.presence = status
-        wanted = [queue_group(slug) for slug in self.brand_slugs] if status == ExpertProfile.Presence.ONLINE else []
-        await self.set_queue_groups(wanted)
+        online = status == ExpertProfile.Presence.ONLINE
+        await self.set_queue_groups([queue_group(slug) for slug in self.brand_slugs] if online else [])
+        if online and not was_online and self.queue_shown is not None:
+            await self.refresh_queue()
+
+    async def refresh_queue(self) -> None:
+        queue, previews = await database_sync_to_async(_queue_state)(self.expert)
+        waiting = {conversation["id"] for conversation in queue}
+        for conversation_id in sorted(self.queue_shown - waiting):
+            await self.queue_removed({"conversation": conversation_id})
+        for conversation in queue:
+            await self.queue_added({"conversation": conversation, "preview": previews.get(conversation["id"], "")})
 
     # --- frames -----------------------------------------------------------------
 
@@ -268,15 +297,18 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     user_revoked = expert_revoked
 
     async def expert_presence(self, event):
-        await self.apply_presence(event["status"])
         await self.send_frame(protocol.presence_frame(event["status"]))
+        await self.apply_presence(event["status"])  # then, back online, the queue brought up to date
 
     async def queue_added(self, event):
-        if self.expert_id in event.get("excluded", ()):
+        conversation_id = event["conversation"]["id"]
+        if self.expert_id in event.get("excluded", ()) or conversation_id in self.queue_shown:
             return
+        self.queue_shown.add(conversation_id)
         await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
 
     async def queue_removed(self, event):
+        self.queue_shown.discard(event["conversation"])
         await self.send_frame(protocol.queue_removed_frame(event["conversation"]))
 
     async def chat_typing(self, event):

@@ -44,6 +44,11 @@ def session_still_valid(*, session_key: str | None, user) -> bool:
     return constant_time_compare(stored_hash, current.get_session_auth_hash())
 
 
+def is_suspended(*, expert_id) -> bool:
+    """Whether a community manager has suspended this expert (read fresh, not from a socket's copy)."""
+    return ExpertProfile.objects.filter(pk=expert_id, is_suspended=True).exists()
+
+
 def brand_slugs(expert: ExpertProfile) -> list[str]:
     return list(expert.brands.values_list("slug", flat=True))
 

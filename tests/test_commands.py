@@ -64,3 +64,12 @@ def test_healthz_is_503_naming_the_failing_part(client, monkeypatch):
     monkeypatch.setattr(views, "_check_channel_layer", lambda: "error")
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["channel_layer"] == "error"
+
+
+def test_create_brand_takes_several_origins_after_one_flag_as_the_protocol_writes_it():
+    from visitors.models import Brand
+
+    call_command("create_brand", "duo", "--name", "Duo", "--origin", "https://a.duo.test", "https://b.duo.test", stdout=io.StringIO())
+    call_command("create_brand", "trio", "--name", "Trio", "--origin", "https://a.trio.test", "--origin", "https://b.trio.test", stdout=io.StringIO())
+    assert Brand.objects.get(slug="duo").origin_list == ["https://a.duo.test", "https://b.duo.test"]
+    assert Brand.objects.get(slug="trio").origin_list == ["https://a.trio.test", "https://b.trio.test"]

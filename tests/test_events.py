@@ -17,6 +17,7 @@ SCHEMAS = {
     "queue.removed": lambda e: str(e["conversation"]),
     "chat.read": lambda e: (str(e["conversation"]), e["reader"] in ("visitor", "expert"), int(e["seq"])),
     "expert.presence": lambda e: e["status"] in ("online", "away", "offline"),
+    "chat.typing": lambda e: (str(e["conversation"]), e["author"] in ("visitor", "expert"), bool(e["active"])),
 }
 
 
@@ -56,3 +57,21 @@ def test_every_action_emits_schema_valid_msgpack_safe_events(brand, alice, bob, 
     check(captured_events)
     expert_services.set_presence(expert=alice, status="away")
     assert check(captured_events) == ["expert.presence"]
+
+
+async def test_typing_which_nothing_stores_is_schema_valid_and_msgpack_safe(monkeypatch):
+    import uuid
+
+    from chatplatform import events
+
+    sent = []
+
+    async def capture(group, event, attempts=1):
+        sent.append({"group": group, "event": event})
+        return True
+
+    monkeypatch.setattr(events, "_group_send", capture)
+    conversation_id = uuid.uuid4()  # a UUID, as the consumers hold it: the event must carry a string
+    await services.relay_typing(conversation_id=conversation_id, author="expert", active=True)
+    assert sent[0]["group"] == f"conversation.{conversation_id}"
+    assert check(sent) == ["chat.typing"]

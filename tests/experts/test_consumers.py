@@ -260,3 +260,55 @@ async def test_a_dropped_event_is_recovered_from_the_database(connect, brand, al
     await expert.request({"type": "message.send", "conversation": conversation_id, "text": "after", "client_id": "e3"}, "message")
     got = [await visitor.recv_type("message"), await visitor.recv_type("message")]
     assert [(m["message"]["seq"], m["message"]["text"]) for m in got] == [(2, "lost?"), (3, "after")]
+
+
+async def test_an_away_expert_coming_back_online_gets_the_queue_brought_up_to_date(connect, brand, alice, bob):
+    # While away a dashboard hears nothing of the queue; back online it must not offer what is gone.
+    _, taken_id = await waiting_conversation(connect, text="taken while away")
+    expert_b = await connect.expert(bob)
+    assert [c["id"] for c in expert_b.welcome["queue"]] == [taken_id]
+    await expert_b.request({"type": "presence.set", "status": "away"}, "presence")
+    expert_a = await connect.expert(alice)
+    await expert_a.request({"type": "conversation.claim", "conversation": taken_id}, "conversation")
+    _, new_id = await waiting_conversation(connect, text="asked while away", origin=b"https://shop.acme.test")
+    assert await expert_b.nothing()
+    await expert_b.send({"type": "presence.set", "status": "online"})
+    frames = [await expert_b.recv() for _ in range(3)]
+    assert frames[0] == {"type": "presence", "status": "online"}
+    assert {"type": "queue.removed", "conversation": taken_id} in frames
+    added = [f for f in frames if f["type"] == "queue.added"]
+    assert [f["conversation"]["id"] for f in added] == [new_id] and added[0]["preview"] == "asked while away"
+    assert await expert_b.nothing()  # and nothing twice
+
+
+async def test_a_suspension_whose_event_was_lost_is_caught_by_the_heartbeat(connect, brand, alice, settings):
+    # Guards against: a suspended expert who keeps answering because the close event was dropped.
+    from experts.models import ExpertProfile
+
+    settings.CHAT_PRESENCE_HEARTBEAT_SECONDS = 0.3
+    expert = await connect.expert(alice)
+    await database_sync_to_async(ExpertProfile.objects.filter(pk=alice.pk).update)(is_suspended=True)
+    assert (await expert.recv_type("error", timeout=3))["code"] == "forbidden"
+    assert await expert.closed_with(timeout=3) == 4403
+
+
+async def test_the_experts_read_mark_reaches_the_visitor(connect, brand, alice):
+    expert = await connect.expert(alice)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await expert.send({"type": "read", "conversation": conversation_id, "seq": 1})
+    read = await visitor.recv_type("read")
+    assert read == {"type": "read", "conversation": conversation_id, "reader": "expert", "seq": 1}
+
+
+async def test_an_expert_message_over_2000_characters_is_too_long_and_not_stored(connect, brand, alice):
+    from visitors.models import Message
+
+    expert = await connect.expert(alice)
+    visitor, conversation_id = await waiting_conversation(connect)
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await visitor.recv_type("conversation")
+    error = await expert.error({"type": "message.send", "conversation": conversation_id, "text": "x" * 2001, "client_id": "long"})
+    assert error["code"] == "too_long" and error["ref"] == "long"
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    assert await visitor.nothing()

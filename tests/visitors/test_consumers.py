@@ -337,3 +337,42 @@ async def test_welcome_carries_the_last_ended_conversation_to_rate_or_report(con
     assert again.welcome["conversation"] is None
     assert again.welcome["last_conversation"]["id"] == conversation["conversation"]["id"]
     assert again.welcome["last_conversation"]["status"] == "ended"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "typing", "active": True},
+        {"type": "read", "seq": 1},
+        {"type": "sync", "after_seq": 0},
+        {"type": "conversation.end"},
+    ],
+)
+async def test_conversation_frames_without_a_conversation_are_no_conversation(connect, brand, frame):
+    visitor = await connect.visitor()
+    error = await visitor.error(frame)
+    assert error["code"] == "no_conversation"
+    assert (await visitor.request({"type": "ping"}, "pong"))["type"] == "pong"
+
+
+@pytest.mark.parametrize("field", ["text", "client_id"])
+async def test_a_nul_character_is_an_invalid_field_and_nothing_is_stored(connect, brand, field):
+    # PostgreSQL refuses NUL in text: without the check the client got "unavailable, send it again" forever.
+    from visitors.models import Message
+
+    visitor = await connect.visitor()
+    await start(visitor)
+    frame = {"type": "message.send", "text": "fine", "client_id": client_id()}
+    frame[field] = frame[field] + "\x00tail"
+    error = await visitor.error(frame)
+    assert error["code"] == "invalid_field" and field in error["detail"]
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    await visitor.send({"type": "message.send", "text": "after", "client_id": "ok-1"})
+    assert (await visitor.recv_type("message"))["message"]["seq"] == 2
+
+
+async def test_a_nul_in_the_hello_nickname_is_refused_and_closes_with_4400(connect, brand):
+    visitor = await connect.visitor(hello=False)
+    await visitor.send({"type": "hello", "token": None, "nickname": "Sam\x00"})
+    assert (await visitor.recv_type("error"))["code"] == "invalid_field"
+    assert await visitor.closed_with() == 4400

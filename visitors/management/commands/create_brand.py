@@ -9,7 +9,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
-        parser.add_argument("--origin", action="append", default=[], help="An allowed origin, e.g. https://shop.example (repeatable).")
+        parser.add_argument(
+            "--origin", action="extend", nargs="+", default=[],
+            help="Allowed origins, e.g. --origin https://shop.example https://www.shop.example (repeatable).",
+        )
         parser.add_argument("--welcome", default=None, help="The widget's welcome text.")
 
     def handle(self, *args, slug, name, origin, welcome, **options):
