@@ -243,15 +243,42 @@ def community_post(*, post_id: int) -> CommunityPost:
 
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL_PATTERN = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+# @handles on social networks: @sam_runs, @sam.trails.
+HANDLE_PATTERN = re.compile(r"(?<![\w@])@\w(?:[\w.]*\w)?")
+# A house number, up to four capitalised words and a street word: 221B Baker Street, 10 Downing St.
+STREET_PATTERN = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
+    r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|square|sq|terrace|crescent|close)\b\.?"
+)
+# Continental style: 12 rue de la Paix, 3 bis avenue Foch, 8 calle Mayor, Hauptstraße 5.
+STREET_WORD_FIRST_PATTERN = re.compile(
+    r"\b\d{1,5}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|calle|via|piazza)"
+    r"(?:\s+[\w'-]+){1,4}"
+    r"|\b[\w-]*(?i:straße|strasse|str\.|weg|gasse|platz)\s+\d{1,5}[a-z]?\b"
+)
+# Order, customer or tracking numbers: #A1234, ORD-2024-55123, 1Z999AA10123456784, 48213.
+ID_PATTERN = re.compile(
+    r"#\s?[\w-]*\d[\w-]*"                                    # #A1234, # 48213
+    r"|(?<![\w+])(?=[\w-]*\d{4})(?=[\w-]*[A-Za-z])[\w-]*\w"  # letters and a run of four digits or more
+    r"|(?<![\w+])\d{5,}(?!\w)"                                # five digits or more
+)
 # Seven or more digits, allowing the usual separators: +33 6 12 34 56 78, (555) 123-4567.
 PHONE_PATTERN = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]*\d){6,}")
 SHARE_EXCERPT_MESSAGES = 12
 
 
 def scrub_personal_details(text: str, names=()) -> str:
-    """Remove what could identify a visitor: links, e-mail addresses, phone numbers and their names."""
+    """Remove what could identify a visitor: links, e-mail addresses, @handles, street
+    addresses, order and other ID numbers, phone numbers, and their names.
+
+    Patterns, not understanding: the expert reads and edits the draft before posting.
+    """
     text = URL_PATTERN.sub("[link removed]", text)
     text = EMAIL_PATTERN.sub("[e-mail removed]", text)
+    text = HANDLE_PATTERN.sub("[handle removed]", text)
+    text = STREET_PATTERN.sub("[address removed]", text)
+    text = STREET_WORD_FIRST_PATTERN.sub("[address removed]", text)
+    text = ID_PATTERN.sub("[number removed]", text)
     text = PHONE_PATTERN.sub("[phone number removed]", text)
     for name in names:
         if name and name.strip():
@@ -262,8 +289,8 @@ def scrub_personal_details(text: str, names=()) -> str:
 def share_draft(*, expert: ExpertProfile, conversation_id) -> dict:
     """A community post drafted from one of the expert's past conversations, for them to edit.
 
-    The excerpt names the visitor "Visitor" and drops their nickname, e-mail
-    addresses, phone numbers and links, wherever they appear.
+    The excerpt names the visitor "Visitor" and drops their nickname and the
+    personal details `scrub_personal_details` finds, wherever they appear.
     """
     conversation = access_past_conversation(expert=expert, conversation_id=conversation_id)
     names = [conversation.visitor.nickname]

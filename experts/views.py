@@ -39,11 +39,23 @@ def expert_required(view):
     return wrapped
 
 
+def _topic_names(expert) -> dict:
+    """{brand slug: {topic slug: topic name}} for the expert's brands: the Conversation
+    object carries only the topic's slug, and the dashboard shows its name."""
+    names: dict = {}
+    for topic in selectors.brand_topics(expert):
+        names.setdefault(topic.brand.slug, {})[topic.slug] = topic.name
+    return names
+
+
 @expert_required
 def dashboard(request):
     return render(request, "experts/dashboard.html", {
         "expert": request.expert,
         "canned_replies": selectors.canned_replies(request.expert),
+        "topic_names": _topic_names(request.expert),
+        # What "Warn" posts, per brand, shown in its confirmation.
+        "politeness_reminders": dict(request.expert.brands.values_list("slug", "politeness_reminder")),
     })
 
 

@@ -77,7 +77,14 @@
     this.lastFrameAt = Date.now();
     var self = this;
     window.addEventListener("online", function () { if (!self.stopped && !self.isOpen()) self.reconnectNow(); });
-    window.addEventListener("offline", function () { if (!self.stopped) self.options.onState("offline"); });
+    window.addEventListener("offline", function () {
+      // No network at all: the socket is dead even if it has not noticed yet.
+      if (self.stopped) return;
+      var ws = self.ws;
+      self.ws = null;
+      if (ws) { ws.onclose = null; try { ws.close(1000); } catch (e) { /* gone */ } }
+      self.schedule();
+    });
     // Keep-alive: a silent socket (sleeping laptop, dropped Wi-Fi) is replaced.
     setInterval(function () {
       if (!self.isOpen()) return;

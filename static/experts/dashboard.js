@@ -8,6 +8,14 @@
   function $(id) { return document.getElementById(id); }
 
   var canned = JSON.parse($("canned-replies").textContent);
+  var topicNames = JSON.parse($("topic-names").textContent);          // {brand: {topic slug: name}}
+  var reminders = JSON.parse($("politeness-reminders").textContent);  // {brand: politeness reminder}
+  var shareUrl = root.getAttribute("data-share-url");
+
+  function topicLabel(c) {
+    if (!c.topic) return "";
+    return (topicNames[c.brand] && topicNames[c.brand][c.topic]) || c.topic;
+  }
   var state = {
     me: null,
     welcomed: false,
@@ -50,7 +58,7 @@
   function onFrame(frame) {
     switch (frame.type) {
       case "welcome": return onWelcome(frame);
-      case "presence": $("presence").value = frame.status; return undefined;
+      case "presence": renderPresence(frame.status); return undefined;
       case "queue.added": addQueued(frame.conversation, frame.preview, true); return undefined;
       case "queue.removed": removeQueued(frame.conversation); return undefined;
       case "conversation": return applyConversation(frame.conversation || frame);
@@ -75,7 +83,7 @@
     $("connection").className = "conn conn-online";
     $("connection").textContent = "Connected";
     $("presence").disabled = false;
-    $("presence").value = frame.status;
+    renderPresence(frame.status);
     Object.keys(state.queue).forEach(removeQueued);
     var previews = frame.queue_previews || {};
     frame.queue.forEach(function (c) { addQueued(c, previews[c.id] || "", false); });
@@ -106,6 +114,17 @@
   }
 
   // --- presence and notifications ------------------------------------------------------------
+
+  /* Away or offline, the server offers no new question and stops updating the
+   * queue: it is hidden, with a line saying why, until the expert is online again. */
+  function renderPresence(status) {
+    $("presence").value = status;
+    var online = status === "online";
+    $("away-note").hidden = online;
+    $("queue").hidden = !online;
+    if (online) renderQueueCount();
+    else $("queue-empty").hidden = true;
+  }
 
   $("presence").addEventListener("change", function () {
     send({ type: "presence.set", status: $("presence").value });
@@ -152,7 +171,7 @@
     li.setAttribute("data-conversation", conversation.id);
     var head = C.el("div", "queue-head");
     head.appendChild(C.el("strong", null, conversation.visitor.nickname || "Visitor"));
-    head.appendChild(C.el("span", "muted", " · " + (conversation.topic || "no topic")));
+    head.appendChild(C.el("span", "muted queue-topic", " · " + (topicLabel(conversation) || "no topic")));
     li.appendChild(head);
     li.appendChild(C.el("p", "queue-preview", preview));
     var wait = C.el("p", "queue-wait muted", waitingFor(conversation.created_at));
@@ -184,7 +203,7 @@
   function renderQueueCount() {
     var n = Object.keys(state.queue).length;
     $("queue-count").textContent = n;
-    $("queue-empty").hidden = n > 0;
+    $("queue-empty").hidden = n > 0 || $("queue").hidden;
   }
 
   setInterval(function () {
@@ -240,7 +259,7 @@
       text: panel.querySelector(".composer-text")
     };
     panel.querySelector(".conv-visitor").textContent = c.visitor.nickname || "Visitor";
-    panel.querySelector(".conv-topic").textContent = c.topic ? "· " + c.topic : "";
+    panel.querySelector(".conv-topic").textContent = c.topic ? "· " + topicLabel(c) : "";
 
     var select = panel.querySelector(".canned");
     canned.forEach(function (text, i) {
@@ -351,6 +370,10 @@
     view.panel.querySelector(".conv-status").textContent = text;
     view.tab.classList.toggle("tab-closed", !open);
     view.panel.querySelector(".composer").hidden = !open;
+    // Once it has ended, the expert may share it with the community (a scrubbed draft).
+    var share = view.panel.querySelector(".share-link");
+    share.hidden = !(c.status === "ended" && c.expert && c.expert.id === state.me);
+    share.href = shareUrl + "?from=" + encodeURIComponent(c.id);
     Array.prototype.forEach.call(view.panel.querySelectorAll(".ladder button"), function (button) {
       var action = button.getAttribute("data-action");
       if (action === "close") button.hidden = open;
@@ -455,10 +478,11 @@
 
   // --- the moderation ladder -----------------------------------------------------------------------
 
-  function ask(dialogId, onOk) {
+  function ask(dialogId, onOk, prepare) {
     var dialog = $(dialogId);
     var form = dialog.querySelector("form");
     form.reset();
+    if (prepare) prepare();
     dialog.returnValue = "";
     dialog.onclose = function () { if (dialog.returnValue === "ok") onOk(); };
     dialog.showModal();
@@ -467,9 +491,17 @@
   function ladder(view, action) {
     var id = view.conversation.id;
     switch (action) {
-      case "warn":
-        send({ type: "moderation.warn", conversation: id });
+      case "warn": {
+        // A warning cannot be taken back: confirm it, showing (and allowing to edit) its words.
+        var reminder = reminders[view.conversation.brand] || "";
+        ask("dlg-warn", function () {
+          var text = $("warn-text").value.trim();
+          var frame = { type: "moderation.warn", conversation: id };
+          if (text && text !== reminder.trim()) frame.text = text;
+          send(frame);
+        }, function () { $("warn-text").value = reminder; });
         break;
+      }
       case "end":
         ask("dlg-end", function () { send({ type: "conversation.end", conversation: id }); });
         break;

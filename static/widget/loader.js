@@ -1,8 +1,18 @@
 /* The one-line embed:
  *   <script src="https://HOST/static/widget/loader.js" data-brand="SLUG" async></script>
  * adds a chat bubble with an unread badge that opens /widget/SLUG/ in an iframe.
- * Everything is inside try/catch: a failure here must never break the host page.
- * Styles are set through element.style, so a host page with a strict CSP works. */
+ *
+ * - Everything is inside try/catch: a failure here must never break the host page.
+ * - Styles are set through element.style, so a host page with a strict CSP works.
+ * - Included twice on one page, only the first copy runs: one bubble.
+ * - The bubble appears only once the widget page has loaded in its (hidden)
+ *   iframe and said "ready". An unknown or inactive brand (404), a page that
+ *   may not frame the widget, or a network failure: no bubble at all, the
+ *   script tag gets data-chat-widget="unavailable" and a console warning.
+ *   The hidden widget does not connect its socket until it is opened, or
+ *   until the loader tells it the visitor has a conversation going.
+ * - The unread count is a "(n) " prefix on the host's title; removing it
+ *   keeps whatever title the host page has set since. */
 (function () {
   "use strict";
   try {
@@ -11,16 +21,20 @@
     if (!script) return;
     var slug = script.getAttribute("data-brand") || "";
     if (!/^[A-Za-z0-9_-]{1,50}$/.test(slug)) return;
+    if (window.__communityChatLoader) return; // included twice: the first copy does the work
+    window.__communityChatLoader = slug;
     var origin = new URL(script.src, location.href).origin;
     var widgetUrl = origin + "/widget/" + encodeURIComponent(slug) + "/";
     var KEY = "chatwidget." + slug + ".";
-    var originalTitle = document.title;
+    var GIVE_UP_MS = 2000;    // after the frame's load event, how long to wait for "ready"
     var frame = null;
     var panel = null;
     var button = null;
     var badge = null;
+    var ready = false;
     var isOpen = false;
     var unread = 0;
+    var titlePrefix = "";     // what we put in front of the host's title, if anything
 
     var storage = {
       get: function (area, name) { try { return window[area].getItem(KEY + name); } catch (e) { return null; } },
@@ -34,9 +48,12 @@
     }
 
     function narrow() {
-      return window.matchMedia && window.matchMedia("(max-width: 480px)").matches;
+      return !!(window.matchMedia && window.matchMedia("(max-width: 480px)").matches);
     }
 
+    /* On a phone the open panel fills the screen: the bubble would cover the
+     * widget's own buttons, so it hides; the widget's close button (×) and
+     * Escape bring it back. */
     function layout() {
       if (!panel) return;
       if (narrow()) {
@@ -44,6 +61,7 @@
       } else {
         css(panel, { right: "20px", bottom: "92px", width: "380px", height: "min(600px, calc(100vh - 120px))", borderRadius: "12px" });
       }
+      button.style.display = ready && !(isOpen && narrow()) ? "block" : "none";
     }
 
     function post(message) {
@@ -53,39 +71,60 @@
       }
     }
 
-    function ensureFrame() {
-      if (frame) return;
+    function buildFrame() {
       panel = css(document.createElement("div"), {
         position: "fixed", zIndex: "2147483646", boxShadow: "0 8px 30px rgba(0,0,0,.25)",
         overflow: "hidden", background: "#fff", display: "none"
       });
       panel.id = "chat-widget-panel-" + slug;
       frame = css(document.createElement("iframe"), { border: "0", width: "100%", height: "100%", display: "block" });
-      frame.src = widgetUrl;
+      // "#loader": the widget waits for us before it connects (see widget.js).
+      frame.src = widgetUrl + "#loader";
       frame.title = "Chat with the community";
       frame.setAttribute("allow", "autoplay");
+      frame.addEventListener("load", function () {
+        setTimeout(function () { if (!ready) unavailable(); }, GIVE_UP_MS);
+      });
       panel.appendChild(frame);
       document.body.appendChild(panel);
-      button.setAttribute("aria-controls", panel.id);
       layout();
     }
 
+    function unavailable() {
+      if (panel && panel.parentNode) panel.parentNode.removeChild(panel);
+      if (button && button.parentNode) button.parentNode.removeChild(button);
+      frame = panel = null;
+      script.setAttribute("data-chat-widget", "unavailable");
+      if (window.console && console.warn) console.warn("The community chat for \"" + slug + "\" is not available on this page.");
+    }
+
+    /* The host's own title: the current one, minus the prefix we added. */
+    function hostTitle() {
+      var title = document.title;
+      if (titlePrefix && title.indexOf(titlePrefix) === 0) title = title.slice(titlePrefix.length);
+      return title;
+    }
+
     function renderBadge() {
+      var show = unread > 0 && !isOpen;
       badge.textContent = unread > 99 ? "99+" : String(unread);
-      badge.style.display = unread > 0 && !isOpen ? "block" : "none";
-      button.setAttribute("aria-label", unread > 0 && !isOpen
+      badge.style.display = show ? "block" : "none";
+      button.setAttribute("aria-label", show
         ? "Open the community chat, " + unread + " new message" + (unread === 1 ? "" : "s")
         : isOpen ? "Close the community chat" : "Open the community chat");
-      document.title = unread > 0 && !isOpen ? "(" + unread + ") " + originalTitle : originalTitle;
+      var base = hostTitle();
+      titlePrefix = show ? "(" + (unread > 99 ? "99+" : unread) + ") " : "";
+      if (document.title !== titlePrefix + base) document.title = titlePrefix + base;
     }
 
     function open() {
-      ensureFrame();
+      if (!ready) return;
       isOpen = true;
       panel.style.display = "block";
       button.setAttribute("aria-expanded", "true");
       unread = 0;
       renderBadge();
+      layout();
       storage.set("sessionStorage", "open", "1");
       post({ type: "visibility", open: true });
       frame.focus();
@@ -96,9 +135,22 @@
       if (panel) panel.style.display = "none";
       button.setAttribute("aria-expanded", "false");
       renderBadge();
+      layout();
       storage.del("sessionStorage", "open");
       post({ type: "visibility", open: false });
       button.focus();
+    }
+
+    function onReady() {
+      if (ready) return;
+      ready = true;
+      script.setAttribute("data-chat-widget", "ready");
+      layout();
+      // Open again on the next page of this tab; else connect at once when a
+      // conversation is going, to hear new messages while the bubble is closed.
+      if (storage.get("sessionStorage", "open")) open();
+      else if (storage.get("localStorage", "active")) post({ type: "connect" });
+      else post({ type: "visibility", open: false });
     }
 
     function build() {
@@ -106,12 +158,13 @@
         position: "fixed", right: "20px", bottom: "20px", width: "60px", height: "60px",
         borderRadius: "50%", border: "0", background: "#1f4f8a", color: "#fff",
         font: "600 15px/1 system-ui, sans-serif", cursor: "pointer", zIndex: "2147483647",
-        boxShadow: "0 4px 14px rgba(0,0,0,.3)"
+        boxShadow: "0 4px 14px rgba(0,0,0,.3)", display: "none"
       });
       button.type = "button";
       button.className = "chat-widget-launcher";
       button.textContent = "Chat";
       button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-controls", "chat-widget-panel-" + slug);
       badge = css(document.createElement("span"), {
         position: "absolute", top: "-4px", right: "-4px", minWidth: "22px", height: "22px",
         padding: "0 5px", borderRadius: "11px", background: "#b3261e", color: "#fff",
@@ -128,8 +181,8 @@
         if (event.origin !== origin || !frame || event.source !== frame.contentWindow) return;
         var data = event.data;
         if (!data || data.chatWidget !== 1) return;
-        if (data.type === "ready") post({ type: "visibility", open: isOpen });
-        else if (data.type === "close") close();
+        if (data.type === "ready") onReady();
+        else if (data.type === "close") { if (isOpen) close(); }
         else if (data.type === "unread") { unread = isOpen ? 0 : Math.max(0, Number(data.count) || 0); renderBadge(); }
         else if (data.type === "active") {
           // Remember a conversation is open, to reconnect at once on the next page.
@@ -137,12 +190,11 @@
           else storage.del("localStorage", "active");
         }
       });
-      if (window.matchMedia) window.matchMedia("(max-width: 480px)").addEventListener("change", layout);
-
-      // Start the widget only when the visitor opens it, or straight away when
-      // they already have a conversation going (to hear new messages).
-      if (storage.get("sessionStorage", "open")) open();
-      else if (storage.get("localStorage", "active")) ensureFrame();
+      if (window.matchMedia) {
+        var query = window.matchMedia("(max-width: 480px)");
+        if (query.addEventListener) query.addEventListener("change", layout);
+      }
+      buildFrame();
     }
 
     if (document.body) build();

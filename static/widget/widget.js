@@ -12,6 +12,11 @@
   var slug = root.getAttribute("data-brand");
   var KEY = "chatwidget." + slug + ".";
   var framed = window.parent !== window;
+  // Framed by loader.js ("#loader"): the page may load hidden on every page of
+  // the host site, so the socket opens only when the loader says so (the
+  // bubble is opened, or a conversation is going).
+  var managed = framed && location.hash === "#loader";
+  var started = false;
 
   function $(id) { return document.getElementById(id); }
 
@@ -53,8 +58,19 @@
     if (!framed || event.source !== window.parent) return;
     var data = event.data;
     if (!data || data.chatWidget !== 1) return;
-    if (data.type === "visibility") setOpen(!!data.open);
+    if (data.type === "visibility") {
+      if (data.open) start();
+      setOpen(!!data.open);
+    } else if (data.type === "connect") {
+      start();
+    }
   });
+
+  function start() {
+    if (started) return;
+    started = true;
+    socket.connect();
+  }
 
   function setOpen(open) {
     state.open = open;
@@ -62,10 +78,15 @@
       state.unread = 0;
       tellHost("unread", { count: 0 });
       sendRead();
-      var composer = $("composer-text");
-      if (!$("chat-panel").hidden && !composer.disabled) composer.focus();
-      else if (!$("start-panel").hidden) $("question").focus();
+      focusInput();
     }
+  }
+
+  /* Opening the chat puts the caret where the visitor will type. */
+  function focusInput() {
+    var composer = $("composer-text");
+    if (!$("chat-panel").hidden && !composer.disabled && !$("send-form").hidden) composer.focus();
+    else if (!$("start-panel").hidden) $("question").focus();
   }
 
   function visible() {
@@ -165,12 +186,13 @@
       requestSync();
     } else if (!state.conversation && store.get("ended")) {
       requestSync(); // the transcript of the conversation that ended, for rating and reporting
-      showPanel("start");
-    } else if (!state.conversation) {
+      if (!startPending()) showPanel("start");
+    } else if (!state.conversation && !startPending()) {
       showPanel("start");
     }
     flushOutbox();
     sendRead();
+    if (state.open && (document.activeElement === document.body || !document.activeElement)) focusInput();
     tellHost("active", { value: !!(state.conversation && state.conversation.status !== "ended") });
   }
 
@@ -290,6 +312,7 @@
     composer.disabled = ended;
     $("send-form").hidden = ended;
     $("end-conversation").hidden = ended;
+    $("chat-actions").hidden = ended; // the after panel has its own buttons
     if (ended) {
       var rated = conversation.rating;
       $("rate-done").textContent = rated ? "Thank you: you rated this conversation " + rated.score + " out of 5." : "";
@@ -321,7 +344,7 @@
     var kind = m.kind === "warning" ? "warning" : m.kind === "notice" ? "notice" : m.author;
     var li = C.el("li", "msg msg-" + kind);
     var meta = C.el("div", "msg-meta");
-    var who = m.kind === "warning" ? "Warning from the moderators" : m.author === "visitor" ? "You" : m.author_name;
+    var who = m.kind === "warning" ? warningLabel() : m.author === "visitor" ? "You" : m.author_name;
     meta.appendChild(C.el("span", "msg-author", who));
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     li.appendChild(meta);
@@ -330,6 +353,12 @@
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);
     return li;
+  }
+
+  /* Warnings are posted by the expert from their dashboard (moderation.warn). */
+  function warningLabel() {
+    var expert = state.conversation && state.conversation.expert;
+    return expert ? "Warning from " + expert.display_name + ", your expert" : "Warning";
   }
 
   function addMessage(m, live) {
@@ -401,6 +430,11 @@
   }
 
   // --- the outbox: frames sent until acknowledged ---------------------------------------
+
+  /* A question asked but not yet acknowledged (e.g. waiting for a fresh hello): keep showing the chat. */
+  function startPending() {
+    return state.outbox.some(function (entry) { return entry.type === "conversation.start"; });
+  }
 
   function findOutbox(clientId) {
     for (var i = 0; i < state.outbox.length; i++) if (state.outbox[i].client_id === clientId) return state.outbox[i];
@@ -564,6 +598,7 @@
 
   renderPending();
   if (state.outbox.length) showPanel("chat");
-  socket.connect();
+  // Not framed by the loader, or messages waiting to be sent: connect at once.
+  if (!managed || state.outbox.length) start();
   tellHost("ready");
 })();

@@ -102,7 +102,7 @@ def new_page(browser):
 def screenshot():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def save(page, name):
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    def save(page, name, **options):
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **options)
 
     return save

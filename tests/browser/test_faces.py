@@ -5,6 +5,7 @@ drives Debian's chromium. Waits are on visible conditions, never on time.
 """
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +14,9 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+COMMON_JS = Path(__file__).resolve().parents[2] / "static" / "chat" / "common.js"
+LAUNCHER = "button.chat-widget-launcher"
+WIDGET_FRAME = "iframe[title='Chat with the community']"
 
 
 def sign_in(page, base, username="alice"):
@@ -95,13 +99,14 @@ def test_visitor_and_expert_hold_a_conversation(live_server_url, new_page, scree
     panel.get_by_role("button", name="Send").click()
     warning = widget.locator("li.msg-warning")
     expect(warning).to_contain_text("Please remain polite and respectful!")
-    expect(warning).to_contain_text("Warning from the moderators")
+    # Warnings come from the expert (the "Warn" button of their dashboard), and say so.
+    expect(warning.locator(".msg-author")).to_have_text("Warning from Alice, your expert")
     expect(widget.locator("li[data-seq]")).to_have_count(5)
     seqs = widget.locator("li[data-seq]").evaluate_all("nodes => nodes.map(n => Number(n.dataset.seq))")
     assert seqs == [1, 2, 3, 4, 5]
 
     screenshot(visitor, "widget")
-    screenshot(expert, "dashboard")
+    screenshot(expert, "dashboard", full_page=True)
 
     # The visitor ends it, rates it, and the expert sees the rating.
     widget.get_by_role("button", name="End the conversation").click()
@@ -112,6 +117,14 @@ def test_visitor_and_expert_hold_a_conversation(live_server_url, new_page, scree
     expect(widget.locator("#rate-done")).to_contain_text("4 out of 5")
     expect(panel.locator(".conv-status")).to_contain_text("rated 4/5")
     assert not visitor.errors and not expert.errors
+
+    # The ended tab offers to share it with the community, as a draft without the visitor's details.
+    panel.get_by_role("link", name="Share this experience").click()
+    expect(expert.get_by_role("heading", name="Share this experience")).to_be_visible()
+    draft = expert.get_by_label("Post")
+    expect(draft).to_have_value(re.compile(r"> Visitor: Which shoe for muddy trails\?"))
+    expect(draft).to_have_value(re.compile(r"> Me: Hi the visitor! Lugs of 5 mm"))
+    assert "Sam" not in draft.input_value()
 
 
 def test_hostile_text_shows_as_text_and_runs_nothing(live_server_url, new_page):
@@ -196,11 +209,22 @@ def test_messages_typed_offline_are_sent_on_reconnect(live_server_url, new_page)
     expect(widget.locator("li.msg-visitor", has_text="Typed in a tunnel")).to_have_count(1)
 
 
-def test_expert_warns_and_the_visitor_sees_the_warning(live_server_url, new_page):
+def test_expert_confirms_a_warning_and_the_visitor_sees_it_from_the_expert(live_server_url, new_page):
     expert, visitor, widget, panel = start_conversation(new_page, live_server_url)
-    panel.get_by_role("button", name="Warn").click()
-    expect(widget.locator("li.msg-warning")).to_contain_text("polite and respectful")
-    expect(panel.locator("li.msg-warning")).to_be_visible()
+    # A warning cannot be taken back: the button asks first, showing the words it will post.
+    panel.get_by_role("button", name="Warn…").click()
+    dialog = expert.get_by_role("dialog", name="Post a warning?")
+    expect(dialog.get_by_label("Warning")).to_have_value(re.compile("Please remain polite and respectful!"))
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+    panel.get_by_role("button", name="Warn…").click()
+    dialog.get_by_role("button", name="Post the warning").click()
+    warning = widget.locator("li.msg-warning")
+    expect(warning).to_contain_text("polite and respectful")
+    expect(warning.locator(".msg-author")).to_have_text("Warning from Alice, your expert")
+    expect(panel.locator("li.msg-warning")).to_have_count(1)  # the cancelled one was never posted
+    expect(warning).to_have_count(1)
 
 
 def test_expert_blocks_and_the_visitor_is_shut_out(live_server_url, new_page):
@@ -216,7 +240,40 @@ def test_expert_blocks_and_the_visitor_is_shut_out(live_server_url, new_page):
     expect(panel.locator(".conv-status")).to_contain_text("Ended by the moderator")
 
 
+def moderation_history():
+    """A few weeks of moderation for the overview to show: blocks, reports and an open alert."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from experts import services as expert_services
+    from experts.models import ExpertProfile
+    from moderation import services as moderation
+    from moderation.models import Block, ReportTicket
+    from visitors import services as visitor_services
+    from visitors.models import Brand, Visitor
+
+    brand = Brand.objects.get(slug="acme")
+    ExpertProfile.objects.filter(user__username="alice").update(capacity=100)
+    alice = ExpertProfile.objects.get(user__username="alice")
+    for n, days_ago in enumerate([1, 3, 3, 8, 12, 20, 26]):
+        visitor = Visitor.objects.create(brand=brand, token_hash=f"history-{n}", nickname=f"Visitor {n}")
+        conversation = visitor_services.start_conversation(visitor=visitor, text="Hello?", client_id=f"h{n}")
+        expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
+        moderation.file_report(brand=brand, category="disrespectful", description="Insults", visitor=visitor, conversation=conversation)
+        if n == 0:
+            moderation.alert_managers(expert=alice, conversation_id=conversation.pk, note="Threats in the last message")
+        if n % 2 == 0:
+            moderation.block_visitor(expert=alice, conversation_id=conversation.pk, reason="Insults after a warning", duration_hours=24 * 30)
+        else:
+            visitor_services.end_conversation(conversation_id=conversation.pk, ended_by="expert")
+        then = timezone.now() - timedelta(days=days_ago)
+        Block.objects.filter(visitor=visitor).update(created_at=then)
+        ReportTicket.objects.filter(visitor=visitor).update(created_at=then)
+
+
 def test_admin_overview_screenshot(live_server_url, new_page, screenshot):
+    moderation_history()
     page = new_page()
     page.goto(live_server_url + "/admin/login/?next=/admin/")
     page.get_by_label("Username").fill("carol")
@@ -226,15 +283,33 @@ def test_admin_overview_screenshot(live_server_url, new_page, screenshot):
     page.get_by_role("link", name="Moderation overview").click()
     expect(page.get_by_role("heading", name="Moderation overview")).to_be_visible()
     expect(page.get_by_role("img", name="Blocks per day over the last 30 days")).to_be_visible()
-    screenshot(page, "admin")
+    screenshot(page, "admin", full_page=True)
 
 
 def test_widget_fits_a_phone(live_server_url, new_page):
     page = new_page(viewport={"width": 375, "height": 700})
     widget = open_widget(page, live_server_url)
-    box = page.locator("iframe[title='Chat with the community']").bounding_box()
-    assert box["width"] == 375
+    box = page.locator(WIDGET_FRAME).bounding_box()
+    assert (box["width"], box["height"]) == (375, 700)
+    # Full screen, the bubble steps aside: it would cover Send and "Report a problem".
+    expect(page.locator(LAUNCHER)).to_be_hidden()
     expect(widget.get_by_role("button", name="Ask the community")).to_be_in_viewport()
+    ask(widget, "Do the Ridgeline run small?")
+
+    # Real clicks (no force): they fail if anything covers the buttons.
+    widget.get_by_label("Your message").fill("I usually wear a 42.")
+    widget.get_by_role("button", name="Send").click()
+    expect(widget.locator("li.msg-visitor[data-seq='2']")).to_contain_text("I usually wear a 42.")
+    expect(widget.locator("li.msg-visitor[data-seq='2'] .msg-status")).to_have_text("Sent")
+    widget.get_by_role("button", name="Report a problem").click()
+    expect(widget.get_by_role("heading", name="Report a problem")).to_be_visible()
+    widget.get_by_role("button", name="Back").click()
+
+    # The widget's own close button brings the page and the bubble back.
+    widget.get_by_role("button", name="Close the chat").click()
+    expect(page.locator(WIDGET_FRAME)).to_be_hidden()
+    expect(page.locator(LAUNCHER)).to_be_visible()
+    expect(page.locator(LAUNCHER)).to_be_focused()
 
 
 def test_a_new_message_while_the_widget_is_closed_shows_on_the_bubble_and_the_title(live_server_url, new_page):
@@ -247,7 +322,237 @@ def test_a_new_message_while_the_widget_is_closed_shows_on_the_bubble_and_the_ti
     expect(launcher).to_have_attribute("aria-label", "Open the community chat, 1 new message")
     expect(visitor.locator(".chat-widget-badge")).to_have_text("1")
     expect(visitor).to_have_title("(1) " + title)
+    # The host page changes its own title meanwhile: the count is taken off that one, not the old one.
+    visitor.evaluate("document.title = 'Your cart (2 items)'")
     launcher.click()  # reading it clears both
     expect(visitor.locator(".chat-widget-badge")).to_be_hidden()
-    expect(visitor).to_have_title(title)
+    expect(visitor).to_have_title("Your cart (2 items)")
     expect(widget.locator("li.msg-expert", has_text="Are you still there?")).to_be_visible()
+
+
+def test_a_question_asked_while_nobody_is_online_waits_with_its_topic_and_the_keyboard_works(live_server_url, new_page):
+    visitor = new_page()
+    visitor.goto(live_server_url + "/demo/")
+    # Keyboard only: the launcher comes after the page's own controls, Enter opens it.
+    visitor.get_by_role("button", name="Add to cart").last.focus()
+    visitor.keyboard.press("Tab")
+    launcher = visitor.locator(LAUNCHER)
+    expect(launcher).to_be_focused()
+    visitor.keyboard.press("Enter")
+    widget = visitor.frame_locator(WIDGET_FRAME)
+    expect(widget.locator("#connection")).to_have_text("Connected")
+    expect(widget.get_by_label("Your question")).to_be_focused()
+
+    expect(widget.locator("#experts-online")).to_have_text("0 experts online")
+    expect(widget.locator("#nobody-online")).to_have_text(re.compile("No expert is online right now"))
+    widget.get_by_label("Topic").select_option(label="Sizing and fit")
+    visitor.keyboard.type("Do the Ridgeline run small?")
+    widget.get_by_label("Your nickname").fill("Kim")
+    widget.get_by_role("button", name="Ask the community").press("Enter")
+    expect(widget.locator("li.msg-visitor[data-seq='1']")).to_contain_text("run small")
+    expect(widget.locator("#waiting-line")).to_be_visible()
+    # The message box has an accessible name, and has the focus.
+    expect(widget.get_by_role("textbox", name="Your message")).to_be_focused()
+    visitor.keyboard.press("Escape")
+    expect(launcher).to_be_focused()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+
+    # The next expert to come online finds it, with its topic's name.
+    expert = new_page()
+    sign_in(expert, live_server_url)
+    item = expert.locator(".queue-item", has_text="Kim")
+    expect(item).to_contain_text("Do the Ridgeline run small?")
+    expect(item.locator(".queue-topic")).to_have_text(" · Sizing and fit")
+    panel = claim(expert, "Kim")
+    expect(panel.locator(".conv-topic")).to_have_text("· Sizing and fit")
+
+
+def test_the_widget_says_when_it_is_connecting_or_offline(live_server_url, new_page):
+    sockets = []
+    network = {"answer": False}
+
+    def route(ws):
+        # First a server that accepts the socket and never answers; then the real one.
+        sockets.append(ws)
+        if network["answer"]:
+            ws.connect_to_server()
+
+    visitor = new_page()
+    visitor.context.route_web_socket(re.compile(r"/ws/v1/visitor/"), route)
+    visitor.goto(live_server_url + "/demo/")
+    visitor.get_by_role("button", name="Open the community chat").click()
+    widget = visitor.frame_locator(WIDGET_FRAME)
+    expect(widget.locator("#connection")).to_have_text("Connecting…")
+    network["answer"] = True
+    sockets[-1].close()
+    expect(widget.locator("#connection")).to_have_text("Connected", timeout=15_000)
+
+    visitor.context.set_offline(True)
+    expect(widget.locator("#connection")).to_have_text("Offline: your messages will be sent when you are back")
+    widget.get_by_label("Your question").fill("Sent once I am back")
+    widget.get_by_role("button", name="Ask the community").click()
+    expect(widget.locator("li.msg-visitor .msg-status")).to_have_text("Waiting for the connection…")
+    visitor.context.set_offline(False)
+    expect(widget.locator("#connection")).to_have_text("Connected")
+    expect(widget.locator("li.msg-visitor[data-seq='1']")).to_contain_text("Sent once I am back")
+
+
+def test_after_the_end_the_visitor_reports_a_problem_and_asks_another_expert(live_server_url, new_page):
+    from moderation.models import ReportTicket
+
+    expert, visitor, widget, panel = start_conversation(new_page, live_server_url)
+    bob = new_page()
+    sign_in(bob, live_server_url, "bob")
+    widget.get_by_role("button", name="End the conversation").click()
+    after = widget.locator("#after-panel")
+    expect(after.get_by_role("heading", name="The conversation has ended")).to_be_visible()
+
+    widget.get_by_role("button", name="Report a problem").click()  # only the after panel offers it now
+    widget.get_by_label("What happened?").select_option("unhelpful")
+    widget.get_by_label("Tell us more").fill("The answer did not fit my question.")
+    widget.get_by_role("button", name="Send the report").click()
+    expect(widget.locator("#report-done")).to_contain_text("Your report was filed with reference")
+    reference = ReportTicket.objects.get().reference
+    expect(widget.locator("#report-done")).to_contain_text(reference)
+    widget.get_by_role("button", name="Back").click()
+
+    after.get_by_role("button", name="Talk to another expert").click()
+    expect(widget.locator("#waiting-line")).to_be_visible()
+    # Another expert is offered the same question; Alice, who had it, is not.
+    queued = bob.locator(".queue-item", has_text="Sam")
+    expect(queued).to_contain_text("Which shoe for muddy trails?")
+    expect(expert.locator(".queue-item")).to_have_count(0)
+    claim(bob)
+    expect(widget.locator("#expert-name")).to_have_text("Bob")
+
+
+def test_an_expert_who_is_away_is_offered_nothing_until_back_online(live_server_url, new_page):
+    expert = new_page()
+    sign_in(expert, live_server_url)
+    expert.get_by_label("Your status").select_option("away")
+    expect(expert.locator("#away-note")).to_contain_text("no new question is offered to you")
+
+    visitor = new_page()
+    widget = open_widget(visitor, live_server_url)
+    expect(widget.locator("#experts-online")).to_have_text("0 experts online")
+    ask(widget, "Is anyone there?", nickname="Kim")
+    expect(expert.locator("#queue-count")).to_have_text("0")
+    expect(expert.locator(".queue-item")).to_have_count(0)
+
+    expert.get_by_label("Your status").select_option("online")
+    expect(expert.locator("#away-note")).to_be_hidden()
+    expect(expert.locator(".queue-item", has_text="Kim")).to_contain_text("Is anyone there?")
+    expect(expert.locator("#queue-count")).to_have_text("1")
+
+
+def test_an_expert_holds_two_conversations_with_unread_counts_typing_and_canned_replies(live_server_url, new_page):
+    expert = new_page()
+    sign_in(expert, live_server_url)
+    sam = open_widget(new_page(), live_server_url)
+    ask(sam, "Which shoe for muddy trails?", nickname="Sam")
+    claim(expert, "Sam")
+    kim = open_widget(new_page(), live_server_url)
+    ask(kim, "Do the Ridgeline run small?", nickname="Kim")
+    claim(expert, "Kim")
+
+    sam_tab = expert.get_by_role("tab", name=re.compile("Sam"))
+    kim_tab = expert.get_by_role("tab", name=re.compile("Kim"))
+    expect(sam_tab).to_have_attribute("aria-selected", "true")  # the first one stays in front
+    kim.get_by_label("Your message").fill("Hello?")
+    kim.get_by_role("button", name="Send").click()
+    kim.get_by_label("Your message").fill("Anyone?")
+    kim.get_by_role("button", name="Send").click()
+    expect(kim_tab.locator(".tab-unread")).to_have_text("2")
+    expect(sam_tab.locator(".tab-unread")).to_be_hidden()
+
+    # Arrow keys move between the tabs; showing Kim's clears its count.
+    sam_tab.focus()
+    expert.keyboard.press("ArrowRight")
+    expect(kim_tab).to_have_attribute("aria-selected", "true")
+    expect(kim_tab).to_be_focused()
+    expect(kim_tab.locator(".tab-unread")).to_be_hidden()
+    panel = expert.locator(".conv-panel:not([hidden])")
+    expect(panel.locator("li.msg-visitor")).to_have_count(3)
+
+    # The visitor's typing shows to the expert.
+    kim.get_by_label("Your message").press_sequentially("Also")
+    expect(panel.locator(".typing")).to_have_text("Kim is typing…")
+
+    # A canned reply, the politeness reminder first, fills the box; it is sent only with Send.
+    canned = panel.get_by_label("Canned reply")
+    expect(canned.locator("option").nth(1)).to_have_text(re.compile(r"^Politeness reminder: .*polite and respectful"))
+    canned.select_option(index=2)
+    box = panel.get_by_label("Your message")
+    expect(box).to_have_value(re.compile(r"^Hello! I'm a member of the community"))
+    expect(box).to_be_focused()
+    expect(panel.locator("li.msg-expert")).to_have_count(0)
+    panel.get_by_role("button", name="Send").click()
+    expect(kim.locator("li.msg-expert")).to_contain_text("Hello! I'm a member of the community")
+    expect(sam.locator("li.msg-expert")).to_have_count(0)
+
+
+def test_the_dashboard_fits_a_phone_with_a_conversation_open(live_server_url, new_page):
+    expert = new_page(viewport={"width": 375, "height": 667})
+    sign_in(expert, live_server_url)
+    widget = open_widget(new_page(), live_server_url)
+    ask(widget, "Which shoe for muddy trails?")
+    panel = claim(expert)
+    expect(panel.get_by_label("Canned reply")).to_be_visible()
+    assert expert.evaluate("document.documentElement.scrollWidth") <= 375
+    box = panel.get_by_label("Your message")
+    box.click()  # a real click: nothing covers it, nothing is off-screen to the right
+    box.fill("Lugs of 5 mm or more.")
+    panel.get_by_role("button", name="Send").click()
+    expect(widget.locator("li.msg-expert")).to_contain_text("Lugs of 5 mm or more.")
+    assert expert.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def host_page(page, base, path, body, title="A brand's page"):
+    """Serve a made-up host page from the server's origin (the widget allows 'self' to frame it)."""
+    html = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+    page.route(base + path, lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(base + path)
+
+
+def test_the_loader_shows_one_bubble_when_included_twice_and_none_for_an_unknown_brand(live_server_url, new_page):
+    loader = f'<script src="{live_server_url}/static/widget/loader.js" data-brand="%s" async></script>'
+    page = new_page()
+    host_page(page, live_server_url, "/host-twice/", loader % "acme" + loader % "acme")
+    expect(page.locator("script[data-chat-widget='ready']")).to_have_count(1)
+    expect(page.locator(LAUNCHER)).to_have_count(1)
+    expect(page.locator("iframe")).to_have_count(1)
+    page.locator(LAUNCHER).click()
+    expect(page.frame_locator(WIDGET_FRAME).locator("#connection")).to_have_text("Connected")
+
+    # A brand the server does not know: its widget page is a 404, so no bubble that would open it.
+    page = new_page()
+    host_page(page, live_server_url, "/host-unknown/", loader % "no-such-brand")
+    expect(page.locator("script[data-chat-widget='unavailable']")).to_have_count(1, timeout=15_000)
+    expect(page.locator(LAUNCHER)).to_have_count(0)
+    expect(page.locator("iframe")).to_have_count(0)
+    expect(page).to_have_title("A brand's page")
+    assert page.errors == []
+
+
+def test_reconnect_delays_grow_are_capped_and_jittered(new_page):
+    page = new_page()
+    page.set_content("<!doctype html><title>backoff</title>")
+    page.add_script_tag(path=str(COMMON_JS))
+    delays = page.evaluate("""() => {
+        const attempts = [];
+        for (let n = 0; n < 12; n++) {
+            const samples = [];
+            for (let i = 0; i < 40; i++) samples.push(window.ChatCommon.backoffDelay(n));
+            attempts.push(samples);
+        }
+        return attempts;
+    }""")
+    lowest = [min(samples) for samples in delays]
+    highest = [max(samples) for samples in delays]
+    # Exponential from 0.5 s: each attempt waits between half and all of its step.
+    for n, (low, high) in enumerate(zip(lowest, highest, strict=True)):
+        step = min(30_000, 500 * 2**n)
+        assert step / 2 - 1 <= low <= high <= step, (n, low, high)
+    assert lowest[5] > highest[1]  # they grow
+    assert max(highest) <= 30_000 and highest[-1] > 15_000  # up to a cap of 30 s
+    assert all(len(set(samples)) > 1 for samples in delays)  # jitter: not every client at the same instant

@@ -52,6 +52,19 @@ def test_dashboard_offers_the_brands_politeness_reminder_first(alice_client, bra
     assert response.context["canned_replies"][0] == "Please stay polite, I volunteer my time."
 
 
+def test_dashboard_names_the_topics_and_the_reminder_warn_posts(alice_client, brand, topic, other_brand):
+    from experts.models import Topic
+
+    Topic.objects.create(brand=other_brand, slug="secret", name="Not Alice's brand")
+    brand.politeness_reminder = "Please stay polite."
+    brand.save()
+    response = alice_client.get("/dashboard/")
+    # The Conversation object carries the topic's slug: the page gives the JS its name.
+    assert response.context["topic_names"] == {"acme": {"sizing": "Sizing and fit"}}
+    assert b'<script id="topic-names" type="application/json">{"acme": {"sizing": "Sizing and fit"}}</script>' in response.content
+    assert response.context["politeness_reminders"] == {"acme": "Please stay polite."}
+
+
 def test_past_conversations_are_searchable_and_only_the_experts_own(alice_client, ended_conversation, bob, client):
     response = alice_client.get("/dashboard/past/", {"q": "lugs"})
     assert [c.pk for c in response.context["conversations"]] == [ended_conversation.pk]
@@ -133,3 +146,26 @@ def test_profile_refuses_another_brands_topic_and_plain_http_avatars(alice_clien
     assert "avatar_url" in response.context["form"].errors and "topics" in response.context["form"].errors
     alice.refresh_from_db()
     assert alice.avatar_url == ""
+
+
+def test_share_this_experience_removes_addresses_order_numbers_and_handles(alice_client, alice, brand):
+    visitor = Visitor.objects.create(brand=brand, token_hash="t-kim", nickname="Kim")
+    conversation = visitor_services.start_conversation(
+        visitor=visitor, text="My order #A-48213 (and order 4821337) never came to 221B Baker Street.", client_id="c1"
+    )
+    expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
+    visitor_services.send_visitor_message(
+        visitor=visitor, text="Ship to 12 rue de la Paix or Hauptstraße 5; tracking 1Z999AA10123456784; I'm @kim_runs", client_id="c2"
+    )
+    visitor_services.send_expert_message(
+        expert=alice, conversation_id=conversation.pk, text="Lugs of 5 mm help; I ran 12 years in them.", client_id="e1"
+    )
+    visitor_services.end_conversation(conversation_id=conversation.pk, ended_by="visitor")
+
+    body = alice_client.get("/community/new/", {"from": str(conversation.pk)}).context["form"].initial["body"]
+
+    for secret in ("48213", "4821337", "Baker Street", "221B", "rue de la Paix", "Hauptstraße 5", "1Z999AA", "@kim_runs", "kim_runs"):
+        assert secret not in body, secret
+    assert "[address removed]" in body and "[number removed]" in body and "[handle removed]" in body
+    # Ordinary numbers in the advice stay readable.
+    assert "> Me: Lugs of 5 mm help; I ran 12 years in them." in body
