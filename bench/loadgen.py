@@ -228,10 +228,12 @@ class LoadGen:
 
     # --- setting up ---------------------------------------------------------------
     def visitor(self, base: str) -> Peer:
-        return Peer(self, "visitor", f"{base}/ws/v1/visitor/{self.plan['brand']}/", {"Origin": self.plan["origin"]})
+        # A brand's page (bench.seed lists it among the brand's origins).
+        return Peer(self, "visitor", f"{base}/ws/v1/visitor/{self.plan['brand']}/", {"Origin": self.plan["visitor_origin"]})
 
     def expert(self, base: str, cookie: str) -> Peer:
-        return Peer(self, "expert", f"{base}/ws/v1/expert/", {"Origin": self.plan["origin"], "Cookie": cookie})
+        # The dashboard is a page of the server the socket is opened on: its own origin, port included.
+        return Peer(self, "expert", f"{base}/ws/v1/expert/", {"Origin": base.replace("ws://", "http://", 1), "Cookie": cookie})
 
     async def gather_bounded(self, coros, limit: int = 500):
         semaphore = asyncio.Semaphore(limit)

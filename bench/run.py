@@ -7,6 +7,7 @@ Targets, each started in its own process, one after the other:
   daphne on the same channels-redis settings (the framework's own cost);
 * ``project``: daphne on chatplatform.asgi, PostgreSQL database ``chatbench``
   (dropped, created and migrated here), channels-redis on its own Redis db;
+* ``project-pubsub``: the project on the pub/sub channel layer (``CHANNEL_LAYER=pubsub``);
 * ``project2``: the same on two daphne processes (visitors on one, experts on
   the other), the steady scenario only.
 
@@ -186,7 +187,7 @@ class Target:
 
 def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) -> tuple[dict, dict]:
     """Run the load generator; sample server CPU/RSS, Redis/PostgreSQL CPU and DB counters at each MARK."""
-    plan = {**plan, "bases": [f"ws://127.0.0.1:{p}" for p in target.ports], "origin": f"http://127.0.0.1:{target.ports[0]}", "time_limit": time_limit}
+    plan = {**plan, "bases": [f"ws://127.0.0.1:{p}" for p in target.ports], "visitor_origin": "http://bench.test", "time_limit": time_limit}
     proc = subprocess.Popen([PY, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     pin(proc.pid, loadgen_cores)
     proc.stdin.write(json.dumps(plan))
@@ -287,11 +288,17 @@ def report(results: dict) -> str:
 def ratios(results: dict) -> dict:
     t = results["targets"]
     out = {}
-    if "project" not in t:
-        return out
-    p = t["project"]
-    for base in ("ws", "channels", "project2"):
-        if base not in t:
+    for name in ("project", "project-pubsub"):
+        if name in t:
+            out.update(_ratios_of(t, name))
+    return out
+
+
+def _ratios_of(t: dict, name: str) -> dict:
+    out = {}
+    p = t[name]
+    for base in ("ws", "channels", "project2", "project"):
+        if base not in t or base == name:
             continue
         b = t[base]
         ps, bs = p["phases"].get("steady"), b["phases"].get("steady")
@@ -305,7 +312,7 @@ def ratios(results: dict) -> dict:
             row["handshake_p50"] = ratio(p["setup"]["handshake"]["p50_ms"], b["setup"]["handshake"]["p50_ms"])
         if p.get("knee_rate") is not None and b.get("knee_rate"):
             row["knee_rate"] = ratio(p["knee_rate"], b["knee_rate"])
-        out[f"project/{base}"] = row
+        out[f"{name}/{base}"] = row
     return out
 
 
@@ -446,6 +453,10 @@ def main() -> None:
             scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing")]
         elif name == "project":
             target = Target(name, [daphne + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
+        elif name == "project-pubsub":
+            # The same, on the pub/sub channel layer (CHANNEL_LAYER=pubsub, chatplatform/layers.py).
+            env = {**server_env, "CHANNEL_LAYER": "pubsub"}
+            target = Target(name, [daphne + ["chatplatform.asgi:application"]], env, [server_cores], db_url=args.database_url)
         elif name == "project2":
             # Same CPU budget as one process (both on the server core): what splitting costs.
             target = Target(name, [daphne + ["chatplatform.asgi:application"]] * 2, server_env, [server_cores, server_cores], db_url=args.database_url)

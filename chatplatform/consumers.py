@@ -101,6 +101,9 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, frame) -> None:
         await self.send_frame(protocol.PONG)
 
+    async def layer_resync(self, event) -> None:
+        """The channel layer may have lost events (chatplatform.layers): sockets that follow state re-read it."""
+
 
 def allow_restart_close_codes() -> None:
     """Let daphne send RFC 6455's 1001 (going away) and 1012 (service restart).

@@ -115,26 +115,44 @@ REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "30"))
 CHANNEL_CAPACITY = env_int("CHANNEL_CAPACITY", 1000)
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": REDIS_MAX_CONNECTIONS,
-                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
-                        "socket_keepalive": True,
-                    }
-                ],
-                "capacity": CHANNEL_CAPACITY,
-                "expiry": 60,
-                # No lower than the longest a socket lives without re-joining.
-                "group_expiry": 86400,
-                "prefix": os.environ.get("CHANNEL_PREFIX", "chat"),
-            },
+    _REDIS_HOSTS = [
+        {
+            "address": REDIS_URL,
+            "max_connections": REDIS_MAX_CONNECTIONS,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_keepalive": True,
         }
-    }
+    ]
+    # `redis` (default): channels-redis's layer, each socket's inbox kept in Redis.
+    # `pubsub`: one subscription per process, inboxes in memory (chatplatform/layers.py, docs/performance.md).
+    CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "redis")
+    if CHANNEL_LAYER == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "chatplatform.layers.ChatPubSubChannelLayer",
+                "CONFIG": {
+                    "hosts": _REDIS_HOSTS,
+                    "capacity": CHANNEL_CAPACITY,
+                    "prefix": os.environ.get("CHANNEL_PREFIX", "chat"),
+                },
+            }
+        }
+    elif CHANNEL_LAYER == "redis":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": _REDIS_HOSTS,
+                    "capacity": CHANNEL_CAPACITY,
+                    "expiry": 60,
+                    # No lower than the longest a socket lives without re-joining.
+                    "group_expiry": 86400,
+                    "prefix": os.environ.get("CHANNEL_PREFIX", "chat"),
+                },
+            }
+        }
+    else:
+        raise ImproperlyConfigured("CHANNEL_LAYER must be `redis` or `pubsub`.")
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -304,6 +322,17 @@ FLOOD_LIMITS = {
                "address": os.environ.get("FLOOD_REPORTS_PER_ADDRESS", "20/hour")},
 }
 FLOOD_KEY_PREFIX = os.environ.get("FLOOD_KEY_PREFIX", "chatflood")
+# Visitor sockets open AT ONCE (not per minute), per visitor and per network
+# address, counted across all processes; 0 turns a cap off. Over a cap the new
+# socket gets `rate_limited` and is closed with 4429.
+FLOOD_OPEN_SOCKETS = {
+    "visitor": env_int("FLOOD_OPEN_SOCKETS_PER_VISITOR", 10),
+    "address": env_int("FLOOD_OPEN_SOCKETS_PER_ADDRESS", 50),
+}
+# How often each visitor socket re-checks in the database that no block covers
+# it (the `visitor.blocked` event may be lost) and refreshes its place in the
+# open-socket counts; a place not refreshed for three times this is dropped.
+CHAT_VISITOR_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_VISITOR_HEARTBEAT_SECONDS", "20"))
 # Flagged messages in one conversation that raise an automatic alert.
 ABUSE_ALERT_THRESHOLD = env_int("ABUSE_ALERT_THRESHOLD", 3)
 # Longest block an expert may set, in hours (null in the frame: until lifted).

@@ -17,6 +17,18 @@ class ExpertProfileAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "user__username"]
     filter_horizontal = ["brands", "topics"]
 
+    def get_readonly_fields(self, request, obj=None):
+        """Only a superuser may move a profile to another account; everyone else sees whose it is.
+
+        A community manager may change an expert's brands, topics, texts and
+        capacity, but handing a profile (its ratings, its conversations) to
+        another sign-in would let them impersonate an expert.
+        """
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not request.user.is_superuser and "user" not in fields:
+            fields.append("user")
+        return fields
+
     def save_related(self, request, form, formsets, change):
         before = set(form.instance.brands.values_list("pk", flat=True)) if change else set()
         super().save_related(request, form, formsets, change)

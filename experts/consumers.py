@@ -296,6 +296,11 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     user_revoked = expert_revoked
 
+    async def layer_resync(self, event):
+        await super().layer_resync(event)
+        if self.queue_groups and self.queue_shown is not None:
+            await self.refresh_queue()
+
     async def expert_presence(self, event):
         await self.send_frame(protocol.presence_frame(event["status"]))
         await self.apply_presence(event["status"])  # then, back online, the queue brought up to date

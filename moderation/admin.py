@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from visitors.models import Conversation
 
 from . import services
 from .models import Alert, Block, ModerationEvent, ReportTicket
+from .permissions import COMMUNITY_MANAGERS
 
 
 class BlockStatusFilter(admin.SimpleListFilter):
@@ -150,6 +153,17 @@ class ReportTicketForm(forms.ModelForm):
     class Meta:
         model = ReportTicket
         fields = ["status", "assignee", "resolution_note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Tickets are worked by the community managers: active staff in their group
+        # (a superuser who works tickets joins the group). Whoever holds the ticket
+        # now stays listed, so saving it unchanged is never refused.
+        managers = Q(is_active=True, is_staff=True, groups__name=COMMUNITY_MANAGERS)
+        if self.instance.assignee_id:
+            managers |= Q(pk=self.instance.assignee_id)
+        users = get_user_model()
+        self.fields["assignee"].queryset = users.objects.filter(managers).distinct().order_by(users.USERNAME_FIELD)
 
     def clean_status(self):
         status = self.cleaned_data["status"]

@@ -1,11 +1,26 @@
 """Flood control per visitor and per network address, in storage every process shares.
 
-Built on the `limits` library's moving windows: Redis when REDIS_URL is set (so a
-limit holds across all server processes), process memory otherwise. Over the
-limit, the frame is refused with `rate_limited` and nothing is stored.
+Two kinds of limit, both in Redis when REDIS_URL is set (so they hold across all
+server processes) and in process memory otherwise:
+
+- rates (``check``): the `limits` library's moving windows, e.g. 20 messages per
+  10 seconds. Over the limit, the frame is refused with `rate_limited` and
+  nothing is stored.
+- open sockets (``OpenSockets``): how many visitor sockets are open AT ONCE per
+  visitor and per address. Each socket is a member of a sorted set per scope,
+  scored by when it was last seen; the socket refreshes its score every
+  CHAT_VISITOR_HEARTBEAT_SECONDS and removes itself when it closes. Members not
+  refreshed for three heartbeats (their process died) are ignored and dropped,
+  and the whole set expires once nobody refreshes it, so a crash never leaks a
+  slot for longer than that. The `limits` library counts events in a window and
+  has nothing for "still open", hence these sets; in Redis they are read and
+  written by one script (atomic, and timed by the Redis server's clock, so the
+  hosts' clocks need not agree).
 """
 
 import asyncio
+import logging
+import time
 import weakref
 
 from django.conf import settings
@@ -15,6 +30,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
+
+logger = logging.getLogger(__name__)
 
 # Keyed by the loop itself (not its id, which a later loop may reuse).
 _limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter]" = weakref.WeakKeyDictionary()
@@ -61,3 +78,134 @@ async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None
 async def reset() -> None:
     """Forget every counter (tests)."""
     await _limiter().storage.reset()
+
+
+# --- open sockets at once ---------------------------------------------------------
+
+# KEYS: one sorted set per scope. ARGV: stale seconds, set lifetime (s), member,
+# then each key's cap (0: this call only refreshes). Atomic: either the member joins
+# every set or, when one is full, none (the answer is the 1-based index of the full one).
+_CLAIM = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local stale_before = now - tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_before)
+  local cap = tonumber(ARGV[3 + i])
+  if cap > 0 and not redis.call('ZSCORE', key, ARGV[3]) and redis.call('ZCARD', key) >= cap then
+    return i
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('EXPIRE', key, ARGV[2])
+end
+return 0
+"""
+
+_redis_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = weakref.WeakKeyDictionary()
+# Embedded default (one process): key -> {member: last seen}.
+_memory_sockets: dict[str, dict[str, float]] = {}
+
+
+def _redis():
+    """One client per event loop (a connection pool belongs to one loop), and the claim script on it."""
+    import redis.asyncio as aioredis
+
+    loop = asyncio.get_running_loop()
+    pair = _redis_clients.get(loop)
+    if pair is None:
+        client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        pair = _redis_clients[loop] = (client, client.register_script(_CLAIM))
+    return pair
+
+
+def _stale_seconds() -> float:
+    return 3 * float(settings.CHAT_VISITOR_HEARTBEAT_SECONDS)
+
+
+def _memory_claim(keys: list[str], member: str, caps: list[int]) -> int:
+    now = time.time()
+    stale_before = now - _stale_seconds()
+    for i, (key, cap) in enumerate(zip(keys, caps), start=1):
+        members = _memory_sockets.setdefault(key, {})
+        for other in [m for m, seen in members.items() if seen <= stale_before]:
+            del members[other]
+        if cap > 0 and member not in members and len(members) >= cap:
+            return i
+    for key in keys:
+        _memory_sockets[key][member] = now
+    return 0
+
+
+def _memory_release(keys: list[str], member: str) -> None:
+    for key in keys:
+        members = _memory_sockets.get(key)
+        if members is not None:
+            members.pop(member, None)
+            if not members:
+                del _memory_sockets[key]
+
+
+class OpenSockets:
+    """One visitor socket's places in the counts of open sockets, per visitor and per address.
+
+    ``claim`` when the socket learns who it serves (its address at connect, its
+    visitor at hello), ``refresh`` on every heartbeat, ``release`` when it closes.
+    """
+
+    def __init__(self, channel_name: str):
+        self.member = channel_name
+        self.keys: dict[str, str] = {}  # scope -> storage key held
+
+    @staticmethod
+    def _key(scope: str, key: str) -> str:
+        return f"{settings.FLOOD_KEY_PREFIX}:open:{scope}:{key}"
+
+    async def claim(self, scope: str, key) -> None:
+        """Count this socket as open for the visitor or address ``key``; refuse it past the cap."""
+        cap = int(settings.FLOOD_OPEN_SOCKETS.get(scope) or 0)
+        if not key or cap <= 0 or scope in self.keys:  # no cap: nothing to count
+            return
+        storage_key = self._key(scope, str(key))
+        try:
+            full = await self._claim([storage_key], [cap])
+        except Exception:  # storage down: fail open, as the rate limits do
+            logger.warning("open-socket count unavailable; a %s socket is let in uncounted", scope, exc_info=True)
+            return
+        if full:
+            raise ChatError(errors.RATE_LIMITED, "Too many chat windows are open at once; close one and try again.")
+        self.keys[scope] = storage_key
+
+    async def refresh(self) -> None:
+        """Tell the other processes this socket is still open (its entries would go stale otherwise)."""
+        if not self.keys:
+            return
+        keys = list(self.keys.values())
+        try:
+            await self._claim(keys, [0] * len(keys))
+        except Exception:
+            logger.warning("open-socket count unavailable; refresh skipped", exc_info=True)
+
+    async def release(self) -> None:
+        keys, self.keys = list(self.keys.values()), {}
+        if not keys:
+            return
+        if not settings.REDIS_URL:
+            _memory_release(keys, self.member)
+            return
+        try:
+            client, _ = _redis()
+            async with client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zrem(key, self.member)
+                await pipe.execute()
+        except Exception:  # it goes stale and is dropped within three heartbeats anyway
+            logger.warning("open-socket count unavailable; release skipped", exc_info=True)
+
+    async def _claim(self, keys: list[str], caps: list[int]) -> int:
+        if not settings.REDIS_URL:
+            return _memory_claim(keys, self.member, caps)
+        lifetime = max(1, int(_stale_seconds() + 0.999))
+        _, claim = _redis()
+        return int(await claim(keys=keys, args=[_stale_seconds(), lifetime, self.member, *caps]))

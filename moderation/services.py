@@ -100,15 +100,40 @@ def alert_managers(*, expert: ExpertProfile, conversation_id, note: str) -> Aler
     return alert
 
 
+def _block_end(duration_hours: int | None):
+    """When a block of ``duration_hours`` ends (None: until lifted); past MAX_BLOCK_HOURS it is refused."""
+    if duration_hours is None:
+        return None
+    most = settings.MAX_BLOCK_HOURS
+    refusal = ChatError(
+        errors.INVALID_FIELD,
+        f"duration_hours must be a whole number of hours from 1 to {most} (MAX_BLOCK_HOURS), or null for until lifted.",
+        field="duration_hours",
+    )
+    if not 1 <= duration_hours <= most:
+        raise refusal
+    try:
+        return timezone.now() + timedelta(hours=duration_hours)
+    except OverflowError:  # a MAX_BLOCK_HOURS past the calendar's end
+        raise refusal from None
+
+
+def _send_blocked(block: Block) -> None:
+    """After commit, refuse and close every socket the block covers: the visitor's, and their address's."""
+    groups = [visitor_group(block.visitor_id)] if block.visitor_id else []
+    if block.address_hash:  # everyone else on that address is shut out at once, too
+        groups.append(address_group(block.brand.slug, block.address_hash))
+    if groups:
+        send_event_on_commit(groups, {"type": "visitor.blocked", "detail": BLOCKED_DETAIL, "until": block_object(block)["until"]})
+
+
 @transaction.atomic
 def block_visitor(*, expert: ExpertProfile, conversation_id, reason: str, duration_hours: int | None) -> Block:
     """Block the conversation's visitor: end it, close their sockets, alert the managers."""
     conversation = access_conversation(expert=expert, conversation_id=conversation_id)
-    if duration_hours is not None and not 1 <= duration_hours <= settings.MAX_BLOCK_HOURS:
-        raise ChatError(errors.INVALID_FIELD, f"duration_hours must be between 1 and {settings.MAX_BLOCK_HOURS}, or null.", field="duration_hours")
+    expires_at = _block_end(duration_hours)
     brand = conversation.brand
     visitor = conversation.visitor
-    expires_at = timezone.now() + timedelta(hours=duration_hours) if duration_hours else None
     block = Block.objects.create(
         brand=brand, visitor=visitor, address_hash=visitor.address_hash if brand.block_by_address else "",
         conversation=conversation, reason=reason, created_by=expert, expires_at=expires_at,
@@ -119,10 +144,7 @@ def block_visitor(*, expert: ExpertProfile, conversation_id, reason: str, durati
     if conversation.is_open:
         visitor_services.end_conversation(conversation_id=conversation.id, ended_by=Conversation.EndedBy.MODERATOR)
     payload = block_object(block)
-    groups = [visitor_group(visitor.pk)]
-    if block.address_hash:  # everyone else on that address is shut out at once, too
-        groups.append(address_group(brand.slug, block.address_hash))
-    send_event_on_commit(groups, {"type": "visitor.blocked", "detail": BLOCKED_DETAIL, "until": payload["until"]})
+    _send_blocked(block)
     send_event_on_commit(moderators_group(), {"type": "block.created", "block": payload})
     until = f"until {payload['until']}" if expires_at else "until lifted"
     alert = _raise_alert(brand=brand, kind=Alert.Kind.BLOCK, note=f"{expert.display_name} blocked a visitor ({until}): {reason}",
@@ -253,9 +275,7 @@ def extend_block(*, user, block: Block, hours: int) -> Block:
     block.expires_at = start + timedelta(hours=hours)
     block.save(update_fields=["expires_at"])
     record(ModerationEvent.Action.EXTEND, actor_kind="manager", user=user, brand=block.brand, block=block.pk, hours=hours)
-    if block.visitor_id:
-        send_event_on_commit(visitor_group(block.visitor_id), {"type": "visitor.blocked", "detail": BLOCKED_DETAIL,
-                                                              "until": block_object(block)["until"]})
+    _send_blocked(block)  # an expired block extended back into force shuts the door again, by address too
     return block
 
 

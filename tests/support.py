@@ -1,6 +1,7 @@
 """Helpers for the tests: opening sockets the way clients do, and finding the services."""
 
 import asyncio
+import json
 import os
 import shutil
 import uuid
@@ -10,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 BRAND_ORIGIN = b"https://shop.acme.test"
+OWN_HOST = b"testserver"
 OWN_ORIGIN = b"http://testserver"
 TIMEOUT = 10
 
@@ -50,11 +52,16 @@ def application():
 
 
 class Socket:
-    """A connected WebsocketCommunicator with the waits the tests need."""
+    """A connected WebsocketCommunicator with the waits the tests need.
+
+    ``log`` keeps every frame the server sent, in order, including those the
+    waits below skip over: a leak scan reads ``log``, never only what a wait returned.
+    """
 
     def __init__(self, communicator):
         self.communicator = communicator
         self.closed = False
+        self.log: list[dict] = []
 
     async def send(self, frame: dict):
         await self.communicator.send_json_to(frame)
@@ -63,10 +70,12 @@ class Socket:
         await self.communicator.send_to(text_data=text)
 
     async def recv(self, timeout=TIMEOUT) -> dict:
-        return await self.communicator.receive_json_from(timeout=timeout)
+        frame = await self.communicator.receive_json_from(timeout=timeout)
+        self.log.append(frame)
+        return frame
 
     async def recv_type(self, frame_type: str, timeout=TIMEOUT) -> dict:
-        """Receive frames until one of ``frame_type``; return it (earlier ones are discarded)."""
+        """Receive frames until one of ``frame_type``; return it (earlier ones are skipped, and kept in ``log``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -97,6 +106,8 @@ class Socket:
         deadline = loop.time() + timeout
         while True:
             output = await self.communicator.receive_output(timeout=max(0.05, deadline - loop.time()))
+            if output["type"] == "websocket.send" and output.get("text"):
+                self.log.append(json.loads(output["text"]))
             if output["type"] == "websocket.close":
                 self.closed = True
                 return output.get("code")
@@ -120,8 +131,9 @@ class SocketFactory:
             socket.closed = True
         return socket, connected, code
 
-    async def visitor(self, brand="acme", *, token=None, nickname=None, last_seq=0, origin=BRAND_ORIGIN, hello=True, address=None):
-        headers = [(b"origin", origin)] if origin else []
+    async def visitor(self, brand="acme", *, token=None, nickname=None, last_seq=0, origin=BRAND_ORIGIN, hello=True, address=None,
+                      host=OWN_HOST):
+        headers = [(b"host", host)] + ([(b"origin", origin)] if origin else [])
         if address:
             headers.append((b"x-forwarded-for", address.encode()))
         socket, connected, code = await self.raw(f"/ws/v1/visitor/{brand}/", headers)
@@ -136,9 +148,9 @@ class SocketFactory:
             socket.token = socket.welcome["token"]
         return socket
 
-    async def expert(self, profile, *, origin=OWN_ORIGIN, expect_welcome=True):
+    async def expert(self, profile, *, origin=OWN_ORIGIN, expect_welcome=True, host=OWN_HOST):
         cookie = await database_sync_to_async(session_cookie)(profile.user)
-        headers = [(b"cookie", cookie), (b"host", b"testserver")]
+        headers = [(b"cookie", cookie), (b"host", host)]
         if origin:
             headers.append((b"origin", origin))
         socket, connected, code = await self.raw("/ws/v1/expert/", headers)
@@ -146,6 +158,15 @@ class SocketFactory:
             assert connected, f"expert socket refused ({code})"
             socket.welcome = await socket.recv()
             assert socket.welcome["type"] == "welcome", socket.welcome
+        return socket
+
+    async def moderation(self, user, *, origin=OWN_ORIGIN):
+        """A community manager's live feed, signed in as ``user``; its welcome in ``welcome``."""
+        cookie = await database_sync_to_async(session_cookie)(user)
+        socket, connected, code = await self.raw("/ws/v1/moderation/", [(b"cookie", cookie), (b"host", OWN_HOST), (b"origin", origin)])
+        assert connected, f"moderation socket refused ({code})"
+        socket.welcome = await socket.recv()
+        assert socket.welcome["type"] == "welcome", socket.welcome
         return socket
 
     async def close_all(self):

@@ -1,6 +1,8 @@
 """The visitor widget's socket: /ws/v1/visitor/<brand_slug>/ (PROTOCOL.md, "Visitor socket")."""
 
 import asyncio
+import logging
+import random
 
 from django.conf import settings
 
@@ -30,6 +32,8 @@ from . import selectors, services
 from .delivery import ConversationDelivery
 from .serializers import conversation_object, message_object
 from .tokens import address_hashes
+
+logger = logging.getLogger(__name__)
 
 
 def _blocked(brand, visitor=None, address_hashes=()):
@@ -81,11 +85,11 @@ def _welcome_state(visitor, brand, last_seq: int) -> dict:
 
 def _start(visitor, address_hashes, frame, flagged):
     _refuse_if_blocked(visitor, address_hashes)
-    if frame.nickname:
-        services.set_nickname(visitor=visitor, nickname=frame.nickname)
     retry = selectors.started_with(visitor=visitor, client_id=frame.client_id)
+    # The nickname changes with the start, in its transaction: a refused start changes nothing.
     conversation = services.start_conversation(
-        visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged
+        visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged,
+        nickname=frame.nickname,
     )
     first = conversation.messages.get(seq=1)
     if flagged and not retry:
@@ -110,7 +114,8 @@ def _report(visitor, address_hashes, frame):
     return report.reference
 
 
-def _sync(visitor, after_seq: int):
+def _sync(visitor, address_hashes, after_seq: int):
+    _refuse_if_blocked(visitor, address_hashes)
     conversation = selectors.open_conversation(visitor=visitor) or selectors.latest_ended_conversation(visitor=visitor)
     if conversation is None:
         raise ChatError(errors.NO_CONVERSATION, "You have no conversation.")
@@ -118,19 +123,45 @@ def _sync(visitor, after_seq: int):
     return str(conversation.id), [message_object(m) for m in batch], bool(batch) and batch[-1].seq < conversation.last_seq
 
 
-def _read(visitor, seq: int):
+def _read(visitor, address_hashes, seq: int):
+    _refuse_if_blocked(visitor, address_hashes)
     conversation = selectors.open_conversation(visitor=visitor) or selectors.latest_ended_conversation(visitor=visitor)
     if conversation is None:
         raise ChatError(errors.NO_CONVERSATION, "You have no conversation.")
     services.mark_read(conversation_id=conversation.id, reader="visitor", seq=seq)
 
 
-def _end(visitor):
+def _end(visitor, address_hashes):
+    _refuse_if_blocked(visitor, address_hashes)
     return conversation_object(services.end_visitor_conversation(visitor=visitor))
 
 
-def _rate(visitor, frame):
+def _rate(visitor, address_hashes, frame):
+    _refuse_if_blocked(visitor, address_hashes)
     return conversation_object(services.rate_conversation(visitor=visitor, score=frame.score, comment=frame.comment))
+
+
+def _without_flags(message: dict) -> dict:
+    return {k: v for k, v in message.items() if k != "flagged"} if "flagged" in message else message
+
+
+def visitor_view(frame: dict) -> dict:
+    """The frame as the visitor may see it: without the abuse filter's `flagged` marks.
+
+    The mark is for the expert and the managers; shown to the visitor it would
+    tell them which words trip the filter. The channel layer carries one message
+    event to both sides, so the visitor's socket takes the mark off here.
+    """
+    kind = frame.get("type")
+    if kind == "message":
+        return protocol.message_frame(_without_flags(frame["message"]))
+    if kind in ("messages", "welcome") and frame.get("messages"):
+        return {**frame, "messages": [_without_flags(m) for m in frame["messages"]]}
+    if kind == "data.export":
+        data = frame["data"]
+        conversations = [{**c, "messages": [_without_flags(m) for m in c.get("messages", [])]} for c in data.get("conversations", [])]
+        return {**frame, "data": {**data, "conversations": conversations}}
+    return frame
 
 
 def _next_expert(visitor, address_hashes):
@@ -138,11 +169,13 @@ def _next_expert(visitor, address_hashes):
     return conversation_object(expert_services.next_expert(visitor=visitor))
 
 
-def _export(visitor):
+def _export(visitor, address_hashes):
+    _refuse_if_blocked(visitor, address_hashes)
     return privacy.export_visitor_data(visitor=visitor)
 
 
-def _erase(visitor):
+def _erase(visitor, address_hashes):
+    _refuse_if_blocked(visitor, address_hashes)
     privacy.erase_visitor_data(visitor=visitor)
 
 
@@ -154,6 +187,9 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.visitor = None
         self.open_conversation_id = None
         self.hello_deadline = None
+        self.heartbeat = None
+        # This socket's places in the counts of open sockets (per address, per visitor).
+        self.open_sockets = flood.OpenSockets(self.channel_name)
         slug = self.scope["url_route"]["kwargs"]["brand_slug"]
         self.blocked = False
         known, self.brand = selectors.recent_active_brand(slug)
@@ -173,6 +209,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         await self.accept()
         try:
             await flood.check("connection", address_hash=self.address_hash)
+            await self.open_sockets.claim("address", self.address_hash)
         except ChatError as exc:
             await self.send_error(exc.code, exc.detail)
             await self.close(CLOSE_TOO_MANY)
@@ -188,6 +225,10 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     async def disconnect(self, code):
         if self.hello_deadline is not None:
             self.hello_deadline.cancel()
+        if getattr(self, "heartbeat", None) is not None:
+            self.heartbeat.cancel()
+        if getattr(self, "open_sockets", None) is not None:
+            await self.open_sockets.release()
         if getattr(self, "visitor", None) is not None:
             await self.channel_layer.group_discard(visitor_group(self.visitor.id), self.channel_name)
             if self.address_hash:
@@ -205,6 +246,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         if exc.code == errors.BLOCKED:
             await self.refuse_blocked(exc.detail, exc.extra.get("until"), already_said=True)
         elif exc.code == errors.RATE_LIMITED and self.visitor is None:
+            await self.open_sockets.release()  # refused: it no longer counts as open
             await self.close(CLOSE_TOO_MANY)
         elif self.visitor is None:
             await self.close(CLOSE_PROTOCOL)
@@ -223,9 +265,12 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await flood.check("new_visitor", address_hash=self.address_hash)
         else:
             await flood.check("connection", visitor_id=known.id)
+            await self.open_sockets.claim("visitor", known.id)  # before the session is touched
         visitor, token, conversation_id = await database_sync_to_async(_open_session)(
             self.brand, frame.token if known else None, frame.nickname, self.address_hash
         )
+        if known is None:  # a new visitor has no other socket yet: counted from now on
+            await self.open_sockets.claim("visitor", visitor.id)
         self.visitor = visitor
         self.hello_deadline.cancel()
         # Join before reading, so nothing committed in between is missed.
@@ -259,6 +304,32 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             if state["messages"]:
                 self.followed[conversation["id"]] = state["messages"][-1]["seq"]
             await self.catch_up(conversation["id"])
+        self.heartbeat = asyncio.ensure_future(self._beat())
+
+    async def _beat(self):
+        """Keep this socket's open-socket places fresh, and re-check the block in the database.
+
+        The `visitor.blocked` event is only a doorbell (the layer drops events
+        when a channel is full): frames that reach the database check the block
+        there, and this beat closes a blocked socket that only sends typing or
+        pings, or nothing at all, within one heartbeat.
+        """
+        while True:
+            # Never longer than the setting (the open-socket places go stale after three),
+            # a little shorter at random so that sockets opened in one burst do not beat together.
+            await asyncio.sleep(max(0.05, settings.CHAT_VISITOR_HEARTBEAT_SECONDS) * random.uniform(0.75, 1.0))
+            try:
+                await self.open_sockets.refresh()
+                refusal = await database_sync_to_async(_blocked)(self.brand, self.visitor, self.address_hashes)
+            except Exception:  # the database is away for a moment: try again at the next beat
+                logger.warning("visitor socket heartbeat failed", exc_info=True)
+                continue
+            if refusal is not None:
+                await self.refuse_blocked(refusal.detail, refusal.extra.get("until"))
+                return
+
+    async def send_frame(self, frame: dict) -> None:
+        await super().send_frame(visitor_view(frame))
 
     def flagged(self, text: str) -> bool:
         return abuse.is_abusive(text, self.brand_words)
@@ -287,17 +358,17 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         await services.relay_typing(conversation_id=self.open_conversation_id, author="visitor", active=frame.active)
 
     async def on_read(self, frame):
-        await database_sync_to_async(_read)(self.visitor, frame.seq)
+        await database_sync_to_async(_read)(self.visitor, self.address_hashes, frame.seq)
 
     async def on_sync(self, frame):
-        conversation_id, messages, has_more = await database_sync_to_async(_sync)(self.visitor, frame.after_seq)
+        conversation_id, messages, has_more = await database_sync_to_async(_sync)(self.visitor, self.address_hashes, frame.after_seq)
         await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
 
     async def on_conversation_end(self, frame):
-        await self.reply_with(await database_sync_to_async(_end)(self.visitor))
+        await self.reply_with(await database_sync_to_async(_end)(self.visitor, self.address_hashes))
 
     async def on_conversation_rate(self, frame):
-        await self.reply_with(await database_sync_to_async(_rate)(self.visitor, frame))
+        await self.reply_with(await database_sync_to_async(_rate)(self.visitor, self.address_hashes, frame))
 
     async def on_conversation_next_expert(self, frame):
         await flood.check("conversation_start", visitor_id=self.visitor.id, address_hash=self.address_hash)
@@ -314,11 +385,11 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         await self.send_frame({"type": "report.filed", "reference": reference})
 
     async def on_data_export(self, frame):
-        await self.send_frame({"type": "data.export", "data": await database_sync_to_async(_export)(self.visitor)})
+        await self.send_frame({"type": "data.export", "data": await database_sync_to_async(_export)(self.visitor, self.address_hashes)})
 
     async def on_data_erase(self, frame):
         # Every tab of the visitor (this one too) hears `visitor.erased` and closes.
-        await database_sync_to_async(_erase)(self.visitor)
+        await database_sync_to_async(_erase)(self.visitor, self.address_hashes)
 
     async def refuse_blocked(self, detail: str, until, already_said: bool = False) -> None:
         """Say why, then close every way back in (4403)."""

@@ -21,8 +21,9 @@ from chatplatform import protocol
 from chatplatform.db import database_sync_to_async
 from chatplatform.groups import conversation_group
 
-from .selectors import messages_after
-from .serializers import message_object
+from .selectors import CONVERSATION_RELATED, messages_after
+from .models import Conversation
+from .serializers import conversation_object, message_object
 
 
 def message_objects_after(conversation_id, after_seq: int, upto_seq: int | None = None) -> list[dict]:
@@ -30,6 +31,15 @@ def message_objects_after(conversation_id, after_seq: int, upto_seq: int | None 
 
 
 fetch_messages = database_sync_to_async(message_objects_after)
+
+
+def conversation_objects(conversation_ids) -> list[dict]:
+    """The current state of conversations a socket already follows (its access was checked when it joined)."""
+    rows = Conversation.objects.select_related(*CONVERSATION_RELATED).filter(pk__in=list(conversation_ids))
+    return [conversation_object(c) for c in rows]
+
+
+fetch_conversations = database_sync_to_async(conversation_objects)
 
 logger = logging.getLogger(__name__)
 
@@ -132,3 +142,12 @@ class ConversationDelivery:
 
     async def chat_message(self, event: dict) -> None:
         await self.deliver_message(event["message"])
+
+    async def layer_resync(self, event: dict) -> None:
+        """The layer lost events (its subscription was down): read back state and messages."""
+        if not self.followed:
+            return
+        for conversation in await fetch_conversations(list(self.followed)):
+            await self.chat_conversation({"conversation": conversation})
+        for conversation_id in list(self.followed):
+            await self.catch_up(conversation_id)

@@ -51,13 +51,6 @@ def open_visitor_session(
     return visitor, token
 
 
-def set_nickname(*, visitor: Visitor, nickname: str) -> None:
-    nickname = nickname.strip()
-    if nickname and nickname != visitor.nickname:
-        Visitor.objects.filter(pk=visitor.pk).update(nickname=nickname)
-        visitor.nickname = nickname
-
-
 # --- events ------------------------------------------------------------------------
 
 def announce_conversation(conversation: Conversation, *, also_experts=()) -> dict:
@@ -100,12 +93,15 @@ def _lock_visitor(visitor: Visitor) -> None:
 
 @transaction.atomic
 def start_conversation(
-    *, visitor: Visitor, text: str, client_id: str, topic_slug: str | None = None, excluded=(), flagged: bool = False
+    *, visitor: Visitor, text: str, client_id: str, topic_slug: str | None = None, excluded=(), flagged: bool = False,
+    nickname: str | None = None,
 ) -> Conversation:
     """Open a waiting conversation with its first message and offer it to the experts.
 
     A retry of the same start (same client id) returns the conversation it made.
-    Experts the visitor asked to move on from before stay excluded.
+    Experts the visitor asked to move on from before stay excluded. A
+    ``nickname`` given with the question is set in the same transaction, so a
+    refused start leaves it as it was.
     """
     _lock_visitor(visitor)  # two tabs starting at once: exactly one conversation
     earlier = (
@@ -129,6 +125,9 @@ def start_conversation(
         topic = Topic.objects.filter(brand_id=visitor.brand_id, slug=topic_slug).first()
         if topic is None:
             raise ChatError(errors.INVALID_FIELD, "Unknown topic.", field="topic")
+    name = (nickname or "").strip() or visitor.nickname
+    if name != visitor.nickname:
+        Visitor.objects.filter(pk=visitor.pk).update(nickname=name)
     conversation = Conversation.objects.create(
         brand_id=visitor.brand_id, visitor=visitor, topic=topic, last_seq=1
     )
@@ -136,7 +135,7 @@ def start_conversation(
         conversation=conversation,
         seq=1,
         author=Message.Author.VISITOR,
-        author_name=visitor.nickname or VISITOR_DEFAULT_NAME,
+        author_name=name or VISITOR_DEFAULT_NAME,
         text=text,
         client_id=client_id,
         flagged=flagged,
@@ -150,6 +149,7 @@ def start_conversation(
     conversation = Conversation.objects.select_related(*CONVERSATION_RELATED).get(pk=conversation.pk)
     payload = announce_conversation(conversation)
     offer_to_queue(conversation, payload=payload)
+    visitor.nickname = name  # the caller's copy, only once nothing can refuse the start
     return conversation
 
 

@@ -18,6 +18,13 @@ VAR = ROOT / "var"
 VAR.mkdir(exist_ok=True)
 
 
+# As in production (docs/operations.md): verbosity 0 turns off daphne's access
+# log, which writes every client's raw address ("127.0.0.1:49864 - - [...]
+# "WSCONNECT /ws/v1/..."). Warnings and errors still reach the log through
+# Django's LOGGING; nginx's access log (without $remote_addr) tells who asked for what.
+DAPHNE_FLAGS = ["--verbosity", "0"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -67,7 +74,7 @@ def daphne_server(**env):
     log_path = VAR / f"daphne-{port}.log"
     log = open(log_path, "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
+        [sys.executable, "-m", "daphne", *DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
         cwd=ROOT, env=server_env(**env), stdout=log, stderr=subprocess.STDOUT,
     )
     base = Server(f"http://127.0.0.1:{port}")

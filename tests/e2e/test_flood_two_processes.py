@@ -31,7 +31,7 @@ async def test_message_limit_holds_across_two_processes(brand):
         "FLOOD_MESSAGES_PER_VISITOR": "4/minute",
     }
     with daphne_server(**env) as first, daphne_server(**env) as second:
-        async with websockets.connect(first.replace("http", "ws") + "/ws/v1/visitor/acme/") as one:
+        async with websockets.connect(first.replace("http", "ws") + "/ws/v1/visitor/acme/", origin="https://shop.acme.test") as one:
             await one.send(json.dumps({"type": "hello", "token": None}))
             token = (await recv_type(one, "welcome"))["token"]
             await one.send(json.dumps({"type": "conversation.start", "text": "hello", "client_id": "s"}))
@@ -39,7 +39,7 @@ async def test_message_limit_holds_across_two_processes(brand):
             for n in range(3):
                 await one.send(json.dumps({"type": "message.send", "text": f"a{n}", "client_id": f"a{n}"}))
                 assert (await recv_type(one, "message"))["type"] == "message"
-        async with websockets.connect(second.replace("http", "ws") + "/ws/v1/visitor/acme/") as two:
+        async with websockets.connect(second.replace("http", "ws") + "/ws/v1/visitor/acme/", origin="https://shop.acme.test") as two:
             await two.send(json.dumps({"type": "hello", "token": token}))
             await recv_type(two, "welcome")
             await two.send(json.dumps({"type": "message.send", "text": "b0", "client_id": "b0"}))

@@ -28,7 +28,7 @@ async def test_user_without_profile_or_suspended_is_closed_with_4403(connect, br
 
     plain = await database_sync_to_async(django_user_model.objects.create_user)(username="plain", password="x")
     cookie = await database_sync_to_async(session_cookie)(plain)
-    socket, _, _ = await connect.raw("/ws/v1/expert/", [(b"cookie", cookie), (b"origin", b"http://testserver")])
+    socket, _, _ = await connect.raw("/ws/v1/expert/", [(b"cookie", cookie), (b"origin", b"http://testserver"), (b"host", b"testserver")])
     assert await socket.closed_with() == 4403
     alice.is_suspended = True
     await database_sync_to_async(alice.save)()

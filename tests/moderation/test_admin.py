@@ -1,6 +1,7 @@
 """The community managers' admin: what their group may and may not do, and inert hostile text."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -158,3 +159,78 @@ def test_overview_counts_and_chart(manager_client, incident):
     assert "Active blocks (1)" in body
     assert body.count("<rect") == 60  # 30 days of blocks, 30 of reports
     assert ReportTicket.objects.count() == 1 and Block.objects.count() == 1
+
+
+def _profile_form(expert, **changes):
+    """The expert profile's change form as the admin posts it, with ``changes`` applied."""
+    data = {
+        "user": expert.user_id, "display_name": expert.display_name, "bio": expert.bio, "avatar_url": expert.avatar_url,
+        "brands": [b.pk for b in expert.brands.all()], "topics": [t.pk for t in expert.topics.all()],
+        "capacity": expert.capacity, "presence": expert.presence,
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_manager_cannot_hand_an_expert_profile_to_another_account(manager_client, alice, bob, other_brand):
+    # Guards against: a community manager moving an expert's profile (ratings, conversations) to another sign-in.
+    response = manager_client.post(
+        f"/admin/experts/expertprofile/{alice.pk}/change/",
+        _profile_form(alice, user=bob.user_id, capacity=5, brands=[b.pk for b in alice.brands.all()] + [other_brand.pk]),
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.user.username == "alice"  # still her own account
+    assert alice.capacity == 5 and set(alice.brands.values_list("slug", flat=True)) == {"acme", "globex"}  # the rest is the manager's to edit
+    page = manager_client.get(f"/admin/experts/expertprofile/{alice.pk}/change/").content.decode()
+    assert 'name="user"' not in page and "alice" in page  # shown, not editable
+
+
+def test_a_superuser_may_still_move_a_profile(client, django_user_model, alice, make_expert):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.test", "pw-root-123")
+    spare = django_user_model.objects.create_user("alice2", password="pw-alice2")
+    client.force_login(admin_user)
+    response = client.post(f"/admin/experts/expertprofile/{alice.pk}/change/", _profile_form(alice, user=spare.pk))
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.user_id == spare.pk
+
+
+def test_ticket_assignees_are_the_active_community_managers(manager_client, manager, django_user_model, incident):
+    # Guards against: a ticket assigned to a superuser, an expert or a former manager who never sees it.
+    call_command("create_community_manager", "dora", password="pw-dora-123", stdout=io.StringIO())
+    call_command("create_community_manager", "gone", password="pw-gone-123", stdout=io.StringIO())
+    django_user_model.objects.filter(username="gone").update(is_active=False)
+    root = django_user_model.objects.create_superuser("root", "root@example.test", "pw-root-123")
+    report = incident["report"]
+    page = manager_client.get(f"/admin/moderation/reportticket/{report.pk}/change/").content.decode()
+    select = page[page.index('name="assignee"'):]
+    select = select[:select.index("</select>")]
+    assert ">carol<" in select and ">dora<" in select
+    assert ">root<" not in select and ">gone<" not in select and ">alice<" not in select
+    response = manager_client.post(f"/admin/moderation/reportticket/{report.pk}/change/",
+                                   {"status": "open", "assignee": root.pk, "resolution_note": ""})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    report.refresh_from_db()
+    assert report.assignee is None
+
+
+def test_a_ticket_already_held_by_someone_else_can_still_be_saved(manager_client, django_user_model, incident):
+    root = django_user_model.objects.create_superuser("root", "root@example.test", "pw-root-123")
+    report = incident["report"]
+    services.change_ticket(user=root, report=report, assignee=root)  # "assign to me" by a superuser
+    response = manager_client.post(f"/admin/moderation/reportticket/{report.pk}/change/",
+                                   {"status": "in_review", "assignee": root.pk, "resolution_note": "Looking"})
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.status == "in_review" and report.assignee == root
+
+
+def test_the_conversation_page_shows_its_moderation_history(manager_client, incident):
+    # Guards against: the transcript page losing the audit trail a manager reviews a block with.
+    page = manager_client.get(f"/admin/visitors/conversation/{incident['conversation'].pk}/change/").content.decode()
+    assert "moderation history" in page.lower()
+    history = page[page.lower().index("moderation history"):]
+    actions = re.findall(r'class="field-action">\s*<p>(\w+)</p>', history)
+    assert actions == ["Block", "Report", "Alert"]  # newest first, each with who acted
+    assert "/admin/experts/expertprofile/" in history

@@ -1,55 +1,13 @@
 """The expert's ladder through the real sockets: warn, end, alert, block; and reports."""
 
-import asyncio
-import io
-
 import pytest
 from channels.db import database_sync_to_async
 from django.core import mail
 
-from tests.support import client_id, session_cookie
+from tests.moderation.sockets import active_conversation, moderation_feed, visitor_from
+from tests.support import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def via_proxy(settings):
-    """Read the client address from X-Forwarded-For, as behind our own proxy."""
-    settings.CLIENT_ADDRESS_HEADER = "X-Forwarded-For"
-    settings.CLIENT_ADDRESS_PROXY_COUNT = 1
-
-
-async def visitor_from(connect, address, token=None):
-    return await connect.visitor(token=token, origin=b"https://shop.acme.test", address=address)
-
-
-async def active_conversation(connect, expert_profile, address="198.51.100.7", text="Where is my order?"):
-    visitor = await visitor_from(connect, address)
-    await visitor.send({"type": "conversation.start", "text": text, "client_id": client_id()})
-    conversation_id = (await visitor.recv_type("conversation"))["conversation"]["id"]
-    await visitor.recv_type("message")
-    expert = await connect.expert(expert_profile)
-    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
-    await visitor.recv_type("conversation")
-    return visitor, expert, conversation_id
-
-
-@pytest.fixture
-def manager(db, django_user_model):
-    from django.core.management import call_command
-
-    call_command("create_community_manager", "carol", password="pw-carol-123", email="carol@example.test", stdout=io.StringIO())
-    return django_user_model.objects.get(username="carol")
-
-
-async def moderation_feed(connect, user):
-    cookie = await database_sync_to_async(session_cookie)(user)
-    socket, connected, _ = await connect.raw(
-        "/ws/v1/moderation/", [(b"cookie", cookie), (b"origin", b"http://testserver"), (b"host", b"testserver")]
-    )
-    assert connected
-    socket.welcome = await socket.recv()
-    return socket
 
 
 async def test_warn_posts_the_brands_politeness_reminder_or_the_experts_words(connect, brand, alice, via_proxy):
@@ -251,26 +209,43 @@ async def test_abusive_messages_are_flagged_and_repeated_flags_alert(connect, br
 
     feed = await moderation_feed(connect, manager)
     visitor, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.45")
-    clean = await visitor.request({"type": "message.send", "text": "Thanks for the help", "client_id": "ok"}, "message")
-    assert clean["message"]["flagged"] is False
+    await visitor.request({"type": "message.send", "text": "Thanks for the help", "client_id": "ok"}, "message")
     for n, text in enumerate(["you are an 1d10t", "STUUUPID answer", "what a moron"]):
         sent = await visitor.request({"type": "message.send", "text": text, "client_id": f"bad{n}"}, "message")
-        assert sent["message"]["flagged"] is True and sent["message"]["text"] == text  # delivered, never dropped
+        assert sent["message"]["text"] == text  # delivered, never dropped
     seen = [m for m in await expert.drain() if m["type"] == "message"]
-    assert [m["message"]["flagged"] for m in seen][-3:] == [True, True, True]
+    assert [m["message"]["flagged"] for m in seen][-4:] == [False, True, True, True]  # marked for the expert
     alert = await feed.recv_type("alert.created")
     assert alert["alert"]["kind"] == "abuse" and alert["alert"]["raised_by"] == "system"
     assert await database_sync_to_async(Alert.objects.filter(kind="abuse").count)() == 1
 
 
+async def test_the_visitor_never_sees_which_messages_were_flagged(connect, brand, alice, via_proxy):
+    # Guards against: the filter's mark telling a visitor which words trip it (live, in sync, at resume, in a second tab).
+    visitor, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.46")
+    second_tab = await visitor_from(connect, "192.0.2.46", token=visitor.token)
+    await visitor.request({"type": "message.send", "text": "you are an idiot", "client_id": "bad"}, "message")
+    assert (await expert.recv_type("message"))["message"]["flagged"] is True
+    await second_tab.recv_type("message")
+    synced = await visitor.request({"type": "sync", "after_seq": 0}, "messages")
+    resumed = await connect.visitor(token=visitor.token, address="192.0.2.46")
+    exported = await visitor.request({"type": "data.export"}, "data.export")
+    frames = visitor.log + second_tab.log + resumed.log
+    assert any(f["type"] == "message" and f["text"] == "you are an idiot" for f in frames)
+    assert [m["text"] for m in synced["messages"]] == ["Where is my order?", "you are an idiot"]
+    assert [m["text"] for m in resumed.welcome["messages"]] == ["Where is my order?", "you are an idiot"]
+    assert "flagged" not in str(frames) and "flagged" not in str(exported)
+
+
 async def test_moderation_socket_requires_the_permission(connect, brand, alice, manager):
-    socket, connected, _ = await connect.raw("/ws/v1/moderation/", [(b"origin", b"http://testserver")])
+    own = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
+    socket, connected, _ = await connect.raw("/ws/v1/moderation/", own)
     assert await socket.closed_with() == 4401
     cookie = await database_sync_to_async(session_cookie)(alice.user)
-    socket, connected, _ = await connect.raw("/ws/v1/moderation/", [(b"cookie", cookie), (b"origin", b"http://testserver")])
+    socket, connected, _ = await connect.raw("/ws/v1/moderation/", [(b"cookie", cookie), *own])
     assert await socket.closed_with() == 4403
     cookie = await database_sync_to_async(session_cookie)(manager)
-    _, connected, _ = await connect.raw("/ws/v1/moderation/", [(b"cookie", cookie), (b"origin", b"https://evil.test")])
+    _, connected, _ = await connect.raw("/ws/v1/moderation/", [(b"cookie", cookie), (b"host", b"testserver"), (b"origin", b"https://evil.test")])
     assert not connected
 
 
@@ -313,3 +288,35 @@ async def test_going_over_a_flood_limit_alerts_the_managers_once(connect, brand,
     alert = await feed.recv_type("alert.created")
     assert alert["alert"]["kind"] == "flood"
     assert [f for f in await feed.drain() if f["type"] == "alert.created"] == []
+
+
+async def test_the_abuse_alert_is_raised_once_per_conversation(connect, brand, alice, manager, via_proxy, settings):
+    # Guards against: every flagged message past the threshold paging the managers again.
+    from moderation.models import Alert, ModerationEvent
+
+    settings.ABUSE_ALERT_THRESHOLD = 2
+    feed = await moderation_feed(connect, manager)
+    visitor, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.47")
+    for n in range(5):
+        await visitor.request({"type": "message.send", "text": f"moron number {n}", "client_id": f"m{n}"}, "message")
+    assert (await feed.recv_type("alert.created"))["alert"]["kind"] == "abuse"
+    assert [f for f in await feed.drain(timeout=0.3) if f["type"] == "alert.created"] == []
+    assert await database_sync_to_async(Alert.objects.filter(kind="abuse").count)() == 1
+    assert await database_sync_to_async(ModerationEvent.objects.filter(action="flag").count)() == 5  # each flag is still recorded
+    assert len(mail.outbox) == 1
+
+
+async def test_suspending_from_the_admin_closes_the_experts_open_socket(connect, brand, alice, manager, via_proxy):
+    # Guards against: a suspension that waits for the expert's next reconnect to take effect.
+    from django.test import Client
+
+    expert = await connect.expert(alice)
+
+    def suspend_in_the_admin():
+        client = Client()
+        client.force_login(manager)
+        return client.post("/admin/experts/expertprofile/", {"action": "suspend", "_selected_action": [alice.pk]})
+
+    assert (await database_sync_to_async(suspend_in_the_admin)()).status_code == 302
+    assert (await expert.recv_type("error"))["code"] == "forbidden"
+    assert await expert.closed_with() == 4403

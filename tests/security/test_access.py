@@ -1,5 +1,6 @@
 """Conversation access and fan-out isolation: nobody sees a conversation that is not theirs."""
 
+import asyncio
 import json
 import uuid
 
@@ -38,11 +39,19 @@ async def claim(expert, visitor, conversation_id):
     await visitor.recv_type("conversation")
 
 
-async def assert_refused_everywhere(expert, conversation_id, *, claim_too=True):
-    frames = list(EXPERT_FRAMES) + ([("conversation.claim", {})] if claim_too else [])
-    for frame_type, extra in frames:
+# The code each kind of id gets (experts/selectors.py `access_conversation`, experts/services.py `claim_conversation`):
+# a conversation the expert may not know of (random, malformed, another brand's) does not exist for them;
+# one of their brand that is not theirs (another expert's, released, excluded them) is forbidden.
+NOT_FOUND = {frame_type: "not_found" for frame_type, _ in EXPERT_FRAMES} | {"conversation.claim": "not_found"}
+FORBIDDEN = {frame_type: "forbidden" for frame_type, _ in EXPERT_FRAMES}
+
+
+async def assert_refused_everywhere(expert, conversation_id, expected: dict):
+    for frame_type, extra in [*EXPERT_FRAMES, ("conversation.claim", {})]:
+        if frame_type not in expected:
+            continue
         error = await expert.error({"type": frame_type, "conversation": conversation_id, **extra})
-        assert error["code"] in {"not_found", "forbidden", "already_claimed"}, (frame_type, error)
+        assert error["code"] == expected[frame_type], (frame_type, conversation_id, error)
 
 
 def leaked(frames, *needles) -> list:
@@ -64,20 +73,35 @@ async def test_an_expert_is_refused_every_conversation_that_is_not_theirs(connec
     await claim(expert, visitor_x, excluded_id)
     await visitor_x.request({"type": "conversation.next_expert"}, "conversation")
     await expert.recv_type("conversation")
-    for noise in (visitor_b, visitor_r, visitor_x):  # their owners keep talking meanwhile
-        await noise.send({"type": "message.send", "text": "more " + uuid.uuid4().hex, "client_id": client_id()})
+    excluded_from = len(expert.log)  # alice read this one while it was hers; from here on it is not
+    noise = f"more {uuid.uuid4().hex}"
+    for talker in (visitor_b, visitor_r, visitor_x):  # their owners keep talking meanwhile
+        await talker.send({"type": "message.send", "text": noise, "client_id": client_id()})
+    await bob_socket.send({"type": "message.send", "conversation": bobs_id, "text": noise, "client_id": client_id()})
     await expert.drain()
 
-    for bad_id in [str(uuid.uuid4()), foreign_id, bobs_id, excluded_id, "../" + bobs_id, bobs_id.upper() + " "]:
-        await assert_refused_everywhere(expert, bad_id)
-    await assert_refused_everywhere(expert, released_id, claim_too=False)  # still claimable from the queue, nothing else
+    cases = [
+        (str(uuid.uuid4()), NOT_FOUND),
+        (foreign_id, NOT_FOUND),  # another brand's: not_found, its existence is not confirmed
+        ("../" + bobs_id, NOT_FOUND),
+        (bobs_id.upper() + " ", NOT_FOUND),
+        (bobs_id, FORBIDDEN | {"conversation.claim": "already_claimed"}),
+        (bobs_id.upper(), FORBIDDEN | {"conversation.claim": "already_claimed"}),  # the same UUID, written otherwise
+        (excluded_id, FORBIDDEN | {"conversation.claim": "forbidden"}),
+        (released_id, FORBIDDEN),  # still claimable from the queue, nothing else
+    ]
+    for bad_id, expected in cases:
+        await assert_refused_everywhere(expert, bad_id, expected)
+    await expert.drain()
 
-    frames = await expert.drain()
-    assert leaked(frames, foreign_secret, bobs_secret, excluded_secret, "more ") == []
+    # Every frame alice's socket ever got, those the waits skipped included.
+    assert leaked(expert.log, foreign_secret, bobs_secret, noise) == []
+    assert leaked(expert.log[excluded_from:], excluded_secret) == []
+    assert any(released_secret in json.dumps(f) for f in expert.log)  # the scan does see conversation texts
     statuses = {str(k): v for k, v in await sync_statuses([foreign_id, bobs_id, excluded_id, released_id])}
     assert statuses == {foreign_id: "waiting", bobs_id: "active", excluded_id: "waiting", released_id: "waiting"}
-    count = await count_messages(bobs_id)
-    assert count == 2  # nothing of alice's got in
+    texts = await message_texts(bobs_id)
+    assert texts == [bobs_secret, noise, noise]  # nothing of alice's got in (no message, warning or block notice)
 
 
 async def test_a_visitor_cannot_reach_another_visitors_conversation(connect, brand, other_brand, alice):
@@ -91,89 +115,103 @@ async def test_a_visitor_cannot_reach_another_visitors_conversation(connect, bra
         # Unknown keys are ignored: the visitor's sync is always about their own conversation.
         synced = await attacker.request({"type": "sync", "after_seq": 0, "conversation": target}, "messages")
         assert synced["conversation"] == own_id
-    frames = await attacker.drain()
-    assert leaked(frames, victim_secret, foreign_secret) == []
+    await attacker.drain()
+    assert leaked(attacker.log, victim_secret, foreign_secret) == []
+
+
+CHATTY = {"message", "typing", "read", "messages", "conversation"}
 
 
 async def test_fan_out_delivers_each_frame_only_to_the_sockets_entitled_to_it(connect, brand, make_expert):
     # Guards against: cross-talk in group fan-out (a message, typing or read mark reaching another conversation's sockets).
-    experts = [await make_expert_async(make_expert, f"exp{i}", brand) for i in range(3)]
+    experts = [await make_expert_async(make_expert, f"exp{i}", brand) for i in range(4)]
     expert_sockets = [await connect.expert(e) for e in experts]
     conversations = []  # (visitor socket, conversation id, expert index)
-    for i in range(6):
+    for i in range(12):
         visitor, conversation_id, _ = await start(connect)
-        owner = i % 3
+        owner = i % len(experts)
         await claim(expert_sockets[owner], visitor, conversation_id)
         conversations.append((visitor, conversation_id, owner))
-    for socket in expert_sockets:
-        await socket.drain(timeout=0.1)
-    for visitor, _, _ in conversations:
-        await visitor.drain(timeout=0.05)
+    every_socket = expert_sockets + [visitor for visitor, _, _ in conversations]
 
-    received = {id(s): [] for s in expert_sockets + [c[0] for c in conversations]}
+    async def settle(timeout=0.1):
+        await asyncio.gather(*(socket.drain(timeout=timeout) for socket in every_socket))
 
-    async def collect(timeout=0.05):
-        for socket in received:
-            owner = next(s for s in expert_sockets + [c[0] for c in conversations] if id(s) == socket)
-            received[socket].extend(await owner.drain(timeout=timeout))
+    async def talk(round_no, visitor, conversation_id, owner):
+        expert = expert_sockets[owner]
+        await asyncio.gather(
+            visitor.send({"type": "message.send", "text": f"v{round_no} {conversation_id}", "client_id": client_id()}),
+            expert.send({"type": "message.send", "conversation": conversation_id, "text": f"e{round_no} {conversation_id}",
+                         "client_id": client_id()}),
+        )
+        await asyncio.gather(
+            visitor.send({"type": "typing", "active": True}),
+            expert.send({"type": "typing", "conversation": conversation_id, "active": True}),
+            visitor.send({"type": "read", "seq": 2}),
+            expert.send({"type": "read", "conversation": conversation_id, "seq": 2}),
+            visitor.send({"type": "sync", "after_seq": 0}),
+            expert.send({"type": "sync", "conversation": conversation_id, "after_seq": 0}),
+        )
 
-    async def traffic(round_no):
-        for visitor, conversation_id, owner in conversations:
-            await visitor.send({"type": "message.send", "text": f"v{round_no} {conversation_id}", "client_id": client_id()})
-            await visitor.send({"type": "typing", "active": True})
-            await expert_sockets[owner].send({"type": "message.send", "conversation": conversation_id,
-                                             "text": f"e{round_no} {conversation_id}", "client_id": client_id()})
-            await expert_sockets[owner].send({"type": "typing", "conversation": conversation_id, "active": True})
-            await visitor.send({"type": "read", "seq": 2})
-        await collect()
-
-    await traffic(1)
+    await settle()
+    await asyncio.gather(*(talk(1, *c) for c in conversations))
+    await settle()
     # The expert of conversation 0 is moved on from, the expert of conversation 1 releases it.
     moved_visitor, moved_id, moved_owner = conversations[0]
-    await moved_visitor.request({"type": "conversation.next_expert"}, "conversation")
     released_visitor, released_id, released_owner = conversations[1]
+    await moved_visitor.request({"type": "conversation.next_expert"}, "conversation")
     await expert_sockets[released_owner].request({"type": "conversation.release", "conversation": released_id}, "conversation")
-    await collect()
-    cut = {id(expert_sockets[moved_owner]): len(received[id(expert_sockets[moved_owner])]),
-           id(expert_sockets[released_owner]): len(received[id(expert_sockets[released_owner])])}
-    for visitor in (moved_visitor, released_visitor):
-        await visitor.send({"type": "message.send", "text": f"after {uuid.uuid4().hex}", "client_id": client_id()})
-        await visitor.send({"type": "typing", "active": True})
-        await visitor.send({"type": "read", "seq": 3})
-    await traffic(2)
-    await collect(timeout=0.3)
+    for socket, left in ((expert_sockets[moved_owner], moved_id), (expert_sockets[released_owner], released_id)):
+        while not (socket.log and socket.log[-1]["type"] == "conversation" and socket.log[-1]["conversation"]["id"] == left
+                   and socket.log[-1]["conversation"]["status"] == "waiting"):
+            await socket.recv()
+    cut = {moved_id: len(expert_sockets[moved_owner].log), released_id: len(expert_sockets[released_owner].log)}
+    await asyncio.gather(
+        *(talk(2, *c) for c in conversations[2:]),
+        *(visitor.send(frame) for visitor in (moved_visitor, released_visitor) for frame in (
+            {"type": "message.send", "text": f"after {uuid.uuid4().hex}", "client_id": client_id()},
+            {"type": "typing", "active": True}, {"type": "read", "seq": 3}, {"type": "sync", "after_seq": 0})),
+    )
+    await settle(timeout=0.3)
 
-    chatty = {"message", "typing", "read", "messages"}
-    for visitor, conversation_id, owner in conversations:
-        for frame in received[id(visitor)]:
-            if frame["type"] in chatty:
+    for visitor, conversation_id, _ in conversations:
+        for frame in visitor.log:
+            if frame["type"] in CHATTY:
                 assert frame_conversation(frame) == conversation_id, frame
     for index, socket in enumerate(expert_sockets):
         entitled = {cid for _, cid, owner in conversations if owner == index}
-        frames = received[id(socket)]
-        for position, frame in enumerate(frames):
-            if frame["type"] not in chatty:
+        for position, frame in enumerate(socket.log):
+            if frame["type"] not in CHATTY:
                 continue
             cid = frame_conversation(frame)
             assert cid in entitled, (index, frame)
-            if cid in (moved_id, released_id) and position >= cut.get(id(socket), len(frames)):
+            if position >= cut.get(cid, len(socket.log)):
                 pytest.fail(f"expert {index} still hears {cid} after leaving it: {frame}")
-    # And the traffic did arrive where it belongs.
+    # And the traffic did arrive where it belongs: both sides, every kind of frame.
     for visitor, conversation_id, owner in conversations[2:]:
-        texts = [f["message"]["text"] for f in received[id(visitor)] if f["type"] == "message"]
-        assert f"e2 {conversation_id}" in texts
+        expert = expert_sockets[owner]
+        for socket, text, relayed in ((visitor, f"e2 {conversation_id}", "expert"), (expert, f"v2 {conversation_id}", "visitor")):
+            mine = [f for f in socket.log if f["type"] in CHATTY and frame_conversation(f) == conversation_id]
+            assert text in [f["message"]["text"] for f in mine if f["type"] == "message"], (socket, text)
+            assert any(f["type"] == "typing" and f["author"] == relayed for f in mine)
+            assert any(f["type"] == "read" and f["reader"] == relayed for f in mine)
+            assert any(f["type"] == "messages" for f in mine)
+    assert any(f["type"] == "messages" and f["conversation"] == moved_id for f in moved_visitor.log)
 
 
-def frame_conversation(frame):
+def frame_conversation(frame) -> str:
+    """The id of the conversation a message, typing, read, messages or conversation frame is about."""
     if frame["type"] == "message":
         return frame["message"]["conversation"]
+    if frame["type"] == "conversation":
+        return frame["conversation"]["id"]
     return frame["conversation"]
 
 
 async def make_expert_async(make_expert, username, brand):
     from channels.db import database_sync_to_async
 
-    return await database_sync_to_async(make_expert)(username, brands=[brand])
+    return await database_sync_to_async(make_expert)(username, brands=[brand], capacity=3)
 
 
 async def sync_statuses(ids):
@@ -184,9 +222,10 @@ async def sync_statuses(ids):
     return await database_sync_to_async(lambda: list(Conversation.objects.filter(pk__in=ids).values_list("id", "status")))()
 
 
-async def count_messages(conversation_id):
+async def message_texts(conversation_id):
     from channels.db import database_sync_to_async
 
     from visitors.models import Message
 
-    return await database_sync_to_async(Message.objects.filter(conversation_id=conversation_id).count)()
+    query = Message.objects.filter(conversation_id=conversation_id).order_by("seq").values_list("text", flat=True)
+    return await database_sync_to_async(lambda: list(query))()

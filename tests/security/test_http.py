@@ -61,3 +61,27 @@ def test_check_deploy_is_clean_with_a_production_environment(redis):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout + result.stderr
+
+
+def csp_directives(response) -> dict[str, list[str]]:
+    policy = response["Content-Security-Policy"]
+    return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+
+
+def test_only_the_widget_may_be_framed_and_only_by_its_own_brands_pages(client, alice, brand, other_brand):
+    # Guards against: clickjacking (a foreign page framing the widget, the dashboard or the admin under a decoy).
+    brand.allowed_origins = "https://shop.acme.test\nhttps://www.acme.test/"
+    brand.save()
+    acme = client.get("/widget/acme/")
+    assert acme.status_code == 200
+    assert csp_directives(acme)["frame-ancestors"] == ["'self'", "https://shop.acme.test", "https://www.acme.test"]
+    assert "X-Frame-Options" not in acme  # it cannot name origins; CSP does
+    globex = client.get("/widget/globex/")  # another brand's widget: its pages only, never acme's
+    assert csp_directives(globex)["frame-ancestors"] == ["'self'", "https://globex.test"]
+
+    client.force_login(alice.user)
+    for path in ["/login/", "/demo/", "/dashboard/", "/dashboard/profile/", "/community/", "/admin/login/", "/widget/nope/"]:
+        response = client.get(path)
+        assert response.status_code in {200, 302, 404}, (path, response.status_code)
+        assert csp_directives(response)["frame-ancestors"] == ["'none'"], path
+        assert response["X-Frame-Options"] == "DENY", path

@@ -1,16 +1,27 @@
 """Personal data: never stored raw, never logged, rotated keys, retention, export and erasure."""
 
+import asyncio
+import http.cookiejar
 import io
+import json
 import logging
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 
 import pytest
+import websockets
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import models
 
-from tests.support import client_id
+from tests.e2e.servers import daphne_server
+from tests.support import client_id, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,6 +147,44 @@ async def test_retention_command_purges_old_ended_conversations_only(connect, br
     assert live["address_hash"] and live["emails"] == ["sam@example.test"]
 
 
+async def test_retention_period_decides_what_is_purged_and_days_overrides_the_setting(connect, brand, alice, via_proxy, settings):
+    # Guards against: a purge that ignores its period (deleting last week's transcripts, or keeping last year's) or its --days flag.
+    from visitors.models import Conversation, Message, Visitor
+
+    ended = {}
+    for age, nickname in ((10, "Ten Days"), (40, "Forty Days")):
+        visitor, _, conversation_id = await full_conversation(connect, alice, nickname=nickname)
+        await visitor.request({"type": "conversation.end"}, "conversation")
+        ended[age] = conversation_id
+
+    def age_them():
+        for age, conversation_id in ended.items():
+            when = Conversation.objects.get(pk=conversation_id).ended_at - timedelta(days=age)
+            Conversation.objects.filter(pk=conversation_id).update(ended_at=when)
+            Visitor.objects.filter(conversations__pk=conversation_id).update(last_seen=when)
+
+    def purge(*args):
+        out = io.StringIO()
+        call_command("purge_personal_data", *args, stdout=out)
+        return out.getvalue()
+
+    def kept(conversation_id):
+        texts = set(Message.objects.filter(conversation_id=conversation_id).values_list("text", flat=True))
+        nickname = Conversation.objects.select_related("visitor").get(pk=conversation_id).visitor.nickname
+        return "call me at 555-0100" in texts and "[removed]" not in texts and nickname != ""
+
+    await database_sync_to_async(age_them)()
+    settings.RETENTION_DAYS = 5  # were --days ignored, the 10-day-old conversation would go too
+    output = await database_sync_to_async(purge)("--days", "30")
+    assert "older than 30 days" in output
+    assert await database_sync_to_async(kept)(ended[10])
+    assert not await database_sync_to_async(kept)(ended[40])
+    # Without --days the setting decides: 5 days, so the 10-day-old one goes now.
+    output = await database_sync_to_async(purge)()
+    assert "older than 5 days" in output
+    assert not await database_sync_to_async(kept)(ended[10])
+
+
 async def test_a_visitor_can_export_then_erase_their_data(connect, brand, alice, via_proxy):
     # Guards against: no way to honour data-subject access and erasure requests (GDPR art. 15 and 17).
     from moderation.models import ReportTicket
@@ -162,3 +211,73 @@ async def test_a_visitor_can_export_then_erase_their_data(connect, brand, alice,
     # The old token no longer opens the erased visitor: it is a stranger now.
     again = await connect.visitor(token=visitor.token, address=ADDRESS)
     assert again.welcome["visitor"]["id"] != data["visitor"]["id"] and again.welcome["conversation"] is None
+
+
+class Browser:
+    """urllib with a cookie jar, as a browser talks to the server through a proxy that adds X-Forwarded-For."""
+
+    def __init__(self, base, address):
+        self.base, self.address = base, address
+        self.headers = {"X-Forwarded-For": address}
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path, **data) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data else None
+        request = urllib.request.Request(self.base + path, data=body, headers={**self.headers, "Referer": self.base + path})
+        try:
+            with self.opener.open(request, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def cookie(self, name) -> str:
+        return next(c.value for c in self.jar if c.name == name)
+
+
+@pytest.mark.e2e
+async def test_through_daphne_the_log_holds_no_address_token_session_or_secret_url(brand, alice):
+    # Guards against: raw client addresses, bearer tokens and session ids in server logs (daphne's access log, warnings, URLs).
+    env = {"CLIENT_ADDRESS_HEADER": "X-Forwarded-For", "CLIENT_ADDRESS_PROXY_COUNT": 1}
+    with daphne_server(**env) as base:
+        ws = base.replace("http", "ws")
+        browser = Browser(base, ADDRESS)
+        status, widget_page = await sync_to_async(browser.get)("/widget/acme/")
+        assert status == 200
+        status, login_page = await sync_to_async(browser.get)("/login/")
+        csrf = browser.cookie("csrftoken")
+        wrong = await sync_to_async(browser.get)("/login/", username="alice", password="wrong", csrfmiddlewaretoken=csrf)
+        assert wrong[0] == 200  # the form again: a failed sign-in, which django-axes logs
+        # Signed in (the server's hasher differs from the tests' fast one, so the session is made here).
+        session = (await sync_to_async(session_cookie)(alice.user)).decode().split("=", 1)[1]
+        browser.headers["Cookie"] = f"{django_settings.SESSION_COOKIE_NAME}={session}"
+        status, dashboard_page = await sync_to_async(browser.get)("/dashboard/")
+        assert status == 200 and 'id="dashboard"' in dashboard_page
+        for path in ("/healthz", "/static/widget/loader.js", "/dashboard/profile/", "/no-such-page/"):
+            await sync_to_async(browser.get)(path)
+
+        # The sockets open on the paths the pages name: no token, session or anything else in a query string.
+        paths = {name: re.search(r'data-ws-path="([^"]*)"', page).group(1)
+                 for name, page in (("widget", widget_page), ("dashboard", dashboard_page))}
+        assert paths == {"widget": "/ws/v1/visitor/acme/", "dashboard": "/ws/v1/expert/"}
+        urls = re.findall(r'(?:src|href|action|data-[a-z-]+)="([^"]*)"', widget_page + dashboard_page + login_page)
+        assert urls and not [u for u in urls if "?" in u and any(k in u.lower() for k in ("token", "session", "csrf", "key"))]
+        proxied = {"X-Forwarded-For": ADDRESS}
+        async with websockets.connect(ws + paths["widget"], origin="https://shop.acme.test", additional_headers=proxied) as visitor:
+            await visitor.send(json.dumps({"type": "hello", "token": None, "nickname": "Sam Doe"}))
+            token = json.loads(await asyncio.wait_for(visitor.recv(), 5))["token"]
+            await visitor.send(json.dumps({"type": "conversation.start", "text": "my order 4711", "client_id": "c1"}))
+            await visitor.send("not json at all")  # an error frame, and whatever the server logs about it
+            cookie = {"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={session}", **proxied}
+            async with websockets.connect(ws + paths["dashboard"], origin=base, additional_headers=cookie) as expert:
+                assert json.loads(await asyncio.wait_for(expert.recv(), 5))["type"] == "welcome"
+            with pytest.raises(websockets.InvalidStatus):  # refused before accept: a 403 daphne would log
+                await websockets.connect(ws + paths["dashboard"], origin="https://evil.test", additional_headers=cookie)
+        async with websockets.connect(ws + paths["widget"], origin="https://shop.acme.test", additional_headers=proxied) as again:
+            await again.send(json.dumps({"type": "hello", "token": token}))
+            assert json.loads(await asyncio.wait_for(again.recv(), 5))["type"] == "welcome"
+        await asyncio.sleep(0.3)
+    log = base.log_path.read_text()
+    assert "Not Found: /no-such-page/" in log  # the log is the server's, and it does log requests that go wrong
+    for secret in (ADDRESS, "127.0.0.1", token, session, csrf):
+        assert secret not in log, (secret, log[-3000:])

@@ -1,6 +1,8 @@
 """Revocation: an expert who loses the right to chat loses their open sockets at once."""
 
+import asyncio
 import io
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -151,3 +153,49 @@ async def test_signing_out_closes_the_community_managers_live_feed(connect, db, 
     await database_sync_to_async(client.post)("/logout/")
     assert (await feed.recv_type("error", timeout=2))["code"] == "forbidden"
     assert await feed.closed_with(timeout=2) == 4401
+
+
+async def test_a_password_change_closes_the_community_managers_live_feed(connect, db, django_user_model):
+    # Guards against: a stolen manager session keeping the moderation feed (alerts, reports, blocks) after the password is changed.
+    from django.core.management import call_command
+
+    await database_sync_to_async(call_command)("create_community_manager", "carol", password="pw-carol-123", stdout=io.StringIO())
+    carol = await database_sync_to_async(django_user_model.objects.get)(username="carol")
+    _, cookie = await session_of(carol, "pw-carol-123")
+    headers = [(b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+               (b"origin", b"http://testserver"), (b"host", b"testserver")]
+    feed, connected, _ = await connect.raw("/ws/v1/moderation/", headers)
+    assert connected and (await feed.recv())["type"] == "welcome"
+
+    def change():
+        carol.set_password("another-long-password-77")
+        carol.save()
+
+    await database_sync_to_async(change)()
+    assert (await feed.recv_type("error", timeout=2))["code"] == "forbidden"
+    assert await feed.closed_with(timeout=2) == 4401
+    again, connected, _ = await connect.raw("/ws/v1/moderation/", headers)
+    assert not connected or await again.closed_with() == 4401  # the old session opens nothing any more
+
+
+async def test_a_blocked_visitors_tabs_are_all_closed_within_two_seconds(connect, brand, alice):
+    # Guards against: a blocked visitor who keeps chatting (or keeps a second tab open) after the expert blocks them.
+    tab = await connect.visitor()
+    other_tab = await connect.visitor(token=tab.token)
+    await tab.send({"type": "conversation.start", "text": "you are all idiots", "client_id": client_id()})
+    conversation_id = (await tab.recv_type("conversation"))["conversation"]["id"]
+    expert = await connect.expert(alice)
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await asyncio.gather(tab.drain(timeout=0.1), other_tab.drain(timeout=0.1))
+
+    async def blocked_then_closed(socket):
+        error = await socket.recv_type("error", timeout=2)
+        return error["code"], await socket.closed_with(timeout=2), time.monotonic()
+
+    started = time.monotonic()
+    await expert.send({"type": "moderation.block", "conversation": conversation_id, "reason": "insults", "duration_hours": 24})
+    results = await asyncio.wait_for(asyncio.gather(blocked_then_closed(tab), blocked_then_closed(other_tab)), timeout=2)
+    for code, close_code, at in results:
+        assert (code, close_code) == ("blocked", 4403)
+        assert at - started < 2
+    assert (await expert.recv_type("block.created", timeout=2))["block"]["until"]

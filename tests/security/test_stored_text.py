@@ -5,6 +5,7 @@ import io
 import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
+from django.utils.html import escape
 
 from tests.support import client_id
 
@@ -13,6 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCRIPT = '<script>alert("xss")</script>'
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
 PAYLOAD = SCRIPT + ATTRIBUTE
+IMG = "<img src=x onerror=alert(1)>"
+BREAKOUT = "</script><script>alert(1)</script>"
 
 
 @pytest.fixture
@@ -83,6 +86,11 @@ async def test_script_payloads_render_as_inert_text_in_the_admin(connect, brand,
         return bodies
 
     bodies = await database_sync_to_async(fetch_all)()
+    # The report's text and the alert's note are on their own pages, escaped.
+    report_page = next(body for url, body in bodies.items() if "/reportticket/" in url)
+    alert_pages = [body for url, body in bodies.items() if "/alert/" in url and url.endswith("/change/")]
+    assert escape(PAYLOAD) in report_page
+    assert any(escape(PAYLOAD) in body for body in alert_pages)
     seen_escaped = 0
     for url, body in bodies.items():
         assert "<script>alert(" not in body, url
@@ -103,3 +111,40 @@ async def test_only_web_urls_travel_as_avatar_urls(connect, brand, make_expert):
     claimed = await expert.request({"type": "conversation.claim", "conversation": waiting}, "conversation")
     assert claimed["conversation"]["expert"]["avatar_url"] is None
     assert claimed["conversation"]["expert"]["bio"] == PAYLOAD  # text travels as text; clients render it as text
+
+
+@pytest.mark.parametrize("display_name,bio", [(IMG, BREAKOUT + IMG), (BREAKOUT, IMG + BREAKOUT)])
+async def test_a_hostile_expert_profile_is_plain_text_on_every_page_and_in_frames(connect, brand, alice, display_name, bio):
+    # Guards against: stored XSS through an expert's display name or bio (dashboard, profile, community panel, visitors' widget).
+    from django.test import Client
+
+    from experts import services
+
+    def edit_profile_and_fetch_pages():
+        client = Client()
+        client.force_login(alice.user)
+        saved = client.post("/dashboard/profile/", {"display_name": display_name, "bio": bio, "avatar_url": ""})
+        assert saved.status_code == 302, saved.content[:2000]
+        post = services.create_community_post(author=alice, title="Lacing " + display_name, body="Try " + bio)
+        post_page = f"/community/{post.pk}/"
+        return post_page, {path: client.get(path).content.decode()
+                           for path in ("/dashboard/", "/dashboard/profile/", "/community/", post_page)}
+
+    post_page, bodies = await database_sync_to_async(edit_profile_and_fetch_pages)()
+    for path, body in bodies.items():
+        for payload in (IMG, BREAKOUT):
+            assert payload not in body, path
+        assert escape(display_name) in body, path  # shown, as text
+    assert escape(bio) in bodies["/dashboard/profile/"]  # the bio's textarea
+    assert escape("Try " + bio) in bodies[post_page]
+
+    # In frames the same text travels as a plain JSON string, for the client to set as text.
+    visitor = await connect.visitor()
+    await visitor.send({"type": "conversation.start", "text": "hi", "client_id": client_id()})
+    conversation_id = (await visitor.recv_type("conversation"))["conversation"]["id"]
+    expert = await connect.expert(alice)
+    assert expert.welcome["expert"]["display_name"] == display_name
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    shown = (await visitor.recv_type("conversation"))["conversation"]["expert"]
+    # Exactly the text, not HTML-escaped on the way: escaping is the renderer's job (the widget sets textContent).
+    assert (shown["display_name"], shown["bio"]) == (display_name, bio)

@@ -1,0 +1,127 @@
+"""A channel layer on Redis pub/sub, for ``CHANNEL_LAYER=pubsub`` (docs/performance.md).
+
+channels-redis's default layer keeps each socket's inbox in Redis: a
+``group_send`` runs a script over every member's inbox and every socket polls
+its own with ``BZPOPMIN``, several round trips per event. Its pub/sub layer
+publishes an event once per group; each server process holds one subscription
+and hands the event to its own sockets in memory. The stock pub/sub layer
+needs three changes to fit this project, made here:
+
+* publishing does not queue behind one lock per Redis server (the stock layer
+  shares one lock between publishing and subscribing, so a burst of sockets
+  subscribing holds up every event);
+* each socket's inbox is bounded (``capacity``, as with the default layer):
+  past it an event is dropped, and the socket refills what it missed from the
+  database by ``seq``;
+* when the subscription is lost (Redis restarted, network cut) the receiver
+  says so in one warning line, reconnects, and once subscribed again hands
+  every socket of the process a ``layer.resync`` event: each reads back from
+  the database whatever was published while nobody listened. The database is
+  the truth; the layer is only the doorbell.
+
+Group membership lives in the process, so nothing is left behind in Redis
+when a process dies.
+"""
+
+import asyncio
+import logging
+
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close, decode_hosts
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# Handed to every socket of the process after the subscription came back.
+RESYNC_EVENT = {"type": "layer.resync"}
+RECONNECT_PAUSE_SECONDS = 0.2
+_OUTAGE = (OSError, RedisConnectionError, RedisTimeoutError)
+
+
+class ChatPubSubChannelLayer(RedisPubSubChannelLayer):
+    """Channels' pub/sub layer with bounded inboxes, unserialised publishing and a resync after outages."""
+
+    def __init__(self, *args, capacity: int = 1000, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, hosts=None, prefix="asgi", channel_layer=None, **kwargs):
+        super().__init__(hosts=hosts, prefix=prefix, channel_layer=channel_layer, **kwargs)
+        self.capacity = channel_layer.capacity
+        self.dropped = 0
+        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+    async def _subscribe_to_channel(self, channel):
+        self.channels[channel] = asyncio.Queue(maxsize=self.capacity)
+        await self._get_shard(channel).subscribe(channel)
+
+    def deliver(self, channel: str, data) -> None:
+        queue = self.channels.get(channel)
+        if queue is None:
+            return
+        try:
+            queue.put_nowait(data)
+        except asyncio.QueueFull:  # a socket that stopped reading: it refills from the database
+            self.dropped += 1
+
+    def resync_all(self) -> None:
+        data = self.channel_layer.serialize(RESYNC_EVENT)
+        for channel in list(self.channels):
+            self.deliver(channel, data)
+
+
+class _Shard(RedisSingleShardConnection):
+    async def publish(self, channel, message):
+        # No lock: the pool gives each publish its own connection. A group's events
+        # stay in order because chatplatform.events awaits each before the next.
+        self._ensure_redis()
+        await self._redis.publish(channel, message)
+
+    async def _do_receiving(self):
+        lost = False
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                    if lost:
+                        # get_message reconnected and re-subscribed: catch up on what went unheard.
+                        lost = False
+                        logger.warning("channel layer subscription restored; every socket re-reads from the database")
+                        self.channel_layer.resync_all()
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except _OUTAGE as exc:
+                if not lost:
+                    logger.warning("channel layer subscription lost (%s); reconnecting", type(exc).__name__)
+                lost = True
+                await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+            except Exception:
+                logger.exception("unexpected error in the channel layer's receiver")
+                await asyncio.sleep(1)
+
+    def _receive_message(self, message):
+        if message is None:
+            return
+        name, data = message["channel"], message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        layer = self.channel_layer
+        if name in layer.channels:
+            layer.deliver(name, data)
+        else:
+            for channel_name in layer.groups.get(name, ()):
+                layer.deliver(channel_name, data)

@@ -1,0 +1,153 @@
+"""Flood control on the visitor socket: rates per visitor and per address, sockets open at once,
+and which network address a socket counts as (never a header the operator did not name)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from moderation import flood
+from tests.moderation.sockets import active_conversation, claimed, start, visitor_from, visitor_with_peer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def hello_refused(connect, address, token=None) -> dict:
+    """Open a socket from ``address`` and say hello; return the error it gets (then it must close with 4429)."""
+    socket = await connect.visitor(address=address, token=token, hello=False)
+    await socket.send({"type": "hello", "token": token})
+    error = await socket.recv()
+    assert await socket.closed_with() == 4429
+    return error
+
+
+# --- rates -------------------------------------------------------------------------------
+
+async def test_new_conversations_are_rate_limited_per_visitor(connect, brand, via_proxy, settings):
+    # Guards against: a visitor flooding the experts' queue by ending and starting again.
+    from visitors.models import Conversation
+
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "conversation_start": {"visitor": "2/minute", "address": "100/minute"}}
+    visitor = await visitor_from(connect, "192.0.2.100")
+    for _ in range(2):
+        await start(visitor)
+        await visitor.request({"type": "conversation.end"}, "conversation")
+    error = await visitor.error({"type": "conversation.start", "text": "and again", "client_id": "third"})
+    assert error["code"] == "rate_limited" and error["ref"] == "third"
+    assert await database_sync_to_async(Conversation.objects.count)() == 2
+    assert (await visitor.request({"type": "ping"}, "pong"))["type"] == "pong"  # slowed down, not thrown out
+
+
+async def test_connections_are_rate_limited_per_address_before_hello(connect, brand, via_proxy, settings):
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "connection": {"visitor": "100/minute", "address": "2/minute"}}
+    for _ in range(2):
+        await visitor_from(connect, "192.0.2.101")
+    third = await connect.visitor(address="192.0.2.101", hello=False)
+    assert (await third.recv())["code"] == "rate_limited"  # before any frame of its own
+    assert await third.closed_with() == 4429
+    assert (await visitor_from(connect, "192.0.2.102")).welcome["type"] == "welcome"  # another address is not slowed
+
+
+async def test_connections_are_rate_limited_per_visitor_at_hello(connect, brand, via_proxy, settings):
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "connection": {"visitor": "1/minute", "address": "100/minute"}}
+    first = await visitor_from(connect, "192.0.2.103")  # a new visitor: counted as one, not as a connection
+    await first.close()
+    await visitor_from(connect, "192.0.2.103", token=first.token)  # the visitor's one reconnection of the minute
+    assert (await hello_refused(connect, "192.0.2.103", token=first.token))["code"] == "rate_limited"
+    assert (await visitor_from(connect, "192.0.2.103")).welcome["type"] == "welcome"  # someone else on that address
+
+
+async def test_an_address_limit_counts_every_visitor_on_that_address(connect, brand, alice, via_proxy, settings):
+    # Guards against: a flood spread over many fresh tokens from one address getting through.
+    from visitors.models import Message
+
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"visitor": "100/minute", "address": "3/minute"}}
+    one, expert, _ = await active_conversation(connect, alice, address="192.0.2.104")
+    two = await visitor_from(connect, "192.0.2.104")
+    await claimed(connect, alice, two, await start(two))
+    for n in range(2):
+        await one.request({"type": "message.send", "text": f"one {n}", "client_id": f"one{n}"}, "message")
+    await two.request({"type": "message.send", "text": "two 0", "client_id": "two0"}, "message")
+    error = await two.error({"type": "message.send", "text": "two 1", "client_id": "two1"})
+    assert error["code"] == "rate_limited" and error["ref"] == "two1"
+    assert not await database_sync_to_async(Message.objects.filter(client_id="two1").exists)()
+    elsewhere, _, _ = await active_conversation(connect, alice, address="192.0.2.105")
+    await elsewhere.request({"type": "message.send", "text": "fine", "client_id": "else"}, "message")
+
+
+# --- sockets open at once ---------------------------------------------------------------------
+
+async def test_open_sockets_are_capped_per_visitor(connect, brand, via_proxy, settings):
+    # Guards against: one visitor holding hundreds of sockets open (a rate of opening alone does not stop it).
+    settings.FLOOD_OPEN_SOCKETS = {"visitor": 2, "address": 0}
+    first = await visitor_from(connect, "192.0.2.110")
+    await visitor_from(connect, "192.0.2.110", token=first.token)
+    error = await hello_refused(connect, "192.0.2.110", token=first.token)
+    assert error["code"] == "rate_limited" and "at once" in error["detail"]
+    assert (await visitor_from(connect, "192.0.2.110")).welcome["type"] == "welcome"  # another visitor, same address
+    await first.close()  # a closed tab frees its place at once
+    assert (await visitor_from(connect, "192.0.2.110", token=first.token)).welcome["type"] == "welcome"
+
+
+async def test_open_sockets_are_capped_per_address(connect, brand, via_proxy, settings):
+    settings.FLOOD_OPEN_SOCKETS = {"visitor": 0, "address": 2}
+    first = await visitor_from(connect, "192.0.2.111")
+    await visitor_from(connect, "192.0.2.111")  # another visitor, same address
+    third = await connect.visitor(address="192.0.2.111", hello=False)
+    assert (await third.recv())["code"] == "rate_limited"  # refused before hello
+    assert await third.closed_with() == 4429
+    assert (await visitor_from(connect, "192.0.2.112")).welcome["type"] == "welcome"
+    await first.close()
+    assert (await visitor_from(connect, "192.0.2.111")).welcome["type"] == "welcome"
+
+
+async def test_a_live_socket_keeps_its_place_and_a_dead_process_places_go_stale(connect, brand, via_proxy, settings):
+    # Guards against: places that expire under a socket still open, or that leak forever when a server process dies.
+    settings.FLOOD_OPEN_SOCKETS = {"visitor": 1, "address": 0}
+    settings.CHAT_VISITOR_HEARTBEAT_SECONDS = 0.1  # places are stale after 0.3 s without a heartbeat
+    first = await visitor_from(connect, "192.0.2.113")
+    await asyncio.sleep(0.7)  # well past the stale window: only the heartbeat keeps the first tab counted
+    assert (await hello_refused(connect, "192.0.2.113", token=first.token))["code"] == "rate_limited"
+    await first.close()
+    # A socket of a server process that died: it never releases its place and never refreshes it.
+    ghost = flood.OpenSockets("ghost-of-a-dead-process")
+    await ghost.claim("visitor", first.welcome["visitor"]["id"])
+    assert (await hello_refused(connect, "192.0.2.113", token=first.token))["code"] == "rate_limited"
+    await asyncio.sleep(0.5)
+    assert (await visitor_from(connect, "192.0.2.113", token=first.token)).welcome["type"] == "welcome"
+
+
+# --- which address: never a header by default ----------------------------------------------------
+
+async def block_the_visitor(connect, alice, visitor):
+    """An expert claims the visitor's question and blocks them (the brand blocks by address too)."""
+    conversation_id = await start(visitor)
+    expert = await claimed(connect, alice, visitor, conversation_id)
+    await expert.request({"type": "moderation.block", "conversation": conversation_id, "reason": "Threats", "duration_hours": 24},
+                         "block.created")
+    assert (await visitor.recv_type("error"))["code"] == "blocked"
+
+
+async def test_a_forwarded_for_header_is_never_trusted_unless_named(connect, brand, alice, settings):
+    # Guards against: a visitor escaping an address block, or framing someone else, by sending X-Forwarded-For.
+    settings.CLIENT_ADDRESS_HEADER = ""
+    blocked = await visitor_with_peer(connect, "192.0.2.120", forwarded_for="203.0.113.1")
+    await block_the_visitor(connect, alice, blocked)
+    # A fresh browser on the same address, claiming another one: still the blocked address.
+    spoofer = await visitor_with_peer(connect, "192.0.2.120", forwarded_for="203.0.113.2")
+    assert spoofer.welcome["code"] == "blocked"
+    assert await spoofer.closed_with() == 4403
+    # Someone elsewhere naming the blocked visitor's header value is not blocked.
+    other = await visitor_with_peer(connect, "192.0.2.121", forwarded_for="203.0.113.1")
+    assert other.welcome["type"] == "welcome"
+
+
+async def test_behind_one_proxy_the_right_most_forwarded_address_counts(connect, brand, alice, via_proxy):
+    # Our proxy appends what it saw; anything left of it was written by the client.
+    blocked = await visitor_with_peer(connect, "10.0.0.1", forwarded_for="203.0.113.9, 198.51.100.30")
+    await block_the_visitor(connect, alice, blocked)
+    same_client = await visitor_with_peer(connect, "10.0.0.1", forwarded_for="203.0.113.10, 198.51.100.30")
+    assert same_client.welcome["code"] == "blocked"
+    assert await same_client.closed_with() == 4403
+    framing = await visitor_with_peer(connect, "10.0.0.1", forwarded_for="198.51.100.30, 198.51.100.31")
+    assert framing.welcome["type"] == "welcome"

@@ -1,0 +1,78 @@
+"""The pub/sub channel layer (CHANNEL_LAYER=pubsub, chatplatform/layers.py) against a real Redis."""
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+
+from chatplatform.layers import ChatPubSubChannelLayer
+from tests.support import redis_url
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+async def layer():
+    name = f"chat-layer-test-{uuid.uuid4().hex[:8]}"  # so a test can find (and kill) its own connections
+    layer = ChatPubSubChannelLayer(
+        hosts=[{"address": redis_url(), "client_name": name}], prefix=f"t{uuid.uuid4().hex[:6]}", capacity=5
+    )
+    layer.client_name = name
+    yield layer
+    await layer.flush()
+
+
+async def receive(layer, channel, timeout=3):
+    async with asyncio.timeout(timeout):
+        return await layer.receive(channel)
+
+
+async def test_a_group_event_reaches_every_member_once_and_not_others(layer):
+    one, two, other = [await layer.new_channel() for _ in range(3)]
+    await layer.group_add("conversation.a", one)
+    await layer.group_add("conversation.a", two)
+    await layer.group_send("conversation.a", {"type": "chat.message", "n": 1})
+    assert (await receive(layer, one))["n"] == 1
+    assert (await receive(layer, two))["n"] == 1
+    with pytest.raises(TimeoutError):
+        await receive(layer, other, timeout=0.3)
+
+
+async def test_a_socket_that_stops_reading_has_a_bounded_inbox(layer):
+    # Guards against: one stalled socket growing the server's memory without end.
+    channel = await layer.new_channel()
+    await layer.group_add("conversation.b", channel)
+    for n in range(20):
+        await layer.group_send("conversation.b", {"type": "chat.message", "n": n})
+    loop_layer = layer._get_layer()
+    for _ in range(100):
+        if loop_layer.dropped == 15:
+            break
+        await asyncio.sleep(0.02)
+    assert loop_layer.dropped == 15  # capacity 5: the rest is refilled from the database by seq
+    assert [(await receive(layer, channel))["n"] for _ in range(5)] == [0, 1, 2, 3, 4]
+
+
+async def test_after_the_subscription_is_cut_every_socket_is_told_to_resync(layer):
+    # Guards against: events published while a process was not subscribed (Redis restart) never reaching its sockets.
+    one, two = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("conversation.c", one)
+    await layer.group_send("conversation.c", {"type": "chat.message", "n": 1})
+    assert (await receive(layer, one))["n"] == 1
+
+    admin = aioredis.from_url(redis_url())
+    try:
+        clients = await admin.client_list()
+        ours = [c["id"] for c in clients if c.get("name") == layer.client_name and int(c.get("sub", 0) or 0) > 0]
+        assert ours, "the layer's subscription connection was not found"
+        for client_id in ours:
+            await admin.client_kill_filter(_id=client_id)
+    finally:
+        await admin.aclose()
+
+    assert (await receive(layer, one, timeout=5)) == {"type": "layer.resync"}
+    assert (await receive(layer, two, timeout=5)) == {"type": "layer.resync"}
+    # And the subscription works again.
+    await layer.group_send("conversation.c", {"type": "chat.message", "n": 2})
+    assert (await receive(layer, one))["n"] == 2
