@@ -173,8 +173,12 @@ class Peer:
                 if kind == "message":
                     self.on_message(frame["message"] if "message" in frame else frame)
                 elif kind == "messages":
+                    # A sync answer may hold what already arrived live since the sync was asked
+                    # for: a client skips by seq what it has. A live `message` seen twice still
+                    # counts as a duplicate (that would break the protocol's no-repeat promise).
                     for message in frame["messages"]:
-                        self.on_message(message)
+                        if message["seq"] > self.last_seq[message["conversation"]]:
+                            self.on_message(message)
                 elif kind == "typing":
                     self.gen.on_typing(self, frame)
                 waiting = self.waiters.get(kind)

@@ -7,7 +7,7 @@ Targets, each started in its own process, one after the other:
   daphne on the same channels-redis settings (the framework's own cost);
 * ``project``: daphne on chatplatform.asgi, PostgreSQL database ``chatbench``
   (dropped, created and migrated here), channels-redis on its own Redis db;
-* ``project-pubsub``: the project on the pub/sub channel layer (``CHANNEL_LAYER=pubsub``);
+* ``project-redis``: the project on channels-redis's default layer (``CHANNEL_LAYER=redis``);
 * ``project2``: the same on two daphne processes (visitors on one, experts on
   the other), the steady scenario only.
 
@@ -288,7 +288,7 @@ def report(results: dict) -> str:
 def ratios(results: dict) -> dict:
     t = results["targets"]
     out = {}
-    for name in ("project", "project-pubsub"):
+    for name in ("project", "project-redis"):
         if name in t:
             out.update(_ratios_of(t, name))
     return out
@@ -297,7 +297,7 @@ def ratios(results: dict) -> dict:
 def _ratios_of(t: dict, name: str) -> dict:
     out = {}
     p = t[name]
-    for base in ("ws", "channels", "project2", "project"):
+    for base in ("ws", "channels", "project2", "project-redis", "project"):
         if base not in t or base == name:
             continue
         b = t[base]
@@ -430,8 +430,10 @@ def main() -> None:
         "FLOOD_NEW_VISITORS_PER_ADDRESS": "1000000/hour",
         "FLOOD_SOCKETS_PER_VISITOR": "1000000/minute",
         "FLOOD_SOCKETS_PER_ADDRESS": "1000000/minute",
+        "FLOOD_OPEN_SOCKETS_PER_VISITOR": "0",
+        "FLOOD_OPEN_SOCKETS_PER_ADDRESS": "0",
     }
-    daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}"]
+    daphne = [PY, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", "{port}"]
     seed = None
     if any(t.startswith("project") for t in targets):
         log(f"database {urlsplit(args.database_url).path.lstrip('/')}: recreate and migrate")
@@ -453,9 +455,9 @@ def main() -> None:
             scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing")]
         elif name == "project":
             target = Target(name, [daphne + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
-        elif name == "project-pubsub":
-            # The same, on the pub/sub channel layer (CHANNEL_LAYER=pubsub, chatplatform/layers.py).
-            env = {**server_env, "CHANNEL_LAYER": "pubsub"}
+        elif name == "project-redis":
+            # The same on channels-redis's default layer (CHANNEL_LAYER=redis) instead of pub/sub.
+            env = {**server_env, "CHANNEL_LAYER": "redis"}
             target = Target(name, [daphne + ["chatplatform.asgi:application"]], env, [server_cores], db_url=args.database_url)
         elif name == "project2":
             # Same CPU budget as one process (both on the server core): what splitting costs.

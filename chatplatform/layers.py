@@ -1,4 +1,13 @@
-"""A channel layer on Redis pub/sub, for ``CHANNEL_LAYER=pubsub`` (docs/performance.md).
+"""The channel layers on Redis: channels-redis's, made quiet about outages, and one on pub/sub.
+
+``ChatRedisChannelLayer`` (``CHANNEL_LAYER=redis``) is channels-redis's default
+layer with one change: after handing over an event it drops the event's backup
+copy in a task nobody awaits, and when Redis goes away under that task asyncio
+logs "Task exception was never retrieved" with a traceback. Here the task says
+so in one warning line; the backup copy stays, and at worst an event is handed
+over twice, which every socket skips (by seq and by conversation state).
+
+``ChatPubSubChannelLayer`` (``CHANNEL_LAYER=pubsub``, docs/performance.md):
 
 channels-redis's default layer keeps each socket's inbox in Redis: a
 ``group_send`` runs a script over every member's inbox and every socket polls
@@ -26,6 +35,7 @@ when a process dies.
 import asyncio
 import logging
 
+from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close, decode_hosts
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -37,6 +47,16 @@ logger = logging.getLogger(__name__)
 RESYNC_EVENT = {"type": "layer.resync"}
 RECONNECT_PAUSE_SECONDS = 0.2
 _OUTAGE = (OSError, RedisConnectionError, RedisTimeoutError)
+
+
+class ChatRedisChannelLayer(RedisChannelLayer):
+    """channels-redis's default layer; an outage under its backup clean-up is one warning line."""
+
+    async def _clean_receive_backup(self, index, channel):
+        try:
+            await super()._clean_receive_backup(index, channel)
+        except _OUTAGE as exc:
+            logger.warning("channel layer unreachable (%s); an event's backup copy was kept", type(exc).__name__)
 
 
 class ChatPubSubChannelLayer(RedisPubSubChannelLayer):
@@ -74,6 +94,11 @@ class _LoopLayer(RedisPubSubLoopLayer):
             queue.put_nowait(data)
         except asyncio.QueueFull:  # a socket that stopped reading: it refills from the database
             self.dropped += 1
+
+    async def forget_channel(self, channel: str) -> None:
+        """Drop a channel this process made for itself (the health check's), subscription included."""
+        if self.channels.pop(channel, None) is not None:
+            await self._get_shard(channel).unsubscribe(channel)
 
     def resync_all(self) -> None:
         data = self.channel_layer.serialize(RESYNC_EVENT)

@@ -167,7 +167,8 @@ class BlockVisitor(InboundFrame):
     conversation: ConversationRef
     reason: Annotated[str, Field(max_length=1000), AfterValidator(_not_blank)]
     # Required, and null means until a community manager lifts it.
-    duration_hours: Optional[Annotated[int, Field(ge=1, le=24 * 365)]]
+    # At least an hour; the most is the MAX_BLOCK_HOURS setting, which the service applies.
+    duration_hours: Optional[Annotated[int, Field(ge=1)]]
 
 
 class AlertAck(InboundFrame):

@@ -123,9 +123,10 @@ if REDIS_URL:
             "socket_keepalive": True,
         }
     ]
-    # `redis` (default): channels-redis's layer, each socket's inbox kept in Redis.
-    # `pubsub`: one subscription per process, inboxes in memory (chatplatform/layers.py, docs/performance.md).
-    CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "redis")
+    # `pubsub` (default): one subscription per process, inboxes in memory; fewer Redis
+    # round trips per event (chatplatform/layers.py, docs/performance.md).
+    # `redis`: channels-redis's layer, each socket's inbox kept in Redis.
+    CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
     if CHANNEL_LAYER == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
@@ -140,7 +141,7 @@ if REDIS_URL:
     elif CHANNEL_LAYER == "redis":
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "chatplatform.layers.ChatRedisChannelLayer",
                 "CONFIG": {
                     "hosts": _REDIS_HOSTS,
                     "capacity": CHANNEL_CAPACITY,

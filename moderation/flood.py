@@ -170,8 +170,8 @@ class OpenSockets:
         storage_key = self._key(scope, str(key))
         try:
             full = await self._claim([storage_key], [cap])
-        except Exception:  # storage down: fail open, as the rate limits do
-            logger.warning("open-socket count unavailable; a %s socket is let in uncounted", scope, exc_info=True)
+        except Exception as exc:  # storage down: fail open, as the rate limits do
+            logger.warning("open-socket count unavailable (%s); a %s socket is let in uncounted", type(exc).__name__, scope)
             return
         if full:
             raise ChatError(errors.RATE_LIMITED, "Too many chat windows are open at once; close one and try again.")
@@ -184,8 +184,8 @@ class OpenSockets:
         keys = list(self.keys.values())
         try:
             await self._claim(keys, [0] * len(keys))
-        except Exception:
-            logger.warning("open-socket count unavailable; refresh skipped", exc_info=True)
+        except Exception as exc:
+            logger.warning("open-socket count unavailable (%s); refresh skipped", type(exc).__name__)
 
     async def release(self) -> None:
         keys, self.keys = list(self.keys.values()), {}
@@ -200,8 +200,8 @@ class OpenSockets:
                 for key in keys:
                     pipe.zrem(key, self.member)
                 await pipe.execute()
-        except Exception:  # it goes stale and is dropped within three heartbeats anyway
-            logger.warning("open-socket count unavailable; release skipped", exc_info=True)
+        except Exception as exc:  # it goes stale and is dropped within three heartbeats anyway
+            logger.warning("open-socket count unavailable (%s); release skipped", type(exc).__name__)
 
     async def _claim(self, keys: list[str], caps: list[int]) -> int:
         if not settings.REDIS_URL:

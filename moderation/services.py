@@ -5,7 +5,8 @@ ladder follows the community guide (seeds/): remind politely, end, alert the
 community managers, block.
 """
 
-from datetime import timedelta
+import re
+from datetime import timedelta, timezone as dt_timezone
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -146,7 +147,7 @@ def block_visitor(*, expert: ExpertProfile, conversation_id, reason: str, durati
     payload = block_object(block)
     _send_blocked(block)
     send_event_on_commit(moderators_group(), {"type": "block.created", "block": payload})
-    until = f"until {payload['until']}" if expires_at else "until lifted"
+    until = f"until {block.expires_at.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC" if block.expires_at else "until lifted"
     alert = _raise_alert(brand=brand, kind=Alert.Kind.BLOCK, note=f"{expert.display_name} blocked a visitor ({until}): {reason}",
                          conversation=conversation, expert=expert)
     record(ModerationEvent.Action.BLOCK, actor_kind="expert", expert=expert, brand=brand, conversation=conversation,
@@ -226,7 +227,8 @@ def _alert_changed(alert: Alert) -> None:
 
 @transaction.atomic
 def acknowledge_alert(*, user, alert_id) -> Alert:
-    alert = Alert.objects.select_for_update().filter(pk=alert_id).first() if str(alert_id).isdigit() else None
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    alert = Alert.objects.select_for_update().filter(pk=int(alert_id)).first() if re.fullmatch(r"[0-9]{1,18}", str(alert_id)) else None
     if alert is None:
         raise ChatError(errors.NOT_FOUND, "No such alert.")
     if alert.status == Alert.Status.OPEN:

@@ -173,7 +173,7 @@ class SocketFactory:
         for socket in self.opened:
             try:
                 await socket.close()
-            except Exception:  # already gone (the server closed it)
+            except (Exception, asyncio.CancelledError):  # already gone (the server closed it), or a timed-out wait
                 pass
 
 

@@ -199,7 +199,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.accept()
             await self.close(CLOSE_UNKNOWN_BRAND)
             return
-        if not visitor_origin_allowed(header(self.scope, b"origin"), self.brand.origin_list):
+        if not visitor_origin_allowed(header(self.scope, b"origin"), self.brand.origin_list, scope=self.scope):
             await self.close()  # refused before accept: the handshake gets HTTP 403
             return
         # The address itself is never kept: only its keyed hashes (current key first).

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from websockets.exceptions import ConnectionClosed
 from django.conf import settings
 
 from tests import support
@@ -82,12 +83,13 @@ class ServerProcess:
         self.log.close()
 
 
-@pytest.fixture
-def two_servers(tmp_path):
-    """Two server processes sharing the test database and one Redis (a prefix of their own)."""
+@pytest.fixture(params=["redis", "pubsub"])
+def two_servers(tmp_path, request):
+    """Two server processes sharing the test database and one Redis (a prefix of their own), on each channel layer."""
     prefix = "e2e" + secrets.token_hex(4)
     env = {
         **os.environ,
+        "CHANNEL_LAYER": request.param,
         "DJANGO_SETTINGS_MODULE": "chatplatform.settings",
         "DATABASE_URL": database_url(),
         "REDIS_URL": support.redis_url(),
@@ -137,6 +139,15 @@ async def open_visitor(server: ServerProcess, *, brand: str = "acme", token=None
     ws = await connect(f"{server.url}/ws/v1/visitor/{brand}/", origin=BRAND_ORIGIN, open_timeout=WAIT, proxy=None)
     await send(ws, {"type": "hello", "token": token, "last_seq": last_seq})
     return ws, await recv_type(ws, "welcome")
+
+
+async def open_visitor_raw(server: ServerProcess, *, brand: str = "acme", token=None):
+    """A visitor socket that has sent hello, with nothing read yet; returns (socket, None)."""
+    from websockets.asyncio.client import connect
+
+    ws = await connect(f"{server.url}/ws/v1/visitor/{brand}/", origin=BRAND_ORIGIN, open_timeout=WAIT, proxy=None)
+    await send(ws, {"type": "hello", "token": token, "last_seq": 0})
+    return ws, None
 
 
 async def open_expert(server: ServerProcess, cookie: str):
@@ -208,6 +219,19 @@ def test_a_conversation_spans_two_server_processes(two_servers, brand, alice):
             await send(visitor, {"type": "message.send", "text": "yes", "client_id": "v2"})
             got = await recv_type(expert, "message", where=lambda f: f["author"] == "visitor" and f["seq"] == 7)
             assert got["text"] == "yes"
+
+            # A block placed through the expert's process shuts the visitor out on the other one.
+            await send(expert, {"type": "moderation.block", "conversation": conversation_id, "reason": "Abuse", "duration_hours": 1})
+            created = await recv_type(expert, "block.created")
+            refused = await recv_type(visitor, "error")
+            assert refused["code"] == "blocked" and refused["until"] == created["block"]["until"]
+            with pytest.raises(ConnectionClosed):
+                await recv_type(visitor, "never")
+            assert visitor.close_code == 4403
+            for server in (server_a, server_b):  # and neither process lets it back in
+                again, _ = await open_visitor_raw(server, token=token)
+                assert (await recv_type(again, "error"))["code"] == "blocked"
+                await again.close()
         finally:
             await visitor.close()
             await expert.close()

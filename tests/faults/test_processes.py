@@ -211,11 +211,12 @@ async def closed_code(ws, timeout=5):
     return closed.value.rcvd.code if closed.value.rcvd else 1006
 
 
-async def test_redis_restarted_mid_conversation_loses_and_repeats_nothing(brand, alice, own_redis):
+@pytest.mark.parametrize("layer", ["pubsub", "redis"])  # CHANNEL_LAYER: both must survive it
+async def test_redis_restarted_mid_conversation_loses_and_repeats_nothing(brand, alice, own_redis, layer):
     # Guards against: message loss or duplicates when the channel layer's broker restarts (and 1011 crash-closes).
     from visitors.models import Message
 
-    with daphne_server(REDIS_URL=own_redis.url) as base:
+    with daphne_server(REDIS_URL=own_redis.url, CHANNEL_LAYER=layer) as base:
         visitor, expert = Visitor(base), Expert(base, alice.user)
         await expert.connect()
         conversation_id = await start_and_claim(visitor, expert.ws)

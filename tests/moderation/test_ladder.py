@@ -1,5 +1,7 @@
 """The expert's ladder through the real sockets: warn, end, alert, block; and reports."""
 
+import re
+
 import pytest
 from channels.db import database_sync_to_async
 from django.core import mail
@@ -53,7 +55,10 @@ async def test_block_ends_it_closes_every_tab_and_holds_at_hello(connect, brand,
     ended = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
     assert ended.status == "ended" and ended.ended_by == "moderator"
     assert (await feed.recv_type("block.created"))["block"]["id"] == created["block"]["id"]
-    assert (await feed.recv_type("alert.created"))["alert"]["kind"] == "block"
+    block_alert = (await feed.recv_type("alert.created"))["alert"]
+    assert block_alert["kind"] == "block"
+    # The note is for people: a minute in UTC, not an ISO stamp with microseconds.
+    assert re.fullmatch(r"Alice blocked a visitor \(until \d{4}-\d\d-\d\d \d\d:\d\d UTC\): Threats", block_alert["note"])
 
     # At hello: by token, and by address after the visitor drops its token.
     for token in (visitor.token, None):

@@ -108,7 +108,6 @@ async def test_visitor_socket_without_an_origin_is_refused_before_any_frame(conn
     assert visitor.welcome["type"] == "welcome"
 
 
-@pytest.mark.xfail(strict=True, reason="needs visitors/consumers.py to pass scope=self.scope to visitor_origin_allowed")
 @pytest.mark.parametrize("origin", OWN_HOST_ELSEWHERE)
 async def test_visitor_socket_refuses_our_host_on_another_port_or_scheme(connect, brand, origin):
     # Guards against: the widget's own-host check ignoring port and scheme (another program on our host posing as the widget).

@@ -157,8 +157,9 @@ async def test_foreign_origin_is_refused_before_any_frame(connect, brand, origin
 
 
 async def test_own_host_and_listed_origins_are_accepted(connect, brand):
-    for origin in (b"https://shop.acme.test", b"http://testserver", b"http://localhost:8000"):
-        visitor = await connect.visitor(origin=origin)
+    for origin, host in ((b"https://shop.acme.test", b"testserver"), (b"http://testserver", b"testserver"),
+                         (b"http://localhost:8000", b"localhost:8000")):
+        visitor = await connect.visitor(origin=origin, host=host)
         assert visitor.welcome["type"] == "welcome"
 
 
