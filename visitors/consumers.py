@@ -321,8 +321,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             try:
                 await self.open_sockets.refresh()
                 refusal = await database_sync_to_async(_blocked)(self.brand, self.visitor, self.address_hashes)
-            except Exception:  # the database is away for a moment: try again at the next beat
-                logger.warning("visitor socket heartbeat failed", exc_info=True)
+            except Exception as exc:  # the database is away for a moment: try again at the next beat
+                logger.warning("visitor socket heartbeat failed (%s); trying again at the next", type(exc).__name__)
                 continue
             if refusal is not None:
                 await self.refuse_blocked(refusal.detail, refusal.extra.get("until"))

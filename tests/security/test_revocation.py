@@ -139,8 +139,8 @@ async def test_a_session_deleted_behind_the_sockets_back_is_caught_by_the_heartb
     assert await socket.closed_with(timeout=3) == 4401
 
 
-async def test_signing_out_closes_the_community_managers_live_feed(connect, db, django_user_model):
-    # Guards against: a moderation feed (alerts, reports) that keeps streaming after its manager signed out.
+async def manager_feed(connect, django_user_model):
+    """A community manager (carol) signed in, and her live feed after its welcome: (client, user, feed, headers)."""
     from django.core.management import call_command
 
     await database_sync_to_async(call_command)("create_community_manager", "carol", password="pw-carol-123", stdout=io.StringIO())
@@ -150,6 +150,12 @@ async def test_signing_out_closes_the_community_managers_live_feed(connect, db, 
                (b"origin", b"http://testserver"), (b"host", b"testserver")]
     feed, connected, _ = await connect.raw("/ws/v1/moderation/", headers)
     assert connected and (await feed.recv())["type"] == "welcome"
+    return client, carol, feed, headers
+
+
+async def test_signing_out_closes_the_community_managers_live_feed(connect, db, django_user_model):
+    # Guards against: a moderation feed (alerts, reports) that keeps streaming after its manager signed out.
+    client, _, feed, _ = await manager_feed(connect, django_user_model)
     await database_sync_to_async(client.post)("/logout/")
     assert (await feed.recv_type("error", timeout=2))["code"] == "forbidden"
     assert await feed.closed_with(timeout=2) == 4401
@@ -157,15 +163,7 @@ async def test_signing_out_closes_the_community_managers_live_feed(connect, db, 
 
 async def test_a_password_change_closes_the_community_managers_live_feed(connect, db, django_user_model):
     # Guards against: a stolen manager session keeping the moderation feed (alerts, reports, blocks) after the password is changed.
-    from django.core.management import call_command
-
-    await database_sync_to_async(call_command)("create_community_manager", "carol", password="pw-carol-123", stdout=io.StringIO())
-    carol = await database_sync_to_async(django_user_model.objects.get)(username="carol")
-    _, cookie = await session_of(carol, "pw-carol-123")
-    headers = [(b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()),
-               (b"origin", b"http://testserver"), (b"host", b"testserver")]
-    feed, connected, _ = await connect.raw("/ws/v1/moderation/", headers)
-    assert connected and (await feed.recv())["type"] == "welcome"
+    _, carol, feed, headers = await manager_feed(connect, django_user_model)
 
     def change():
         carol.set_password("another-long-password-77")
