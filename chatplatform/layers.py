@@ -107,6 +107,29 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
 
 class _Shard(RedisSingleShardConnection):
+    async def subscribe(self, channel):
+        """Subscribe, or raise a Redis connection error: a socket that cannot hear must reconnect.
+
+        While the receiver re-connects the subscription's connection after an
+        outage, redis-py may fail a concurrent SUBSCRIBE with errors of its own
+        (an AttributeError on a connection torn down under it). The consumer
+        turns a Redis connection error into a close that says "reconnect" (1012).
+        """
+        try:
+            await super().subscribe(channel)
+        except RedisConnectionError:
+            raise
+        except Exception as exc:
+            logger.warning("channel layer subscription failed (%s); the socket is told to reconnect", type(exc).__name__)
+            raise RedisConnectionError("the channel layer's subscription is reconnecting") from exc
+
+    async def unsubscribe(self, channel):
+        # Nobody local listens any more: a subscription left over only costs its events being dropped here.
+        try:
+            await super().unsubscribe(channel)
+        except Exception as exc:
+            logger.warning("channel layer unsubscribe failed (%s); ignored", type(exc).__name__)
+
     async def publish(self, channel, message):
         # No lock: the pool gives each publish its own connection. A group's events
         # stay in order because chatplatform.events awaits each before the next.
@@ -116,27 +139,30 @@ class _Shard(RedisSingleShardConnection):
     async def _do_receiving(self):
         lost = False
         while True:
+            if not (self._pubsub and self._pubsub.subscribed):
+                await asyncio.sleep(0.1)
+                continue
             try:
-                if self._pubsub and self._pubsub.subscribed:
-                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
-                    if lost:
-                        # get_message reconnected and re-subscribed: catch up on what went unheard.
-                        lost = False
-                        logger.warning("channel layer subscription restored; every socket re-reads from the database")
-                        self.channel_layer.resync_all()
-                    self._receive_message(message)
-                else:
-                    await asyncio.sleep(0.1)
+                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
             except (asyncio.CancelledError, GeneratorExit):
                 raise
-            except _OUTAGE as exc:
+            except Exception as exc:
+                # Any failure to read (a Redis error, or redis-py's own while a SUBSCRIBE reconnects the
+                # same connection) may have lost events: the resync after it makes that safe.
                 if not lost:
                     logger.warning("channel layer subscription lost (%s); reconnecting", type(exc).__name__)
                 lost = True
                 await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+                continue
+            if lost:
+                # get_message reconnected and re-subscribed: catch up on what went unheard.
+                lost = False
+                logger.warning("channel layer subscription restored; every socket re-reads from the database")
+                self.channel_layer.resync_all()
+            try:
+                self._receive_message(message)
             except Exception:
-                logger.exception("unexpected error in the channel layer's receiver")
-                await asyncio.sleep(1)
+                logger.exception("unexpected error handing over a channel layer event")
 
     def _receive_message(self, message):
         if message is None:

@@ -107,3 +107,24 @@ def test_the_health_check_answers_on_the_pubsub_layer_and_leaves_no_subscription
         assert all(not loop_layer.channels for loop_layer in layer._layers.values())
     finally:
         channel_layers.backends.pop("default", None)
+
+
+async def test_a_subscribe_that_fails_mid_reconnect_becomes_a_retryable_connection_error(layer, monkeypatch, caplog):
+    # Guards against: "Exception inside application" (a 1011 close, a traceback) when a socket opens while the
+    # layer's subscription is reconnecting after a Redis restart; redis-py then fails with errors of its own.
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    await layer.new_channel()  # the subscription connection exists
+    pubsub = layer._get_layer()._shards[0]._pubsub
+
+    async def torn_down(*args, **kwargs):
+        raise AttributeError("'NoneType' object has no attribute 'writelines'")
+
+    monkeypatch.setattr(pubsub, "subscribe", torn_down)
+    monkeypatch.setattr(pubsub, "unsubscribe", torn_down)
+    with pytest.raises(RedisConnectionError):
+        await layer.new_channel()
+    shard = layer._get_layer()._shards[0]
+    shard._subscribed_to.add("gone")  # so the unsubscribe really reaches the failing connection
+    await shard.unsubscribe("gone")  # never raises: a leftover subscription only costs dropped events
+    assert not [r for r in caplog.records if r.exc_info]
