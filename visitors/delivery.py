@@ -21,8 +21,7 @@ from chatplatform import protocol
 from chatplatform.db import database_sync_to_async
 from chatplatform.groups import conversation_group
 
-from .selectors import CONVERSATION_RELATED, messages_after
-from .models import Conversation
+from .selectors import conversations_with_related, messages_after
 from .serializers import conversation_object, message_object
 
 
@@ -34,9 +33,8 @@ fetch_messages = database_sync_to_async(message_objects_after)
 
 
 def conversation_objects(conversation_ids) -> list[dict]:
-    """The current state of conversations a socket already follows (its access was checked when it joined)."""
-    rows = Conversation.objects.select_related(*CONVERSATION_RELATED).filter(pk__in=list(conversation_ids))
-    return [conversation_object(c) for c in rows]
+    """The current state of conversations a socket already follows."""
+    return [conversation_object(c) for c in conversations_with_related(conversation_ids)]
 
 
 fetch_conversations = database_sync_to_async(conversation_objects)

@@ -89,6 +89,11 @@ def conversation_with_related(conversation_id) -> Conversation:
     return Conversation.objects.select_related(*CONVERSATION_RELATED).get(pk=conversation_id)
 
 
+def conversations_with_related(conversation_ids) -> list[Conversation]:
+    """Conversations a socket already follows (access was checked when it joined them)."""
+    return list(Conversation.objects.select_related(*CONVERSATION_RELATED).filter(pk__in=list(conversation_ids)))
+
+
 def access_visitor_conversation(*, visitor: Visitor, conversation_id) -> Conversation:
     """One of the visitor's own conversations; anyone else's is simply not found."""
     pk = parse_conversation_id(conversation_id)
