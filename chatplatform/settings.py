@@ -334,6 +334,9 @@ FLOOD_OPEN_SOCKETS = {
 # it (the `visitor.blocked` event may be lost) and refreshes its place in the
 # open-socket counts; a place not refreshed for three times this is dropped.
 CHAT_VISITOR_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_VISITOR_HEARTBEAT_SECONDS", "20"))
+# The heartbeat's block re-check reads a brand's active blocks once per process per this many
+# seconds for all its sockets (moderation/block_index.py); 0 reads at every beat.
+CHAT_BLOCK_INDEX_SECONDS = float(os.environ.get("CHAT_BLOCK_INDEX_SECONDS", "5"))
 # Flagged messages in one conversation that raise an automatic alert.
 ABUSE_ALERT_THRESHOLD = env_int("ABUSE_ALERT_THRESHOLD", 3)
 # Longest block an expert may set, in hours (null in the frame: until lifted).

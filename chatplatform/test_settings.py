@@ -39,3 +39,5 @@ FLOOD_KEY_PREFIX = f"chattestflood{os.getpid()}"
 
 # Each test makes its brands anew (same slug, new row): no process-wide copy.
 CHAT_BRAND_CACHE_SECONDS = 0
+# Nor a shared copy of a brand's blocks (ids repeat across tests); tests/moderation/test_block_index.py sets it.
+CHAT_BLOCK_INDEX_SECONDS = 0

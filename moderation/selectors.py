@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
 from .models import Alert, Block, ReportTicket
 
@@ -22,6 +23,26 @@ def active_block(*, brand, visitor=None, address_hash: str = "", address_hashes=
     if not match:
         return None
     return Block.objects.active().filter(match, brand=brand).order_by("-created_at").first()
+
+
+def no_active_block_sql(*, brand, visitor, address_hashes=()) -> tuple[str, list]:
+    """``active_block(...) is None`` as one SQL condition, for a statement that must not run for a blocked visitor.
+
+    The message hot path (visitors.services) puts it in the UPDATE that allocates
+    the seq, so the block check costs no statement of its own; when the UPDATE
+    then matches nothing, the ORM path runs ``active_block`` for the exact answer.
+    Same rule as ``active_block``: this visitor, or, where the brand blocks by
+    address, any of the address's hashes; not lifted and not expired.
+    """
+    match, params = "b.visitor_id = %s", [visitor.pk]
+    hashes = [h for h in address_hashes if h]
+    if hashes and brand.block_by_address:
+        match, params = "(b.visitor_id = %s OR b.address_hash = ANY(%s))", [visitor.pk, hashes]
+    sql = (
+        f"NOT EXISTS (SELECT 1 FROM {Block._meta.db_table} b WHERE b.brand_id = %s AND b.lifted_at IS NULL"
+        f" AND (b.expires_at IS NULL OR b.expires_at > %s) AND {match})"
+    )
+    return sql, [brand.pk, timezone.now(), *params]
 
 
 def open_alerts(limit: int = 100) -> list[Alert]:

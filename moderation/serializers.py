@@ -3,8 +3,12 @@
 from .models import Alert, Block, ReportTicket
 
 
-def _time(value):
+def block_time(value):
+    """A time as the protocol writes it (ISO 8601, UTC, "Z"); None stays None."""
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+_time = block_time
 
 
 def alert_object(alert: Alert) -> dict:

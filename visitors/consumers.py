@@ -23,10 +23,10 @@ from chatplatform.groups import address_group, visitor_group
 from chatplatform.origins import header, visitor_origin_allowed
 from experts import services as expert_services
 from experts.selectors import experts_online_count
-from moderation import abuse, flood, privacy
+from moderation import abuse, block_index, flood, privacy
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
-from moderation.serializers import block_object
+from moderation.serializers import block_object, block_time
 
 from . import selectors, services
 from .delivery import ConversationDelivery
@@ -98,8 +98,12 @@ def _start(visitor, address_hashes, frame, flagged):
 
 
 def _send(visitor, address_hashes, frame, flagged):
-    _refuse_if_blocked(visitor, address_hashes)
-    message, created = services.send_visitor_message(visitor=visitor, text=frame.text, client_id=frame.client_id, flagged=flagged)
+    # The block check rides in the message's own UPDATE where it can (PostgreSQL's fast path).
+    message, created = services.send_visitor_message(
+        visitor=visitor, text=frame.text, client_id=frame.client_id, flagged=flagged,
+        only_if=moderation_selectors.no_active_block_sql(brand=visitor.brand, visitor=visitor, address_hashes=address_hashes),
+        check=lambda: _refuse_if_blocked(visitor, address_hashes),
+    )
     if created and flagged:
         moderation_services.note_flagged_message(message=message)
     return message_object(message), created
@@ -307,12 +311,14 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.heartbeat = asyncio.ensure_future(self._beat())
 
     async def _beat(self):
-        """Keep this socket's open-socket places fresh, and re-check the block in the database.
+        """Keep this socket's open-socket places fresh, and re-check the block.
 
         The `visitor.blocked` event is only a doorbell (the layer drops events
         when a channel is full): frames that reach the database check the block
         there, and this beat closes a blocked socket that only sends typing or
-        pings, or nothing at all, within one heartbeat.
+        pings, or nothing at all, within one heartbeat (plus CHAT_BLOCK_INDEX_SECONDS:
+        the brand's blocks are read once per process for every socket's beat,
+        moderation/block_index.py).
         """
         while True:
             # Never longer than the setting (the open-socket places go stale after three),
@@ -320,12 +326,15 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await asyncio.sleep(max(0.05, settings.CHAT_VISITOR_HEARTBEAT_SECONDS) * random.uniform(0.75, 1.0))
             try:
                 await self.open_sockets.refresh()
-                refusal = await database_sync_to_async(_blocked)(self.brand, self.visitor, self.address_hashes)
+                blocks = await block_index.brand_blocks(self.brand.pk)
             except Exception as exc:  # the database is away for a moment: try again at the next beat
                 logger.warning("visitor socket heartbeat failed (%s); trying again at the next", type(exc).__name__)
                 continue
-            if refusal is not None:
-                await self.refuse_blocked(refusal.detail, refusal.extra.get("until"))
+            covered, until = blocks.covering(
+                visitor_id=self.visitor.pk, address_hashes=self.address_hashes, by_address=self.brand.block_by_address
+            )
+            if covered:
+                await self.refuse_blocked(moderation_services.BLOCKED_DETAIL, block_time(until))
                 return
 
     async def send_frame(self, frame: dict) -> None:

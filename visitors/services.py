@@ -224,13 +224,14 @@ def _insert_fast(cursor, *, conversation_id, seq: int, author: str, expert_id, a
     return message
 
 
-def _fast_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool) -> Message | None:
+def _fast_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool, only_if) -> Message | None:
+    condition, condition_params = only_if or ("TRUE", [])
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
-                " WHERE visitor_id = %s AND status IN (%s, %s) RETURNING id, last_seq",
-                [visitor.pk, *OPEN_STATUSES],
+                f" WHERE visitor_id = %s AND status IN (%s, %s) AND {condition} RETURNING id, last_seq",
+                [visitor.pk, *OPEN_STATUSES, *condition_params],
             )
             rows = cursor.fetchall()
             if len(rows) != 1:  # none open (or, never expected, two): the ORM path answers
@@ -274,16 +275,27 @@ def _stored(conversation_id, author: str, client_id: str | None) -> Message | No
     return Message.objects.filter(conversation_id=conversation_id, author=author, client_id=client_id).first()
 
 
-def send_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool = False) -> tuple[Message, bool]:
+def send_visitor_message(
+    *, visitor: Visitor, text: str, client_id: str, flagged: bool = False, only_if=None, check=None
+) -> tuple[Message, bool]:
     """Append the visitor's message to their open conversation.
 
     Return ``(message, created)``; a client id seen before returns the stored
     message with ``created`` False, even once the conversation has ended.
+
+    ``check`` (raises ChatError to refuse) runs before the message is stored;
+    ``only_if`` is the same rule as an SQL condition ``(sql, params)``, which the
+    PostgreSQL fast path puts in its UPDATE instead of calling ``check``: the
+    moderation block check (moderation.selectors.no_active_block_sql) then
+    costs no statement of its own. When the fast path cannot answer, ``check``
+    runs and the ORM path stores the message.
     """
-    if _fast_path() and client_id:
-        message = _fast_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged)
+    if _fast_path() and client_id and (only_if is not None or check is None):
+        message = _fast_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged, only_if=only_if)
         if message is not None:
             return message, True
+    if check is not None:
+        check()
     return _send_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged)
 
 

@@ -94,3 +94,68 @@ def test_no_open_conversation_is_refused(visitor):
     with pytest.raises(ChatError) as refused:
         send_visitor_message(visitor=visitor, text="hello", client_id="a")
     assert refused.value.code == errors.NO_CONVERSATION
+
+
+# --- the block check, folded into the message's own UPDATE ---------------------------------
+
+def _send_as_the_socket_does(visitor, text, client_id, address="192.0.2.77"):
+    """The visitor socket's database call for `message.send` (block check included)."""
+    from types import SimpleNamespace
+
+    from visitors.consumers import _send
+    from visitors.tokens import address_hashes
+
+    return _send(visitor, address_hashes(address), SimpleNamespace(text=text, client_id=client_id), False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_block_check_costs_no_statement_of_its_own(visitor, conversation, django_assert_max_num_queries):
+    # Guards against: a separate block query per message (a fifth statement and a second
+    # round trip on every visitor message).
+    with django_assert_max_num_queries(statements_per_message(orm_path=7)):
+        message, created = _send_as_the_socket_does(visitor, "hello", "a")
+    assert created and message["seq"] == 2
+
+
+def _block(brand, **fields):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from moderation.models import Block
+
+    fields.setdefault("expires_at", timezone.now() + timedelta(hours=1))
+    return Block.objects.create(brand=brand, reason="Threats", **fields)
+
+
+@pytest.mark.parametrize("covered_by", ["visitor", "address"])
+def test_a_blocked_visitor_is_refused_and_nothing_is_stored(visitor, conversation, brand, covered_by):
+    from visitors.models import Conversation, Message
+    from visitors.tokens import address_hashes
+
+    if covered_by == "visitor":
+        _block(brand, visitor=visitor)
+    else:
+        _block(brand, address_hash=address_hashes("192.0.2.77")[0])
+    with pytest.raises(ChatError) as refused:
+        _send_as_the_socket_does(visitor, "still here?", "after-block")
+    assert refused.value.code == errors.BLOCKED and refused.value.extra["until"] is not None
+    assert not Message.objects.filter(client_id="after-block").exists()
+    assert Conversation.objects.get(pk=conversation.pk).last_seq == 1  # no seq was taken
+
+
+def test_blocks_that_no_longer_hold_do_not_refuse(visitor, conversation, brand):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from visitors.tokens import address_hashes
+
+    _block(brand, visitor=visitor, expires_at=timezone.now() - timedelta(minutes=1))  # expired
+    _block(brand, visitor=visitor, lifted_at=timezone.now())  # lifted
+    _block(brand, address_hash=address_hashes("192.0.2.200")[0])  # another address
+    brand.block_by_address = False
+    brand.save()
+    _block(brand, address_hash=address_hashes("192.0.2.77")[0])  # this address, on a brand that blocks by token only
+    message, created = _send_as_the_socket_does(visitor, "hello", "a")
+    assert created and message["seq"] == 2
