@@ -78,13 +78,7 @@ def send_event_on_commit(groups, event: dict) -> None:
 
 
 def _server_loop():
-    """The event loop to hand the send to: this thread's own, or the one that called it through sync_to_async."""
-    try:
-        # Synchronous code on a loop's own thread (a test driving a browser, a
-        # notebook): it cannot wait for the send, so the send is queued on that loop.
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
+    """The event loop that called this thread through sync_to_async, if it still runs."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
         return None
@@ -132,7 +126,21 @@ def _submit(loop, groups: list[str], event: dict) -> None:
         sender.submit(group, event)
 
 
+def send_event_on_loop(groups, event: dict) -> None:
+    """From a coroutine whose own transaction has committed (visitors/loop_messages.py): queue the event on this loop."""
+    _send_now([groups] if isinstance(groups, str) else list(dict.fromkeys(groups)), event)
+
+
 def _send_now(groups: list[str], event: dict) -> None:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    # On a loop's own thread (a coroutine after its commit; synchronous code such as a test
+    # driving a browser, which cannot wait for the send): queue it on that loop.
+    if running is not None:
+        _submit(running, groups, event)
+        return
     loop = _server_loop()
     if loop is not None:
         try:

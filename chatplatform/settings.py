@@ -289,6 +289,12 @@ CHAT_SYNC_PAGE_SIZE = env_int("CHAT_SYNC_PAGE_SIZE", 500)
 # Threads (each with its own connection) running the sockets' database work on
 # PostgreSQL; 1 restores Channels' single database thread. See chatplatform/db.py.
 CHAT_DB_THREADS = env_int("CHAT_DB_THREADS", 8)
+# PostgreSQL: chat messages are stored from the event loop on a pool of this many psycopg async
+# connections (chatplatform/asyncdb.py), not through the threads; CHAT_ASYNC_DB=0 turns it off.
+CHAT_ASYNC_DB = env_bool("CHAT_ASYNC_DB", True)
+CHAT_ASYNC_DB_CONNECTIONS = env_int("CHAT_ASYNC_DB_CONNECTIONS", 4)
+# How long a message waits for one of those connections before the thread's path takes it.
+CHAT_ASYNC_DB_WAIT_SECONDS = float(os.environ.get("CHAT_ASYNC_DB_WAIT_SECONDS", "5"))
 # How long a server process reuses a brand it read for the visitor socket's
 # handshake (origins, texts, topics); 0 reads it for every socket.
 CHAT_BRAND_CACHE_SECONDS = float(os.environ.get("CHAT_BRAND_CACHE_SECONDS", "10"))

@@ -1,6 +1,7 @@
 """The expert dashboard's socket: /ws/v1/expert/ (PROTOCOL.md, "Expert socket")."""
 
 import asyncio
+import random
 
 from django.conf import settings
 
@@ -12,7 +13,8 @@ from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
 from visitors import services as visitor_services
 from visitors.delivery import ConversationDelivery
-from visitors.selectors import messages_after
+from visitors import loop_messages
+from visitors.selectors import messages_after, parse_conversation_id
 from visitors.serializers import conversation_object, message_object
 
 from . import selectors, services
@@ -76,6 +78,17 @@ def _sync(expert, conversation_id, after_seq):
     batch = messages_after(conversation_id=conversation.id, after_seq=after_seq)
     has_more = bool(batch) and batch[-1].seq < conversation.last_seq
     return str(conversation.id), [message_object(m) for m in batch], has_more
+
+
+def _heartbeat(channel_name, session_key, user, expert_id) -> str | None:
+    """The heartbeat's database work in one call: keep presence alive, then the backstop for lost
+    revocation events (the session this socket was opened with must still hold, the expert not be suspended)."""
+    services.refresh_connection(channel_name=channel_name)
+    if not selectors.session_still_valid(session_key=session_key, user=user):
+        return "signed_out"
+    if selectors.is_suspended(expert_id=expert_id):
+        return "suspended"
+    return None
 
 
 def _warn(expert, frame):
@@ -156,14 +169,13 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def _beat(self):
         while True:
-            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS)
-            await database_sync_to_async(services.refresh_connection)(channel_name=self.channel_name)
-            # A backstop for the revocation events (a lost event must not leave a socket open):
-            # the session this socket was opened with must still hold, and the expert not be suspended.
-            if not await database_sync_to_async(selectors.session_still_valid)(session_key=self.session_key, user=self.user):
+            # A little shorter at random, so that sockets opened in one burst do not beat together.
+            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS * random.uniform(0.75, 1.0))
+            verdict = await database_sync_to_async(_heartbeat)(self.channel_name, self.session_key, self.user, self.expert.pk)
+            if verdict == "signed_out":
                 await self.expert_revoked({"code": CLOSE_UNAUTHENTICATED, "detail": "Your session has ended: sign in again."})
                 return
-            if await database_sync_to_async(selectors.is_suspended)(expert_id=self.expert.pk):
+            if verdict == "suspended":
                 await self.expert_suspended({})
                 return
 
@@ -225,7 +237,15 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         await self.apply_conversation(await database_sync_to_async(_end)(self.expert, frame.conversation))
 
     async def on_message_send(self, frame):
-        message, created = await database_sync_to_async(_send)(self.expert, frame)
+        # The common case is stored from the loop itself; anything else (and every refusal) takes the thread.
+        stored = await loop_messages.expert_message(
+            expert=self.expert, conversation_id=parse_conversation_id(frame.conversation), text=frame.text,
+            client_id=frame.client_id,
+        )
+        if stored is not None:
+            message, created = message_object(stored), True
+        else:
+            message, created = await database_sync_to_async(_send)(self.expert, frame)
         if created and message["conversation"] in self.followed:
             await self.deliver_message(message)
         else:

@@ -55,6 +55,9 @@ async def _fresh_channel_layer():
     if hasattr(layer, "close_pools"):
         await layer.close_pools()
     channel_layers.backends.pop("default", None)
+    from chatplatform import asyncdb
+
+    await asyncdb.close()  # the hot path's connections on this test's loop
 
 
 @pytest.fixture

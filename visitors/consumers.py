@@ -28,7 +28,7 @@ from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.serializers import block_object, block_time
 
-from . import selectors, services
+from . import loop_messages, selectors, services
 from .delivery import ConversationDelivery
 from .serializers import conversation_object, message_object
 from .tokens import address_hashes
@@ -353,7 +353,17 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_message_send(self, frame):
         await flood.check("message", visitor_id=self.visitor.id, address_hash=self.address_hash)
-        message, created = await database_sync_to_async(_send)(self.visitor, self.address_hashes, frame, self.flagged(frame.text))
+        flagged = self.flagged(frame.text)
+        stored = None
+        if not flagged:  # the common case, stored from the loop itself; anything else takes the thread
+            stored = await loop_messages.visitor_message(
+                visitor=self.visitor, text=frame.text, client_id=frame.client_id,
+                only_if=moderation_selectors.no_active_block_sql(brand=self.brand, visitor=self.visitor, address_hashes=self.address_hashes),
+            )
+        if stored is not None:
+            message, created = message_object(stored), True
+        else:
+            message, created = await database_sync_to_async(_send)(self.visitor, self.address_hashes, frame, flagged)
         conversation_id = message["conversation"]
         if created and conversation_id in self.followed:
             await self.deliver_message(message)

@@ -206,33 +206,70 @@ _INSERT_MESSAGE = """
 """
 
 
-def _insert_fast(cursor, *, conversation_id, seq: int, author: str, expert_id, author_name: str, text: str,
-                 client_id: str, flagged: bool) -> Message:
-    now = timezone.now()
-    cursor.execute(
-        _INSERT_MESSAGE.format(message=Message._meta.db_table),
-        [conversation_id, seq, author, expert_id, author_name, Message.Kind.TEXT, text, client_id, flagged, now],
+# The fast path's statements, shared by the thread (below) and the event loop (visitors/loop_messages.py).
+
+def visitor_seq_statement(visitor: Visitor, only_if=None) -> tuple[str, list]:
+    """Lock the visitor's open conversation and take its next seq, if ``only_if`` (SQL, params) holds: (id, seq)."""
+    condition, condition_params = only_if or ("TRUE", [])
+    return (
+        f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
+        f" WHERE visitor_id = %s AND status IN (%s, %s) AND {condition} RETURNING id, last_seq",
+        [visitor.pk, *(status.value for status in OPEN_STATUSES), *condition_params],
     )
+
+
+def expert_seq_statement(expert, conversation_id) -> tuple[str, list]:
+    """Lock the conversation if it is active, assigned to ``expert`` and in one of their brands; take its next seq."""
+    from experts.models import ExpertProfile  # the table name only: visitors never calls experts' services
+
+    brands = ExpertProfile.brands.through._meta.db_table
+    return (
+        f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
+        " WHERE id = %s AND expert_id = %s AND status = %s"
+        f" AND brand_id IN (SELECT brand_id FROM {brands} WHERE expertprofile_id = %s)"
+        " RETURNING last_seq",
+        [conversation_id, expert.pk, Conversation.Status.ACTIVE.value, expert.pk],
+    )
+
+
+def new_text_message(*, conversation_id, seq: int, author: str, expert_id, author_name: str, text: str,
+                     client_id: str, flagged: bool) -> Message:
+    """The message the fast path is about to insert (its id comes back from the INSERT)."""
+    return Message(
+        conversation_id=conversation_id, seq=seq, author=author, expert_id=expert_id, author_name=author_name,
+        kind=Message.Kind.TEXT, text=text, client_id=client_id, flagged=flagged, created_at=timezone.now(),
+    )
+
+
+def insert_statement(message: Message) -> tuple[str, list]:
+    """Store ``message`` unless its client id was seen in the conversation: RETURNING its id, or no row."""
+    return (
+        _INSERT_MESSAGE.format(message=Message._meta.db_table),
+        [message.conversation_id, message.seq, str(message.author), message.expert_id, message.author_name,
+         Message.Kind.TEXT.value, message.text, message.client_id, message.flagged, message.created_at],
+    )
+
+
+def message_event(message: Message) -> tuple[str, dict]:
+    """The group and event that ring the doorbell for a stored message."""
+    return conversation_group(message.conversation_id), {"type": "chat.message", "message": message_object(message)}
+
+
+def _insert_fast(cursor, **fields) -> Message:
+    message = new_text_message(**fields)
+    cursor.execute(*insert_statement(message))
     row = cursor.fetchone()
     if row is None:  # this client id was seen before: a retry
         raise _TakeTheLongWay
-    message = Message(
-        id=row[0], conversation_id=conversation_id, seq=seq, author=author, expert_id=expert_id, author_name=author_name,
-        kind=Message.Kind.TEXT, text=text, client_id=client_id, flagged=flagged, created_at=now,
-    )
-    send_event_on_commit(conversation_group(conversation_id), {"type": "chat.message", "message": message_object(message)})
+    message.id = row[0]
+    send_event_on_commit(*message_event(message))
     return message
 
 
 def _fast_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool, only_if) -> Message | None:
-    condition, condition_params = only_if or ("TRUE", [])
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
-                f" WHERE visitor_id = %s AND status IN (%s, %s) AND {condition} RETURNING id, last_seq",
-                [visitor.pk, *OPEN_STATUSES, *condition_params],
-            )
+            cursor.execute(*visitor_seq_statement(visitor, only_if))
             rows = cursor.fetchall()
             if len(rows) != 1:  # none open (or, never expected, two): the ORM path answers
                 raise _TakeTheLongWay
@@ -246,18 +283,9 @@ def _fast_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagge
 
 
 def _fast_expert_message(*, expert, conversation_id, text: str, client_id: str) -> Message | None:
-    from experts.models import ExpertProfile  # the table name only: visitors never calls experts' services
-
-    brands = ExpertProfile.brands.through._meta.db_table
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
-                " WHERE id = %s AND expert_id = %s AND status = %s"
-                f" AND brand_id IN (SELECT brand_id FROM {brands} WHERE expertprofile_id = %s)"
-                " RETURNING last_seq",
-                [conversation_id, expert.pk, Conversation.Status.ACTIVE, expert.pk],
-            )
+            cursor.execute(*expert_seq_statement(expert, conversation_id))
             row = cursor.fetchone()
             if row is None:  # not found, not assigned, ended: the ORM path gives the right error
                 raise _TakeTheLongWay
@@ -267,6 +295,17 @@ def _fast_expert_message(*, expert, conversation_id, text: str, client_id: str) 
             )
     except _TakeTheLongWay:
         return None
+
+
+def _retried(message: Message) -> Message:
+    """A retry of a stored message rings its doorbell again (no message is stored twice).
+
+    The first try may have committed and then lost its answer (the connection
+    dropped after COMMIT): its client retries, and its event never left. Every
+    socket skips a seq it has delivered, so a second ring costs a skipped event.
+    """
+    send_event_on_commit(*message_event(message))
+    return message
 
 
 def _stored(conversation_id, author: str, client_id: str | None) -> Message | None:
@@ -312,11 +351,11 @@ def _send_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagge
             conversation__visitor=visitor, author=Message.Author.VISITOR, client_id=client_id
         ).first()
         if earlier is not None:
-            return earlier, False
+            return _retried(earlier), False
         raise ChatError(errors.NO_CONVERSATION, "Start a conversation first.")
     existing = _stored(conversation.id, Message.Author.VISITOR, client_id)
     if existing is not None:
-        return existing, False
+        return _retried(existing), False
     message = _append(
         conversation, author=Message.Author.VISITOR, text=text, client_id=client_id,
         author_name=visitor.nickname or VISITOR_DEFAULT_NAME, flagged=flagged,
@@ -341,7 +380,7 @@ def _send_expert_message(*, expert, pk, text: str, client_id: str) -> tuple[Mess
         raise ChatError(errors.NOT_FOUND, "No such conversation.")
     existing = _stored(conversation.id, Message.Author.EXPERT, client_id)
     if existing is not None and existing.expert_id == expert.pk:
-        return existing, False
+        return _retried(existing), False
     if conversation.expert_id != expert.pk:
         raise ChatError(errors.FORBIDDEN, "This conversation is not assigned to you.")
     if conversation.status == Conversation.Status.ENDED:

@@ -24,13 +24,43 @@ async def active_conversation(connect, alice):
     return visitor, expert, conversation_id
 
 
-async def test_a_send_while_the_database_fails_is_refused_then_a_retry_stores_it_exactly_once(connect, brand, alice, monkeypatch):
-    # Guards against: ghost messages (broadcast but never stored) and duplicates on retry after a database outage.
+def fail_the_loops_connections(monkeypatch, failures):
+    """The message hot path on the event loop (PostgreSQL): its COMMIT fails ``failures["loop"]`` times
+    (the transaction rolls back), then every connection is refused once ``failures["down"]`` is set."""
+    import psycopg
+
+    from chatplatform import asyncdb
+
+    real_exit = psycopg.AsyncTransaction.__aexit__
+
+    async def failing_exit(self, exc_type, exc, tb):
+        if exc_type is None and failures["loop"]:
+            failures["loop"] -= 1
+            await real_exit(self, psycopg.OperationalError, psycopg.OperationalError("lost"), None)  # rolls back
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return await real_exit(self, exc_type, exc, tb)
+
+    real_pool = asyncdb.pool
+
+    async def pool():
+        if failures["down"]:
+            raise psycopg.OperationalError("connection refused")
+        return await real_pool()
+
+    monkeypatch.setattr(psycopg.AsyncTransaction, "__aexit__", failing_exit)
+    monkeypatch.setattr(asyncdb, "pool", pool)
+
+
+@pytest.mark.parametrize("path", ["thread", pytest.param("loop", marks=pytest.mark.postgres)])
+async def test_a_send_while_the_database_fails_is_refused_then_a_retry_stores_it_exactly_once(connect, brand, alice, monkeypatch, settings, path):
+    # Guards against: ghost messages (broadcast but never stored) and duplicates on retry after a database outage,
+    # on the database thread and (PostgreSQL) on the event loop's own connections, which fall back to the thread.
     from visitors.models import Message
 
+    settings.CHAT_ASYNC_DB = path == "loop"
     visitor, expert, conversation_id = await active_conversation(connect, alice)
     real_commit = BaseDatabaseWrapper.commit
-    failures = {"commit": 1}
+    failures = {"commit": 1, "loop": 1, "down": False}
 
     def failing_commit(self):
         if failures["commit"]:
@@ -40,9 +70,13 @@ async def test_a_send_while_the_database_fails_is_refused_then_a_retry_stores_it
 
     # 1. The commit fails after the row was written: rolled back, nothing announced.
     monkeypatch.setattr(BaseDatabaseWrapper, "commit", failing_commit)
+    if path == "loop":
+        fail_the_loops_connections(monkeypatch, failures)
     error = await visitor.error({"type": "message.send", "text": "lost at commit", "client_id": "m1"})
     assert error["code"] == "unavailable" and error["ref"] == "m1"
+    assert failures == {"commit": 0, "loop": 1 if path == "thread" else 0, "down": False}  # both paths were tried
     # 2. The database cannot be reached at all.
+    failures["down"] = True
     monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection",
                         lambda self: (_ for _ in ()).throw(OperationalError("connection refused")))
     error = await visitor.error({"type": "message.send", "text": "lost at commit", "client_id": "m1"})
@@ -59,6 +93,51 @@ async def test_a_send_while_the_database_fails_is_refused_then_a_retry_stores_it
     assert await expert.nothing(timeout=0.3)
     stored = await database_sync_to_async(lambda: list(Message.objects.filter(conversation_id=conversation_id).values_list("seq", "client_id")))()
     assert [seq for seq, _ in stored] == [1, 2] and stored[1][1] == "m1"
+
+
+@pytest.mark.parametrize("path", ["thread", pytest.param("loop", marks=pytest.mark.postgres)])
+async def test_a_message_whose_commit_answer_was_lost_reaches_the_expert_when_the_visitor_retries(
+    connect, brand, alice, monkeypatch, settings, path
+):
+    # Guards against: a message stored, but never announced, because the COMMIT's answer was lost
+    # (the client is told to send it again, and the retry only returned the stored row).
+    import psycopg
+
+    settings.CHAT_ASYNC_DB = path == "loop"
+    visitor, expert, conversation_id = await active_conversation(connect, alice)
+    lost = {"answers": 1}
+    if path == "thread":
+        real_commit = BaseDatabaseWrapper.commit
+
+        def commit_then_fail(self):
+            real_commit(self)
+            if lost["answers"]:
+                lost["answers"] -= 1
+                raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(BaseDatabaseWrapper, "commit", commit_then_fail)
+    else:
+        real_exit = psycopg.AsyncTransaction.__aexit__
+
+        async def commit_then_fail(self, exc_type, exc, tb):
+            result = await real_exit(self, exc_type, exc, tb)
+            if exc_type is None and lost["answers"]:
+                lost["answers"] -= 1
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return result
+
+        monkeypatch.setattr(psycopg.AsyncTransaction, "__aexit__", commit_then_fail)
+    await visitor.send({"type": "message.send", "text": "did it go?", "client_id": "m7"})
+    answer = await visitor.recv()
+    assert lost["answers"] == 0
+    if answer["type"] == "error":  # the thread's COMMIT "failed": the client sends it again
+        assert answer["code"] == "unavailable"
+        answer = await visitor.request({"type": "message.send", "text": "did it go?", "client_id": "m7"}, "message")
+    # (On the loop, the failed COMMIT fell back to the thread, which found the row: a retry already.)
+    assert answer["message"]["seq"] == 2 and answer["message"]["client_id"] == "m7"
+    relayed = await expert.recv_type("message")
+    assert relayed["message"]["client_id"] == "m7" and relayed["message"]["seq"] == 2
+    assert await expert.nothing(timeout=0.3)  # once
 
 
 async def test_a_stalled_expert_socket_still_gets_all_500_messages_in_order(connect, brand, alice, settings, monkeypatch):
