@@ -1,6 +1,6 @@
-from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
+from chatplatform.auth import AuthMiddlewareStack
 from chatplatform.origins import OwnOriginValidator
 
 from .consumers import ModerationConsumer

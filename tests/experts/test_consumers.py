@@ -36,6 +36,27 @@ async def test_user_without_profile_or_suspended_is_closed_with_4403(connect, br
     assert await socket.closed_with() == 4403
 
 
+@pytest.mark.postgres
+async def test_the_session_is_read_on_the_sockets_database_pool(connect, brand, alice, monkeypatch):
+    # Guards against: expert handshakes reading the session on Channels' one database thread, where a
+    # burst of them (a deploy, a reconnect storm) queues past daphne's 5 s handshake timeout.
+    import threading
+
+    from chatplatform import auth
+
+    threads = []
+    real = auth._read_user
+
+    def recording(scope):
+        threads.append(threading.current_thread().name)
+        return real(scope)
+
+    monkeypatch.setattr(auth, "_read_user", recording)
+    expert = await connect.expert(alice)
+    assert expert.welcome["expert"]["display_name"] == alice.display_name
+    assert threads and all(name.startswith("chat-db") for name in threads), threads
+
+
 @pytest.mark.parametrize("origin", [b"https://evil.test", b"null", b"", None, b"http://testserver.evil.test", b"%%%"])
 async def test_foreign_or_missing_origin_is_refused_before_accept(connect, alice, origin):
     socket = await connect.expert(alice, origin=origin, expect_welcome=False)
