@@ -3,9 +3,11 @@
 Two kinds of limit, both in Redis when REDIS_URL is set (so they hold across all
 server processes) and in process memory otherwise:
 
-- rates (``check``): the `limits` library's moving windows, e.g. 20 messages per
-  10 seconds. Over the limit, the frame is refused with `rate_limited` and
-  nothing is stored.
+- rates (``check``): moving windows, e.g. 20 messages per 10 seconds. Over the
+  limit, the frame is refused with `rate_limited` and nothing is stored. In
+  Redis one script checks and counts all of an action's limits (visitor and
+  address) in one round trip, on every message; in memory, the `limits`
+  library's moving windows.
 - open sockets (``OpenSockets``): how many visitor sockets are open AT ONCE per
   visitor and per address. Each socket is a member of a sorted set per scope,
   scored by when it was last seen; the socket refreshes its score every
@@ -25,7 +27,7 @@ import weakref
 
 from django.conf import settings
 from limits import parse
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from chatplatform import errors
@@ -33,51 +35,76 @@ from chatplatform.errors import ChatError
 
 logger = logging.getLogger(__name__)
 
-# Keyed by the loop itself (not its id, which a later loop may reuse).
-_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter]" = weakref.WeakKeyDictionary()
-_memory_storage = None
+# KEYS: one list of timestamps per limit (newest first). ARGV: per key, its amount and window (s).
+# Moving windows, as the `limits` library keeps them, but all of an action's limits in one
+# round trip: refused (the answer is the 1-based index of the first full one) unless every
+# key has room, and then one entry on each. Timed by the Redis server's clock.
+_HIT = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+for i, key in ipairs(KEYS) do
+  local entry = redis.call('LINDEX', key, tonumber(ARGV[2 * i - 1]) - 1)
+  if entry and tonumber(entry) > now - tonumber(ARGV[2 * i]) then
+    return i
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('LPUSH', key, string.format('%.6f', now))
+  redis.call('LTRIM', key, 0, tonumber(ARGV[2 * i - 1]) - 1)
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 * i])))
+end
+return 0
+"""
+
+# Embedded default (one process): the `limits` library's moving windows in memory.
+_memory_limiter = None
 
 
-def _limiter() -> MovingWindowRateLimiter:
-    """One limiter per event loop (a Redis connection pool belongs to one loop)."""
-    global _memory_storage
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        if settings.REDIS_URL:
-            uri = "async+" + settings.REDIS_URL
-            storage = RedisStorage(uri, implementation="redispy", key_prefix=settings.FLOOD_KEY_PREFIX)
-        else:
-            _memory_storage = _memory_storage or MemoryStorage()
-            storage = _memory_storage
-        limiter = MovingWindowRateLimiter(storage)
-        _limiters[loop] = limiter
-    return limiter
-
-
-async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None:
-    """Count one ``action`` for the visitor and for the address; refuse it past either limit."""
-    limits = settings.FLOOD_LIMITS.get(action)
-    if not limits:
-        return
-    limiter = _limiter()
+def _limits_for(action: str, visitor_id, address_hash: str) -> list[tuple]:
+    """(rate, scope, key) for each limit of ``action`` that applies."""
+    limits = settings.FLOOD_LIMITS.get(action) or {}
     keys = []
     if visitor_id and limits.get("visitor"):
         keys.append((parse(limits["visitor"]), "visitor", str(visitor_id)))
     if address_hash and limits.get("address"):
         keys.append((parse(limits["address"]), "address", address_hash))
+    return keys
+
+
+async def _hit_in_memory(action: str, keys: list[tuple]) -> bool:
+    global _memory_limiter
+    if _memory_limiter is None:
+        _memory_limiter = MovingWindowRateLimiter(MemoryStorage())
     for rate, scope, key in keys:
-        try:
-            allowed = await limiter.hit(rate, action, scope, key)
-        except Exception:  # storage down: fail open, the rest of the chat keeps working
-            return
-        if not allowed:
-            raise ChatError(errors.RATE_LIMITED, f"Too many {action.replace('_', ' ')}s; wait a moment and try again.")
+        if not await _memory_limiter.test(rate, action, scope, key):
+            return False
+    for rate, scope, key in keys:
+        await _memory_limiter.hit(rate, action, scope, key)
+    return True
 
 
-async def reset() -> None:
-    """Forget every counter (tests)."""
-    await _limiter().storage.reset()
+async def _hit_in_redis(action: str, keys: list[tuple]) -> bool:
+    _, _, hit = _redis()
+    storage_keys = [f"{settings.FLOOD_KEY_PREFIX}:rate:{action}:{scope}:{key}:{rate.amount}/{rate.get_expiry()}"
+                    for rate, scope, key in keys]
+    window_args = [value for rate, _, _ in keys for value in (rate.amount, rate.get_expiry())]
+    return int(await hit(keys=storage_keys, args=window_args)) == 0
+
+
+async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None:
+    """Count one ``action`` for the visitor and for the address; refuse it past either limit.
+
+    A refused action counts against neither (all of its limits in one atomic step).
+    """
+    keys = _limits_for(action, visitor_id, address_hash)
+    if not keys:
+        return
+    try:
+        allowed = await (_hit_in_redis(action, keys) if settings.REDIS_URL else _hit_in_memory(action, keys))
+    except Exception:  # storage down: fail open, the rest of the chat keeps working
+        return
+    if not allowed:
+        raise ChatError(errors.RATE_LIMITED, f"Too many {action.replace('_', ' ')}s; wait a moment and try again.")
 
 
 # --- open sockets at once ---------------------------------------------------------
@@ -109,15 +136,15 @@ _memory_sockets: dict[str, dict[str, float]] = {}
 
 
 def _redis():
-    """One client per event loop (a connection pool belongs to one loop), and the claim script on it."""
+    """One client per event loop (a connection pool belongs to one loop), and the two scripts on it."""
     import redis.asyncio as aioredis
 
     loop = asyncio.get_running_loop()
-    pair = _redis_clients.get(loop)
-    if pair is None:
+    scripts = _redis_clients.get(loop)
+    if scripts is None:
         client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        pair = _redis_clients[loop] = (client, client.register_script(_CLAIM))
-    return pair
+        scripts = _redis_clients[loop] = (client, client.register_script(_CLAIM), client.register_script(_HIT))
+    return scripts
 
 
 def _stale_seconds() -> float:
@@ -195,7 +222,7 @@ class OpenSockets:
             _memory_release(keys, self.member)
             return
         try:
-            client, _ = _redis()
+            client, _, _ = _redis()
             async with client.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.zrem(key, self.member)
@@ -207,5 +234,5 @@ class OpenSockets:
         if not settings.REDIS_URL:
             return _memory_claim(keys, self.member, caps)
         lifetime = max(1, int(_stale_seconds() + 0.999))
-        _, claim = _redis()
+        _, claim, _ = _redis()
         return int(await claim(keys=keys, args=[_stale_seconds(), lifetime, self.member, *caps]))

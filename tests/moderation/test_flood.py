@@ -75,6 +75,21 @@ async def test_an_address_limit_counts_every_visitor_on_that_address(connect, br
     await elsewhere.request({"type": "message.send", "text": "fine", "client_id": "else"}, "message")
 
 
+async def test_a_refused_message_counts_against_no_limit(connect, brand, alice, via_proxy, settings):
+    # Guards against: a visitor refused by their address's limit using up their own allowance too
+    # (the limits are checked and counted together, or not at all).
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"visitor": "3/minute", "address": "2/minute"}}
+    visitor, expert, _ = await active_conversation(connect, alice, address="192.0.2.106")
+    for n in range(2):
+        await visitor.request({"type": "message.send", "text": f"m{n}", "client_id": f"m{n}"}, "message")
+    for n in range(2, 4):  # refused by the address's limit, twice
+        assert (await visitor.error({"type": "message.send", "text": "again", "client_id": f"m{n}"}))["code"] == "rate_limited"
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"visitor": "3/minute", "address": "100/minute"}}
+    # The two refusals did not count: the visitor still has the third message of their minute.
+    await visitor.request({"type": "message.send", "text": "third", "client_id": "m4"}, "message")
+    assert (await visitor.error({"type": "message.send", "text": "fourth", "client_id": "m5"}))["code"] == "rate_limited"
+
+
 # --- sockets open at once ---------------------------------------------------------------------
 
 async def test_open_sockets_are_capped_per_visitor(connect, brand, via_proxy, settings):
