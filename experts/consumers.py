@@ -1,23 +1,18 @@
 """The expert dashboard's socket: /ws/v1/expert/ (PROTOCOL.md, "Expert socket")."""
 
-import asyncio
-import random
-
-from django.conf import settings
-
 from chatplatform import protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.groups import expert_group, queue_group, user_group
 from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
+from visitors import loop_messages
 from visitors import services as visitor_services
 from visitors.delivery import ConversationDelivery
-from visitors import loop_messages
 from visitors.selectors import messages_after, parse_conversation_id
 from visitors.serializers import conversation_object, message_object
 
-from . import selectors, services
+from . import heartbeats, selectors, services
 from .models import ExpertProfile
 
 
@@ -80,17 +75,6 @@ def _sync(expert, conversation_id, after_seq):
     return str(conversation.id), [message_object(m) for m in batch], has_more
 
 
-def _heartbeat(channel_name, session_key, user, expert_id) -> str | None:
-    """The heartbeat's database work in one call: keep presence alive, then the backstop for lost
-    revocation events (the session this socket was opened with must still hold, the expert not be suspended)."""
-    services.refresh_connection(channel_name=channel_name)
-    if not selectors.session_still_valid(session_key=session_key, user=user):
-        return "signed_out"
-    if selectors.is_suspended(expert_id=expert_id):
-        return "suspended"
-    return None
-
-
 def _warn(expert, frame):
     moderation_services.warn(expert=expert, conversation_id=frame.conversation, text=frame.text)
 
@@ -119,7 +103,6 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     async def connect(self):
         self.init_delivery()
         self.expert = None
-        self.heartbeat = None
         self.queue_groups: list[str] = []
         # The waiting conversations this socket has shown (welcome, queue.added, less queue.removed).
         # None until the welcome: the queue groups are joined before it, with nothing to bring up to date.
@@ -165,25 +148,13 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
                 "conversations": state["conversations"],
             }
         )
-        self.heartbeat = asyncio.ensure_future(self._beat())
-
-    async def _beat(self):
-        while True:
-            # A little shorter at random, so that sockets opened in one burst do not beat together.
-            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS * random.uniform(0.75, 1.0))
-            verdict = await database_sync_to_async(_heartbeat)(self.channel_name, self.session_key, self.user, self.expert.pk)
-            if verdict == "signed_out":
-                await self.expert_revoked({"code": CLOSE_UNAUTHENTICATED, "detail": "Your session has ended: sign in again."})
-                return
-            if verdict == "suspended":
-                await self.expert_suspended({})
-                return
+        # Presence kept alive, and the backstop for lost revocation events: one beat per process (heartbeats.py).
+        heartbeats.join(self)
 
     async def disconnect(self, code):
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
         if self.expert is None:
             return
+        heartbeats.leave(self)
         await database_sync_to_async(services.unregister_connection)(channel_name=self.channel_name)
         await self.channel_layer.group_discard(expert_group(self.expert.pk), self.channel_name)
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)

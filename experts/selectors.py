@@ -44,6 +44,42 @@ def session_still_valid(*, session_key: str | None, user) -> bool:
     return constant_time_compare(stored_hash, current.get_session_auth_hash())
 
 
+def sockets_still_allowed(sockets) -> dict:
+    """For many sockets at once, what ``session_still_valid`` and ``is_suspended`` say of each.
+
+    ``sockets``: (channel name, session key, user id, expert id) each. Returns
+    channel name -> None (still allowed), "signed_out" or "suspended". A few
+    queries for all of them, not a few per socket: the sessions (with the
+    database session engine, one query), the users, the suspended experts.
+    """
+    sockets = list(sockets)
+    keys = {key for _, key, _, _ in sockets if key}
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        from django.contrib.sessions.models import Session
+
+        rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list("session_key", "session_data")
+        decoder = store_class()
+        sessions = {key: decoder.decode(data) for key, data in rows}
+    else:  # another engine: read each session the way Django does
+        sessions = {key: dict(store_class(session_key=key).items()) for key in keys}
+    users = {user.pk: user for user in get_user_model().objects.filter(pk__in={u for _, _, u, _ in sockets}, is_active=True)}
+    suspended = set(ExpertProfile.objects.filter(pk__in={e for _, _, _, e in sockets}, is_suspended=True).values_list("pk", flat=True))
+    verdicts = {}
+    for channel_name, key, user_id, expert_id in sockets:
+        session = sessions.get(key) or {}
+        user = users.get(user_id)
+        signed_in = (
+            user is not None
+            and str(session.get(SESSION_KEY)) == str(user_id)
+            and constant_time_compare(session.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash())
+        )
+        verdicts[channel_name] = None if signed_in else "signed_out"
+        if signed_in and expert_id in suspended:
+            verdicts[channel_name] = "suspended"
+    return verdicts
+
+
 def is_suspended(*, expert_id) -> bool:
     """Whether a community manager has suspended this expert (read fresh, not from a socket's copy)."""
     return ExpertProfile.objects.filter(pk=expert_id, is_suspended=True).exists()

@@ -1,0 +1,103 @@
+"""One heartbeat per server process for all of its expert sockets, not one per socket.
+
+Every CHAT_PRESENCE_HEARTBEAT_SECONDS, each expert socket must keep its
+presence row alive, so that presence never sticks on a socket whose process
+died. Each socket must also be closed if its session ended or its expert was
+suspended: that is the backstop for a lost `expert.revoked` or
+`expert.suspended` event.
+
+Done per socket, that was four queries per socket per beat, about 270 a second
+with 2,000 expert sockets: 18% of the server's CPU in the 2,000-pair benchmark
+(docs/performance.md). Here one task per event loop does it for all the
+sockets at once, in one call on the database pool: one UPDATE of their
+connection rows, then one read each of their sessions, users and suspended
+profiles. Then it closes the sockets whose check failed, as before.
+"""
+
+import asyncio
+import logging
+import weakref
+
+from django.conf import settings
+
+from chatplatform.consumers import CLOSE_UNAUTHENTICATED
+from chatplatform.db import database_sync_to_async
+
+from . import selectors, services
+
+logger = logging.getLogger(__name__)
+
+SIGNED_OUT = {"code": CLOSE_UNAUTHENTICATED, "detail": "Your session has ended: sign in again."}
+
+
+def beat(sockets) -> dict:
+    """The database work of one beat: (channel name, session key, user id, expert id) each -> verdicts."""
+    sockets = list(sockets)
+    services.refresh_connections(channel_names=[channel_name for channel_name, _, _, _ in sockets])
+    return selectors.sockets_still_allowed(sockets)
+
+
+class _Heartbeat:
+    """The expert sockets of one event loop, and the task that beats for them while there are any."""
+
+    def __init__(self):
+        self.sockets: dict = {}  # channel name -> consumer
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer) -> None:
+        self.sockets[consumer.channel_name] = consumer
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+
+    def discard(self, consumer) -> None:
+        self.sockets.pop(consumer.channel_name, None)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS)
+            try:
+                await self.beat_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away for a moment: the next beat tries again
+                logger.warning("expert heartbeat failed (%s); trying again at the next", type(exc).__name__)
+
+    async def beat_once(self) -> None:
+        members = list(self.sockets.values())
+        if not members:
+            return
+        verdicts = await database_sync_to_async(beat)(
+            [(c.channel_name, c.session_key, c.user.pk, c.expert.pk) for c in members]
+        )
+        for consumer in members:
+            verdict = verdicts.get(consumer.channel_name)
+            if verdict is None or self.sockets.get(consumer.channel_name) is not consumer:
+                continue
+            self.discard(consumer)
+            if verdict == "suspended":
+                await consumer.expert_suspended({})
+            else:
+                await consumer.expert_revoked(SIGNED_OUT)
+
+
+_heartbeats: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Heartbeat]" = weakref.WeakKeyDictionary()
+
+
+def _for_this_loop() -> _Heartbeat:
+    loop = asyncio.get_running_loop()
+    heartbeat = _heartbeats.get(loop)
+    if heartbeat is None:
+        heartbeat = _heartbeats[loop] = _Heartbeat()
+    return heartbeat
+
+
+def join(consumer) -> None:
+    """Beat for this socket from now on (it has ``channel_name``, ``session_key``, ``user`` and ``expert``)."""
+    _for_this_loop().add(consumer)
+
+
+def leave(consumer) -> None:
+    _for_this_loop().discard(consumer)
