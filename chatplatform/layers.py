@@ -20,8 +20,11 @@ needs three changes to fit this project, made here:
   shares one lock between publishing and subscribing, so a burst of sockets
   subscribing holds up every event);
 * each socket's inbox is bounded (``capacity``, as with the default layer):
-  past it an event is dropped, and the socket refills what it missed from the
-  database by ``seq``;
+  past it an event is dropped, and the socket is told so: once it has read one
+  event (so there is room), it gets a ``layer.resync`` and refills what it
+  missed from the database by ``seq``. The other layers drop silently, so
+  there a socket that falls behind checks the database after a while instead
+  (visitors/delivery.py);
 * when the subscription is lost (Redis restarted, network cut) the receiver
   says so in one warning line, reconnects, and once subscribed again hands
   every socket of the process a ``layer.resync`` event: each reads back from
@@ -62,6 +65,9 @@ class ChatRedisChannelLayer(RedisChannelLayer):
 class ChatPubSubChannelLayer(RedisPubSubChannelLayer):
     """Channels' pub/sub layer with bounded inboxes, unserialised publishing and a resync after outages."""
 
+    #: A socket whose events were dropped receives ``layer.resync`` (read by visitors/delivery.py).
+    reports_drops = True
+
     def __init__(self, *args, capacity: int = 1000, **kwargs):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
@@ -80,6 +86,9 @@ class _LoopLayer(RedisPubSubLoopLayer):
         super().__init__(hosts=hosts, prefix=prefix, channel_layer=channel_layer, **kwargs)
         self.capacity = channel_layer.capacity
         self.dropped = 0
+        # Channels that lost events since they last read one: each gets `layer.resync` when it reads next.
+        self.lossy: set[str] = set()
+        self._resync = self.channel_layer.serialize(RESYNC_EVENT)
         self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
 
     async def _subscribe_to_channel(self, channel):
@@ -92,18 +101,30 @@ class _LoopLayer(RedisPubSubLoopLayer):
             return
         try:
             queue.put_nowait(data)
-        except asyncio.QueueFull:  # a socket that stopped reading: it refills from the database
+        except asyncio.QueueFull:  # a socket that stopped reading: told at its next read, it refills from the database
             self.dropped += 1
+            self.lossy.add(channel)
+
+    async def receive(self, channel):
+        try:
+            message = await super().receive(channel)
+        except BaseException:  # the socket is going away (its channel too)
+            self.lossy.discard(channel)
+            raise
+        if channel in self.lossy:  # one event was just taken out, so there is room for the news
+            self.lossy.discard(channel)
+            self.deliver(channel, self._resync)
+        return message
 
     async def forget_channel(self, channel: str) -> None:
         """Drop a channel this process made for itself (the health check's), subscription included."""
+        self.lossy.discard(channel)
         if self.channels.pop(channel, None) is not None:
             await self._get_shard(channel).unsubscribe(channel)
 
     def resync_all(self) -> None:
-        data = self.channel_layer.serialize(RESYNC_EVENT)
         for channel in list(self.channels):
-            self.deliver(channel, data)
+            self.deliver(channel, self._resync)
 
 
 class _Shard(RedisSingleShardConnection):

@@ -52,6 +52,10 @@ async def test_a_socket_that_stops_reading_has_a_bounded_inbox(layer):
         await asyncio.sleep(0.02)
     assert loop_layer.dropped == 15  # capacity 5: the rest is refilled from the database by seq
     assert [(await receive(layer, channel))["n"] for _ in range(5)] == [0, 1, 2, 3, 4]
+    # ...because the socket is told: right after what was kept, one `layer.resync`, once.
+    assert await receive(layer, channel) == {"type": "layer.resync"}
+    await layer.group_send("conversation.b", {"type": "chat.message", "n": 20})
+    assert (await receive(layer, channel))["n"] == 20
 
 
 async def test_after_the_subscription_is_cut_every_socket_is_told_to_resync(layer):

@@ -7,10 +7,13 @@ duplicate and is skipped, one beyond the next expected seq means something was
 missed, and the missing messages are read from the database before it. So a
 client sees every message once, in seq order, whatever the layer did.
 
-A drop at the END of a burst leaves no later event to reveal the gap, so a
-socket that finds itself behind (it delivers a message more than LAG_SECONDS
-after it was stored: its channel was backing up, the layer may have dropped
-what came after) checks the database once more shortly afterwards.
+A drop at the END of a burst leaves no later event to reveal the gap. The
+pub/sub layer (chatplatform/layers.py) says when it dropped: the socket gets
+``layer.resync`` and reads back every conversation it follows. On the layers
+that drop silently, a socket that finds itself behind (it delivers a message
+more than LAG_SECONDS after it was stored: its channel was backing up, the
+layer may have dropped what came after) checks the database once more
+shortly afterwards.
 """
 
 import asyncio
@@ -108,6 +111,8 @@ class ConversationDelivery:
         if message["seq"] > seen + 1:
             await self.catch_up(conversation_id, upto_seq=message["seq"] - 1)
         await self._send_in_order(message)
+        if getattr(self.channel_layer, "reports_drops", False):
+            return  # a drop brings `layer.resync`: no need to guess from lateness (and to read under load)
         if _age(message) > LAG_SECONDS and conversation_id not in self.settling:
             self.settling[conversation_id] = asyncio.ensure_future(self._settle(conversation_id))
 
