@@ -1,13 +1,12 @@
 """The message hot path's own PostgreSQL connections, used from the event loop.
 
 Django's database layer is synchronous, so every call from a socket goes to
-a thread (chatplatform/db.py). For the two statements that store a chat message,
-that hand-over cost more CPU than the statements themselves. It is the thread
-pool, the GIL passed back and forth, and Django's cursor wrappers around them.
-Measured in one process, it cost 0.62 ms of CPU per message against 0.37 ms on
-the loop (docs/performance.md). So the message fast path
-(visitors/services.py) runs on a small pool of psycopg async connections
-owned by the event loop. Everything else, including every fallback of the fast
+a thread (chatplatform/db.py): the thread pool, the GIL passed back and forth,
+and Django's cursor wrappers around two short statements. Storing a chat
+message from the loop instead took ×0.81 to ×0.84 of the CPU per message and
+×1.25 to ×1.4 the messages per second (``python -m bench.hotpath_loop``,
+docs/performance.md). So the message fast path (visitors/services.py)
+runs on a small pool of psycopg async connections owned by the event loop. Everything else, including every fallback of the fast
 path, stays on Django's connections.
 
 PostgreSQL only. Set CHAT_ASYNC_DB=0 to send the hot path through the threads
