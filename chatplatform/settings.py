@@ -301,6 +301,8 @@ CHAT_BRAND_CACHE_SECONDS = float(os.environ.get("CHAT_BRAND_CACHE_SECONDS", "10"
 # An expert's socket re-announces itself this often; one silent three times as
 # long (a killed process) no longer counts as online.
 CHAT_PRESENCE_HEARTBEAT_SECONDS = env_int("CHAT_PRESENCE_HEARTBEAT_SECONDS", 30)
+# The process's expert sockets beat in this many slices spread over the interval (experts/heartbeats.py).
+CHAT_PRESENCE_HEARTBEAT_SLICES = env_int("CHAT_PRESENCE_HEARTBEAT_SLICES", 10)
 
 LOGGING = {
     "version": 1,

@@ -330,6 +330,7 @@ async def test_one_heartbeat_serves_every_expert_socket_of_the_process(connect, 
 
     monkeypatch.setattr(heartbeats, "beat", counting)
     settings.CHAT_PRESENCE_HEARTBEAT_SECONDS = 0.2
+    settings.CHAT_PRESENCE_HEARTBEAT_SLICES = 1  # all five in each beat
     alices = [await connect.expert(alice) for _ in range(3)]
     bobs = [await connect.expert(bob) for _ in range(2)]
     await asyncio.sleep(0.7)
@@ -344,6 +345,30 @@ async def test_one_heartbeat_serves_every_expert_socket_of_the_process(connect, 
     for socket in alices:  # still open, still answered
         assert (await socket.request({"type": "ping"}, "pong"))["type"] == "pong"
     assert calls[-1] == 3
+
+
+async def test_in_slices_every_expert_socket_beats_once_per_interval(connect, brand, alice, settings, monkeypatch):
+    # Guards against: one giant beat stalling the event loop, or slices that skip or repeat a socket.
+    from experts import heartbeats
+
+    batches = []
+    real = heartbeats.beat
+
+    def recording(sockets):
+        sockets = list(sockets)
+        batches.append(sorted(name for name, _, _, _ in sockets))
+        return real(sockets)
+
+    monkeypatch.setattr(heartbeats, "beat", recording)
+    settings.CHAT_PRESENCE_HEARTBEAT_SECONDS = 0.4
+    settings.CHAT_PRESENCE_HEARTBEAT_SLICES = 4
+    sockets = [await connect.expert(alice) for _ in range(8)]
+    batches.clear()
+    await asyncio.sleep(1.0)  # two and a half intervals: ten ticks of a quarter interval
+    beaten = [name for batch in batches for name in batch]
+    assert len(set(beaten)) == 8 and max(len(batch) for batch in batches) < 8  # every socket, never all at once
+    assert all(1 <= beaten.count(name) <= 3 for name in set(beaten)), batches  # once per interval, not per tick
+    del sockets
 
 
 async def test_the_experts_read_mark_reaches_the_visitor(connect, brand, alice):
