@@ -6,8 +6,9 @@ and Django's cursor wrappers around two short statements. Storing a chat
 message from the loop instead took ×0.81 to ×0.84 of the CPU per message and
 ×1.25 to ×1.4 the messages per second (``python -m bench.hotpath_loop``,
 docs/performance.md). So the message fast path (visitors/services.py)
-runs on a small pool of psycopg async connections owned by the event loop. Everything else, including every fallback of the fast
-path, stays on Django's connections.
+runs on a small pool of psycopg async connections owned by the event loop.
+Everything else, including every fallback of the fast path, stays on
+Django's connections.
 
 PostgreSQL only. Set CHAT_ASYNC_DB=0 to send the hot path through the threads
 as well, for example behind a pooler that does not allow prepared statements.

@@ -26,31 +26,16 @@ def expert_for_user(user) -> ExpertProfile | None:
     return ExpertProfile.objects.filter(user=user).first()
 
 
-def session_still_valid(*, session_key: str | None, user) -> bool:
-    """Whether the session a socket was opened with still signs this user in.
-
-    False once the user signed out (the session is gone), changed their password
-    (the session's auth hash no longer matches) or was deactivated.
-    """
-    if not session_key:
-        return False
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    if str(store.get(SESSION_KEY)) != str(user.pk):
-        return False
-    current = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
-    if current is None:
-        return False
-    stored_hash = store.get(HASH_SESSION_KEY) or ""
-    return constant_time_compare(stored_hash, current.get_session_auth_hash())
-
-
 def sockets_still_allowed(sockets) -> dict:
-    """For many sockets at once, what ``session_still_valid`` and ``is_suspended`` say of each.
+    """Whether each socket's session still signs its user in, and its expert is not suspended.
 
     ``sockets``: (channel name, session key, user id, expert id) each. Returns
-    channel name -> None (still allowed), "signed_out" or "suspended". A few
-    queries for all of them, not a few per socket: the sessions (with the
-    database session engine, one query), the users, the suspended experts.
+    channel name -> None (still allowed), "signed_out" (the user signed out, so
+    the session is gone; changed their password, so its auth hash no longer
+    matches; or was deactivated) or "suspended" (a community manager suspended
+    the expert). A few queries for all of them, not a few per socket: the
+    sessions (with the database session engine, one query), the users, the
+    suspended experts.
     """
     sockets = list(sockets)
     keys = {key for _, key, _, _ in sockets if key}
@@ -78,11 +63,6 @@ def sockets_still_allowed(sockets) -> dict:
         if signed_in and expert_id in suspended:
             verdicts[channel_name] = "suspended"
     return verdicts
-
-
-def is_suspended(*, expert_id) -> bool:
-    """Whether a community manager has suspended this expert (read fresh, not from a socket's copy)."""
-    return ExpertProfile.objects.filter(pk=expert_id, is_suspended=True).exists()
 
 
 def brand_slugs(expert: ExpertProfile) -> list[str]:

@@ -52,10 +52,6 @@ def _sweep_now_and_then() -> None:
         forget_stale_connections()
 
 
-def refresh_connection(*, channel_name: str) -> None:
-    refresh_connections(channel_names=[channel_name])
-
-
 def refresh_connections(*, channel_names) -> None:
     """Keep these sockets' presence alive: one UPDATE for all of a process's expert sockets."""
     ExpertConnection.objects.filter(channel_name__in=list(channel_names)).update(seen_at=timezone.now())
