@@ -235,7 +235,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         conversation_id, messages, has_more = await database_sync_to_async(_sync)(
             self.expert, frame.conversation, frame.after_seq
         )
-        await self.send_sync_answer(conversation_id, messages, has_more)
+        await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
 
     # --- the moderation ladder ------------------------------------------------------
 

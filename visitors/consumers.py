@@ -381,7 +381,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_sync(self, frame):
         conversation_id, messages, has_more = await database_sync_to_async(_sync)(self.visitor, self.address_hashes, frame.after_seq)
-        await self.send_sync_answer(conversation_id, messages, has_more)
+        await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
 
     async def on_conversation_end(self, frame):
         await self.reply_with(await database_sync_to_async(_end)(self.visitor, self.address_hashes))

@@ -135,17 +135,6 @@ class ConversationDelivery:
         self.followed[conversation_id] = message["seq"]
         await self.send_frame(protocol.message_frame(message))
 
-    async def send_sync_answer(self, conversation_id: str, messages: list[dict], has_more: bool) -> None:
-        """Answer `sync`; what the answer holds counts as delivered on this socket.
-
-        The client asked for everything after its ``after_seq`` and now has it, so a
-        doorbell for one of these messages arriving late (an overloaded layer) is
-        skipped rather than sent again as a `message` frame.
-        """
-        if messages and conversation_id in self.followed:
-            self.followed[conversation_id] = max(self.followed[conversation_id], messages[-1]["seq"])
-        await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
-
     async def send_conversation_state(self, conversation: dict) -> bool:
         """Send a `conversation` frame unless this exact state was the last one sent."""
         if self.sent_states.get(conversation["id"]) == conversation:

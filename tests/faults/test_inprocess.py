@@ -140,27 +140,6 @@ async def test_a_message_whose_commit_answer_was_lost_reaches_the_expert_when_th
     assert await expert.nothing(timeout=0.3)  # once
 
 
-async def test_a_doorbell_arriving_after_the_sync_answer_that_held_its_message_is_not_sent_again(connect, brand, alice, monkeypatch):
-    # Guards against: an overloaded layer's late event repeating, as a `message` frame, what a `sync`
-    # answer has just given (seen as duplicates by the benchmark's reconnect storm).
-    from chatplatform import events
-
-    visitor, expert, conversation_id = await active_conversation(connect, alice)
-    held = []
-    real = events._send_now
-    monkeypatch.setattr(events, "_send_now", lambda groups, event: held.append((groups, event)))
-    await visitor.request({"type": "message.send", "text": "late doorbell", "client_id": "late"}, "message")
-    monkeypatch.setattr(events, "_send_now", real)
-    answer = await expert.request({"type": "sync", "conversation": conversation_id, "after_seq": 1}, "messages")
-    assert [(m["seq"], m["text"]) for m in answer["messages"]] == [(2, "late doorbell")]
-    assert [event["type"] for _, event in held] == ["chat.message"]
-    for groups, event in held:  # the doorbell rings at last
-        real(groups, event)
-    assert await expert.nothing(timeout=0.3)
-    await visitor.request({"type": "message.send", "text": "next", "client_id": "next"}, "message")
-    assert (await expert.recv_type("message"))["message"]["seq"] == 3  # and the live flow goes on
-
-
 async def test_a_stalled_expert_socket_still_gets_all_500_messages_in_order(connect, brand, alice, settings, monkeypatch):
     # Guards against: silent message loss when the channel layer drops events for a slow consumer (full channel).
     from experts.consumers import ExpertConsumer
