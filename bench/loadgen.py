@@ -109,6 +109,8 @@ class Peer:
         self.ws = None
         self.token = None
         self.last_seq: dict[str, int] = collections.defaultdict(int)
+        # (conversation, seq) received in a `sync` answer and not yet live: its live copy is no repeat.
+        self.synced: set[tuple[str, int]] = set()
         self.unacked: dict[str, dict] = {}
         self.waiters: dict[str, list[asyncio.Future]] = collections.defaultdict(list)
         self.ready = asyncio.Event()
@@ -171,13 +173,20 @@ class Peer:
                 frame = orjson.loads(raw)
                 kind = frame.get("type")
                 if kind == "message":
-                    self.on_message(frame["message"] if "message" in frame else frame)
+                    message = frame["message"] if "message" in frame else frame
+                    key = (message["conversation"], message["seq"])
+                    if key in self.synced:  # a sync answer gave it first: the live copy is no repeat
+                        self.synced.discard(key)
+                    else:
+                        self.on_message(message)
                 elif kind == "messages":
-                    # A sync answer may hold what already arrived live since the sync was asked
-                    # for: a client skips by seq what it has. A live `message` seen twice still
-                    # counts as a duplicate (that would break the protocol's no-repeat promise).
+                    # A sync answer may hold what arrived live since the sync was asked for, and
+                    # what is still to arrive live: a client skips by seq what it has. A live
+                    # `message` frame seen twice still counts as a duplicate (that would break
+                    # the protocol's no-repeat promise).
                     for message in frame["messages"]:
                         if message["seq"] > self.last_seq[message["conversation"]]:
+                            self.synced.add((message["conversation"], message["seq"]))
                             self.on_message(message)
                 elif kind == "typing":
                     self.gen.on_typing(self, frame)
