@@ -11,8 +11,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from chatplatform.consumers import close_sockets_on_shutdown  # noqa: E402
+from chatplatform.gc_tuning import tune_for_many_sockets  # noqa: E402
 from chatplatform.routing import websocket_application  # noqa: E402
 
 close_sockets_on_shutdown()
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
+
+# Last: what is loaded by now lives as long as the process (chatplatform/gc_tuning.py).
+tune_for_many_sockets()

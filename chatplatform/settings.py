@@ -301,6 +301,9 @@ CHAT_BRAND_CACHE_SECONDS = float(os.environ.get("CHAT_BRAND_CACHE_SECONDS", "10"
 # An expert's socket re-announces itself this often; one silent three times as
 # long (a killed process) no longer counts as online.
 CHAT_PRESENCE_HEARTBEAT_SECONDS = env_int("CHAT_PRESENCE_HEARTBEAT_SECONDS", 30)
+# The youngest generation's garbage-collection threshold for a server process, and a gc.freeze()
+# of what is loaded at start (chatplatform/gc_tuning.py); 0 keeps CPython's defaults.
+CHAT_GC_GEN0_THRESHOLD = env_int("CHAT_GC_GEN0_THRESHOLD", 50_000)
 # The process's expert sockets beat in this many slices spread over the interval (experts/heartbeats.py).
 CHAT_PRESENCE_HEARTBEAT_SLICES = env_int("CHAT_PRESENCE_HEARTBEAT_SLICES", 10)
 

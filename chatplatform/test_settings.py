@@ -41,3 +41,6 @@ FLOOD_KEY_PREFIX = f"chattestflood{os.getpid()}"
 CHAT_BRAND_CACHE_SECONDS = 0
 # Nor a shared copy of a brand's blocks (ids repeat across tests); tests/moderation/test_block_index.py sets it.
 CHAT_BLOCK_INDEX_SECONDS = 0
+# The test process keeps CPython's collector: gc.freeze() here would keep whatever the first test
+# holds (connections included) for the whole run (tests/test_gc_tuning.py tests the tuning itself).
+CHAT_GC_GEN0_THRESHOLD = 0
