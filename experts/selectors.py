@@ -43,13 +43,17 @@ def sockets_still_allowed(sockets) -> dict:
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
         from django.contrib.sessions.models import Session
 
-        rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list("session_key", "session_data")
+        rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list(
+            "session_key", "session_data"
+        )
         decoder = store_class()
         sessions = {key: decoder.decode(data) for key, data in rows}
     else:  # another engine: read each session the way Django does
         sessions = {key: dict(store_class(session_key=key).items()) for key in keys}
     users = {user.pk: user for user in get_user_model().objects.filter(pk__in={u for _, _, u, _ in sockets}, is_active=True)}
-    suspended = set(ExpertProfile.objects.filter(pk__in={e for _, _, _, e in sockets}, is_suspended=True).values_list("pk", flat=True))
+    suspended = set(
+        ExpertProfile.objects.filter(pk__in={e for _, _, _, e in sockets}, is_suspended=True).values_list("pk", flat=True)
+    )
     verdicts = {}
     for channel_name, key, user_id, expert_id in sockets:
         session = sessions.get(key) or {}

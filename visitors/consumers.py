@@ -356,9 +356,11 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         flagged = self.flagged(frame.text)
         stored = None
         if not flagged:  # the common case, stored from the loop itself; anything else takes the thread
+            unblocked = moderation_selectors.no_active_block_sql(
+                brand=self.brand, visitor=self.visitor, address_hashes=self.address_hashes
+            )
             stored = await loop_messages.visitor_message(
-                visitor=self.visitor, text=frame.text, client_id=frame.client_id,
-                only_if=moderation_selectors.no_active_block_sql(brand=self.brand, visitor=self.visitor, address_hashes=self.address_hashes),
+                visitor=self.visitor, text=frame.text, client_id=frame.client_id, only_if=unblocked
             )
         if stored is not None:
             message, created = message_object(stored), True

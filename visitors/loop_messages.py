@@ -28,7 +28,10 @@ class _LongWay(Exception):
     """Roll back; the database thread's path answers this one."""
 
 
-async def _store(seq_statement, *, conversation_id=None, author: str, expert_id, author_name: str, text: str, client_id: str, flagged: bool):
+async def _store(
+    seq_statement, *, conversation_id=None, author: str, expert_id, author_name: str, text: str, client_id: str,
+    flagged: bool,
+) -> Message | None:
     import psycopg
 
     if not client_id or not asyncdb.enabled():
@@ -71,6 +74,7 @@ async def visitor_message(*, visitor: Visitor, text: str, client_id: str, only_i
 async def expert_message(*, expert, conversation_id, text: str, client_id: str) -> Message | None:
     """The assigned expert's message stored in an active conversation of theirs, else None."""
     return await _store(
-        services.expert_seq_statement(expert, conversation_id), conversation_id=conversation_id, author=Message.Author.EXPERT, expert_id=expert.pk,
-        author_name=expert.display_name, text=text, client_id=client_id, flagged=False,
+        services.expert_seq_statement(expert, conversation_id), conversation_id=conversation_id,
+        author=Message.Author.EXPERT, expert_id=expert.pk, author_name=expert.display_name, text=text,
+        client_id=client_id, flagged=False,
     )
