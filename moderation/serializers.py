@@ -3,12 +3,9 @@
 from .models import Alert, Block, ReportTicket
 
 
-def block_time(value):
+def protocol_time(value):
     """A time as the protocol writes it (ISO 8601, UTC, "Z"); None stays None."""
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-_time = block_time
 
 
 def alert_object(alert: Alert) -> dict:
@@ -20,20 +17,20 @@ def alert_object(alert: Alert) -> dict:
         "note": alert.note,
         "raised_by": alert.raised_by.display_name if alert.raised_by_id else "system",
         "status": alert.status,
-        "created_at": _time(alert.created_at),
+        "created_at": protocol_time(alert.created_at),
     }
 
 
 def block_object(block: Block) -> dict:
     return {
         "id": str(block.pk),
-        "until": _time(block.expires_at),
+        "until": protocol_time(block.expires_at),
         "brand": block.brand.slug,
         "conversation": str(block.conversation_id) if block.conversation_id else None,
         "reason": block.reason,
         "by_address": bool(block.address_hash),
         "created_by": block.created_by.display_name if block.created_by_id else None,
-        "created_at": _time(block.created_at),
+        "created_at": protocol_time(block.created_at),
     }
 
 
@@ -45,5 +42,5 @@ def report_object(report: ReportTicket) -> dict:
         "status": report.status,
         "filed_by": report.filed_by,
         "conversation": str(report.conversation_id) if report.conversation_id else None,
-        "created_at": _time(report.created_at),
+        "created_at": protocol_time(report.created_at),
     }

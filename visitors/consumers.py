@@ -26,7 +26,7 @@ from experts.selectors import experts_online_count
 from moderation import abuse, block_index, flood, privacy
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
-from moderation.serializers import block_object, block_time
+from moderation.serializers import block_object, protocol_time
 
 from . import loop_messages, selectors, services
 from .delivery import ConversationDelivery
@@ -334,7 +334,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
                 visitor_id=self.visitor.pk, address_hashes=self.address_hashes, by_address=self.brand.block_by_address
             )
             if covered:
-                await self.refuse_blocked(moderation_services.BLOCKED_DETAIL, block_time(until))
+                await self.refuse_blocked(moderation_services.BLOCKED_DETAIL, protocol_time(until))
                 return
 
     async def send_frame(self, frame: dict) -> None:
