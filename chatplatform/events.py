@@ -71,10 +71,13 @@ def send_event_on_commit(groups, event: dict) -> None:
     ``event`` must hold only JSON-able values (the Redis layer uses msgpack);
     its ``type`` names the consumer handler (``chat.message`` → ``chat_message``).
     """
-    if isinstance(groups, str):
-        groups = [groups]
-    groups = list(dict.fromkeys(groups))
+    groups = _group_list(groups)
     transaction.on_commit(lambda: _send_now(groups, event))
+
+
+def _group_list(groups) -> list[str]:
+    """One group name or several, as a list without repeats."""
+    return [groups] if isinstance(groups, str) else list(dict.fromkeys(groups))
 
 
 def _server_loop():
@@ -128,7 +131,7 @@ def _submit(loop, groups: list[str], event: dict) -> None:
 
 def send_event_on_loop(groups, event: dict) -> None:
     """From a coroutine whose own transaction has committed (visitors/loop_messages.py): queue the event on this loop."""
-    _send_now([groups] if isinstance(groups, str) else list(dict.fromkeys(groups)), event)
+    _send_now(_group_list(groups), event)
 
 
 def _send_now(groups: list[str], event: dict) -> None:
