@@ -128,6 +128,29 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
 
 class _Shard(RedisSingleShardConnection):
+    """One Redis server's subscription, with (un)subscriptions sent in batches.
+
+    The stock shard sends one SUBSCRIBE or UNSUBSCRIBE per call, each behind
+    one lock. Every socket subscribes its own channel and its groups when it
+    opens and unsubscribes them when it closes, so when thousands reconnect at
+    once they queue on that lock, and a busy event loop hands the lock on once
+    per turn: a reconnect storm of 4,000 sockets took minutes. Here a call only
+    records what it wants; one task sends everything asked for since its last
+    turn in one command (``BATCH`` channels at most), in order. ``subscribe``
+    returns once its channel's SUBSCRIBE is sent, as the stock one does;
+    ``unsubscribe`` returns at once (a socket going away must not wait, and a
+    subscription left over only costs its events being dropped here).
+    """
+
+    BATCH = 1000
+
+    def __init__(self, host, channel_layer):
+        super().__init__(host, channel_layer)
+        self._wanted: dict[str, bool] = {}  # channel -> subscribe (True) or unsubscribe (False), not yet sent
+        self._waiters: list[tuple[asyncio.Future, str]] = []
+        self._sending: set[str] = set()
+        self._sender: asyncio.Task | None = None
+
     async def subscribe(self, channel):
         """Subscribe, or raise a Redis connection error: a socket that cannot hear must reconnect.
 
@@ -136,20 +159,80 @@ class _Shard(RedisSingleShardConnection):
         (an AttributeError on a connection torn down under it). The consumer
         turns a Redis connection error into a close that says "reconnect" (1012).
         """
-        try:
-            await super().subscribe(channel)
-        except RedisConnectionError:
-            raise
-        except Exception as exc:
-            logger.warning("channel layer subscription failed (%s); the socket is told to reconnect", type(exc).__name__)
-            raise RedisConnectionError("the channel layer's subscription is reconnecting") from exc
+        if channel in self._subscribed_to and channel not in self._wanted and channel not in self._sending:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._wanted[channel] = True
+        self._waiters.append((future, channel))
+        self._start_sender()
+        await future
 
     async def unsubscribe(self, channel):
-        # Nobody local listens any more: a subscription left over only costs its events being dropped here.
+        if channel in self._subscribed_to or self._wanted.get(channel):
+            self._wanted[channel] = False
+            self._start_sender()
+
+    async def settled(self) -> None:
+        """Wait until everything asked for so far has been sent (tests, shutdown)."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.shield(self._sender)
+
+    def _start_sender(self) -> None:
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_wanted())
+
+    async def _send_wanted(self) -> None:
         try:
-            await super().unsubscribe(channel)
-        except Exception as exc:
-            logger.warning("channel layer unsubscribe failed (%s); ignored", type(exc).__name__)
+            async with self._lock:
+                await self._send_batches()
+        except BaseException:  # cancelled (the loop is closing): nobody may wait for ever
+            for future, _channel in self._waiters:
+                if not future.done():
+                    future.set_exception(RedisConnectionError("the channel layer is closing"))
+            self._waiters = []
+            raise
+
+    async def _send_batches(self) -> None:
+        while self._wanted:
+            wanted, self._wanted = self._wanted, {}
+            waiters, self._waiters = self._waiters, []
+            subscribe = [c for c, on in wanted.items() if on and c not in self._subscribed_to]
+            unsubscribe = [c for c, on in wanted.items() if not on and c in self._subscribed_to]
+            # What is being sent counts as done for the calls that come meanwhile (they queue after it).
+            self._subscribed_to.update(subscribe)
+            self._subscribed_to.difference_update(unsubscribe)
+            self._sending = set(subscribe)
+            failure = None
+            try:
+                self._ensure_redis()
+                self._ensure_receiver()
+                for i in range(0, len(unsubscribe), self.BATCH):
+                    await self._pubsub.unsubscribe(*unsubscribe[i : i + self.BATCH])
+                for i in range(0, len(subscribe), self.BATCH):
+                    await self._pubsub.subscribe(*subscribe[i : i + self.BATCH])
+            except RedisConnectionError as exc:
+                failure = exc
+            except Exception as exc:
+                logger.warning("channel layer subscription failed (%s); the socket is told to reconnect", type(exc).__name__)
+                failure = RedisConnectionError("the channel layer's subscription is reconnecting")
+                failure.__cause__ = exc
+            except BaseException:  # cancelled mid-send: this batch's callers hear it too
+                for future, _channel in waiters:
+                    if not future.done():
+                        future.set_exception(RedisConnectionError("the channel layer is closing"))
+                raise
+            finally:
+                self._sending = set()
+            if failure is not None:
+                # Not subscribed after all: the next ask sends it again.
+                self._subscribed_to.difference_update(subscribe)
+            for future, channel in waiters:
+                if future.done():
+                    continue
+                if failure is not None and channel in subscribe:
+                    future.set_exception(failure)
+                else:
+                    future.set_result(None)
 
     async def publish(self, channel, message):
         # No lock: the pool gives each publish its own connection. A group's events

@@ -131,4 +131,71 @@ async def test_a_subscribe_that_fails_mid_reconnect_becomes_a_retryable_connecti
     shard = layer._get_layer()._shards[0]
     shard._subscribed_to.add("gone")  # so the unsubscribe really reaches the failing connection
     await shard.unsubscribe("gone")  # never raises: a leftover subscription only costs dropped events
+    await shard.settled()
     assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_sockets_opening_together_subscribe_in_a_few_commands_and_all_hear(layer):
+    # Guards against: one SUBSCRIBE per call behind one lock, handed on once per turn of a busy
+    # loop: a reconnect storm of thousands of sockets queued for minutes.
+    await layer.new_channel()  # the subscription connection exists
+    shard = layer._get_layer()._shards[0]
+    sent = []
+    original = shard._pubsub.subscribe
+
+    async def counting(*channels):
+        sent.append(len(channels))
+        return await original(*channels)
+
+    shard._pubsub.subscribe = counting
+
+    async def open_socket(n):
+        channel = await layer.new_channel()
+        await layer.group_add(f"visitor.{n}", channel)
+        await layer.group_add("conversation.all", channel)
+        return channel
+
+    channels = await asyncio.gather(*(open_socket(n) for n in range(200)))
+    assert sum(sent) == 200 + 200 + 1  # every channel and group once
+    assert len(sent) <= 6  # not one command per call
+    await layer.group_send("conversation.all", {"type": "chat.message", "n": 1})
+    await layer.group_send("visitor.17", {"type": "chat.message", "n": 2})
+    assert [(await receive(layer, c))["n"] for c in channels] == [1] * 200
+    assert (await receive(layer, channels[17]))["n"] == 2
+
+
+async def test_a_group_left_and_joined_again_at_once_still_hears(layer):
+    # Guards against: batched (un)subscriptions sent out of order, leaving a group unheard.
+    one, two = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("conversation.d", one)
+    await layer.group_discard("conversation.d", one)  # the last member leaves: unsubscribe asked...
+    await layer.group_add("conversation.d", two)  # ...and at once a new member joins
+    await layer._get_layer()._shards[0].settled()
+    await layer.group_send("conversation.d", {"type": "chat.message", "n": 1})
+    assert (await receive(layer, two))["n"] == 1
+    with pytest.raises(TimeoutError):
+        await receive(layer, one, timeout=0.3)
+
+
+async def test_a_socket_going_away_unsubscribes_without_a_traceback(layer, caplog):
+    # Guards against: the stock layer awaiting its unsubscribe inside the cancelled receive and
+    # logging "Unexpected exception while cleaning-up channel" for each socket of a storm.
+    channels = [await layer.new_channel() for _ in range(20)]
+    readers = [asyncio.ensure_future(layer.receive(c)) for c in channels]
+    await asyncio.sleep(0.05)
+    shard = layer._get_layer()._shards[0]
+    async with shard._lock:  # other sockets' subscriptions are being sent meanwhile (a storm)...
+        for reader in readers:
+            reader.cancel()
+        await asyncio.sleep(0)
+        for reader in readers:  # ...and daphne cancels an application that is slow to go once more
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    await shard.settled()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    admin = aioredis.from_url(redis_url())
+    try:
+        left = [c for c in channels if (await admin.pubsub_numsub(c))[0][1]]
+    finally:
+        await admin.aclose()
+    assert left == []
