@@ -1,6 +1,7 @@
 """The expert dashboard's socket: /ws/v1/expert/ (PROTOCOL.md, "Expert socket")."""
 
 from chatplatform import protocol
+from chatplatform.auth import read_user_now
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.groups import expert_group, queue_group, user_group
@@ -16,13 +17,17 @@ from . import heartbeats, selectors, services
 from .models import ExpertProfile
 
 
-def _open(user, channel_name):
+def _open(scope, channel_name):
+    """Who opened the socket (one trip to the database thread for the whole of it)."""
+    user = read_user_now(scope)
+    if not getattr(user, "is_authenticated", False):
+        return user, None, [], []
     expert = selectors.expert_for_user(user)
     if expert is None or expert.is_suspended:
-        return None, [], []
+        return user, None, [], []
     services.register_connection(expert=expert, channel_name=channel_name)
     assigned = [str(c.id) for c in selectors.assigned_conversations(expert)]
-    return expert, selectors.brand_slugs(expert), assigned
+    return user, expert, selectors.brand_slugs(expert), assigned
 
 
 def _welcome_state(expert):
@@ -107,15 +112,14 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         # The waiting conversations this socket has shown (welcome, queue.added, less queue.removed).
         # None until the welcome: the queue groups are joined before it, with nothing to bring up to date.
         self.queue_shown: set[str] | None = None
-        user = self.scope.get("user")
+        # Accept first, then read the session (chatplatform/auth.py, deferred): daphne drops a
+        # handshake not accepted within 5 s, and in a reconnect storm the database work below
+        # may queue for longer.
+        await self.accept()
+        user, expert, slugs, assigned = await database_sync_to_async(_open)(self.scope, self.channel_name)
         if not getattr(user, "is_authenticated", False):
-            await self.accept()
             await self.close(CLOSE_UNAUTHENTICATED)
             return
-        # Accept first: daphne drops a handshake not accepted within 5 s, and in a
-        # reconnect storm the database work below may queue for longer.
-        await self.accept()
-        expert, slugs, assigned = await database_sync_to_async(_open)(user, self.channel_name)
         if expert is None:
             await self.close(CLOSE_FORBIDDEN)
             return

@@ -6,6 +6,7 @@ from chatplatform.origins import OwnOriginValidator
 from .consumers import ExpertConsumer
 
 # Session-authenticated: only pages of our own hosts may open it (no cross-site hijacking).
+# The user is read after the socket is accepted (deferred: chatplatform/auth.py).
 websocket_urlpatterns = [
-    path("ws/v1/expert/", OwnOriginValidator(AuthMiddlewareStack(ExpertConsumer.as_asgi()))),
+    path("ws/v1/expert/", OwnOriginValidator(AuthMiddlewareStack(ExpertConsumer.as_asgi(), deferred=True))),
 ]

@@ -28,7 +28,9 @@ from .selectors import live_since
 
 def register_connection(*, expert: ExpertProfile, channel_name: str) -> None:
     _sweep_now_and_then()
-    ExpertConnection.objects.update_or_create(channel_name=channel_name, defaults={"expert": expert, "seen_at": timezone.now()})
+    # A socket's channel name is new (a random name per socket): one INSERT, not update_or_create's
+    # locking read and insert in a transaction (four round trips in each handshake of a storm).
+    ExpertConnection.objects.create(channel_name=channel_name, expert=expert, seen_at=timezone.now())
 
 
 def forget_stale_connections() -> int:

@@ -37,6 +37,34 @@ async def test_user_without_profile_or_suspended_is_closed_with_4403(connect, br
     assert await socket.closed_with() == 4403
 
 
+async def test_the_handshake_is_accepted_before_the_session_is_read(connect, brand, alice, monkeypatch):
+    # Guards against: expert handshakes waiting for their session read before the accept; in a
+    # reconnect storm those reads queue past daphne's 5 s handshake timeout and the sockets are dropped.
+    import threading
+
+    from chatplatform import auth
+    from tests.support import session_cookie
+
+    release = threading.Event()
+    real = auth._read_user
+
+    def held_up(scope):
+        assert release.wait(10), "the read was never released"
+        return real(scope)
+
+    monkeypatch.setattr(auth, "_read_user", held_up)
+    cookie = await database_sync_to_async(session_cookie)(alice.user)
+    headers = [(b"cookie", cookie), (b"host", b"testserver"), (b"origin", b"http://testserver")]
+    try:
+        socket, connected, _ = await connect.raw("/ws/v1/expert/", headers)
+        assert connected  # accepted while the session read is still held up...
+        assert await socket.nothing(timeout=0.2)  # ...and no welcome before the read
+    finally:
+        release.set()
+    welcome = await socket.recv_type("welcome")  # then the welcome, for the right expert
+    assert welcome["expert"]["display_name"] == alice.display_name
+
+
 @pytest.mark.postgres
 async def test_the_session_is_read_on_the_sockets_database_pool(connect, brand, alice, monkeypatch):
     # Guards against: expert handshakes reading the session on Channels' one database thread, where a
