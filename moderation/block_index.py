@@ -13,15 +13,13 @@ Frames that reach the database do not use this: they check there, in their own
 statement (``selectors.no_active_block_sql``).
 """
 
-import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 
-from chatplatform.db import database_sync_to_async
+from chatplatform.shared_reads import SharedReads
 
 from .models import Block
 
@@ -62,36 +60,14 @@ def read_brand_blocks(brand_id) -> BrandBlocks:
     return BrandBlocks(by_visitor, by_address)
 
 
-# brand id -> (read at, monotonic; the blocks)
-_read: dict = {}
-# brand id -> (loop, future) of the read under way, shared by the beats that ask meanwhile
-_reading: dict = {}
+_shared = SharedReads(read_brand_blocks, ttl=lambda: settings.CHAT_BLOCK_INDEX_SECONDS)
 
 
 async def brand_blocks(brand_id) -> BrandBlocks:
     """The brand's active blocks, as read at most CHAT_BLOCK_INDEX_SECONDS ago in this process."""
-    ttl = settings.CHAT_BLOCK_INDEX_SECONDS
-    entry = _read.get(brand_id)
-    if ttl > 0 and entry is not None and time.monotonic() - entry[0] < ttl:
-        return entry[1]
-    loop = asyncio.get_running_loop()
-    pending = _reading.get(brand_id)
-    if pending is not None and pending[0] is loop:
-        return await asyncio.shield(pending[1])
-    future = asyncio.ensure_future(database_sync_to_async(read_brand_blocks)(brand_id))
-    _reading[brand_id] = (loop, future)
-    try:
-        blocks = await asyncio.shield(future)
-    finally:
-        if _reading.get(brand_id, (None, None))[1] is future:
-            del _reading[brand_id]
-    if len(_read) > 10_000:  # brands come and go: never grow without end
-        _read.clear()
-    _read[brand_id] = (time.monotonic(), blocks)
-    return blocks
+    return await _shared.get(brand_id)
 
 
 def forget() -> None:
     """Drop what was read (tests)."""
-    _read.clear()
-    _reading.clear()
+    _shared.forget()

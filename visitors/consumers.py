@@ -196,9 +196,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.open_sockets = flood.OpenSockets(self.channel_name)
         slug = self.scope["url_route"]["kwargs"]["brand_slug"]
         self.blocked = False
-        known, self.brand = selectors.recent_active_brand(slug)
-        if not known:
-            self.brand = await database_sync_to_async(selectors.active_brand_for_socket)(slug)
+        self.brand = await selectors.brand_for_socket(slug)
         if self.brand is None:
             await self.accept()
             await self.close(CLOSE_UNKNOWN_BRAND)
@@ -218,6 +216,9 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.send_error(exc.code, exc.detail)
             await self.close(CLOSE_TOO_MANY)
             return
+        self._arm_hello_deadline()
+
+    def _arm_hello_deadline(self):
         self.hello_deadline = asyncio.get_running_loop().call_later(
             settings.CHAT_HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._hello_timed_out())
         )
@@ -262,6 +263,17 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     async def on_hello(self, frame):
         if self.visitor is not None:
             raise ChatError(errors.INVALID_FRAME, "`hello` was already sent on this socket.")
+        # The deadline is for sending `hello`, not for the server's answer: in a reconnect storm
+        # the answer may wait on the database for longer. A hello that fails arms it again.
+        self.hello_deadline.cancel()
+        try:
+            await self._hello(frame)
+        except BaseException:
+            if self.visitor is None:
+                self._arm_hello_deadline()
+            raise
+
+    async def _hello(self, frame):
         known, refusal = await database_sync_to_async(_lookup)(self.brand, frame.token, self.address_hashes)
         if refusal is not None:
             raise refusal
@@ -276,7 +288,6 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         if known is None:  # a new visitor has no other socket yet: counted from now on
             await self.open_sockets.claim("visitor", visitor.id)
         self.visitor = visitor
-        self.hello_deadline.cancel()
         # Join before reading, so nothing committed in between is missed.
         await self.channel_layer.group_add(visitor_group(visitor.id), self.channel_name)
         if self.address_hash:  # an address block placed on someone else reaches this socket too

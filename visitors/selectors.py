@@ -1,12 +1,12 @@
 """Reads for the visitor side, each scoped to what the asker may see."""
 
-import time
 import uuid
 
 from django.conf import settings
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
+from chatplatform.shared_reads import SharedReads
 
 from .models import Brand, Conversation, Message, Visitor
 from .tokens import hash_token
@@ -26,37 +26,32 @@ def get_active_brand(slug: str) -> Brand | None:
     return Brand.objects.filter(slug=slug, is_active=True).first()
 
 
-# slug -> (monotonic time it was read, the brand or None)
-_recent_brands: dict[str, tuple[float, Brand | None]] = {}
+def active_brand_for_socket(slug: str) -> Brand | None:
+    """The active brand with its topics loaded (one read), or None."""
+    return Brand.objects.filter(slug=slug, is_active=True).prefetch_related("topics").first()
 
 
-def recent_active_brand(slug: str) -> tuple[bool, Brand | None]:
-    """The brand as read in the last CHAT_BRAND_CACHE_SECONDS in this process: (known, brand).
+# How old a brand read may be and still answer a handshake while a fresh read runs.
+BRAND_STALE_SECONDS = 60.0
+
+_brands = SharedReads(
+    active_brand_for_socket, ttl=lambda: settings.CHAT_BRAND_CACHE_SECONDS, stale_for=lambda: BRAND_STALE_SECONDS
+)
+
+
+async def brand_for_socket(slug: str) -> Brand | None:
+    """The brand a visitor socket names, as read in the last CHAT_BRAND_CACHE_SECONDS in this process.
 
     A socket handshake must be accepted within daphne's 5 s; in a burst of
     thousands (a reconnect storm), a database read per handshake queues them
-    past it. The brand (its origins, texts, topics) changes rarely, so a few
-    seconds' old copy decides; a change in the admin takes effect after that.
+    past it. The brand (its origins, texts, topics) changes rarely: the
+    handshakes share one read, and once it is older than the setting, the
+    first handshake after starts a fresh read and every handshake meanwhile
+    is answered from the old one (up to BRAND_STALE_SECONDS old), not made to
+    wait on a busy database. A change in the admin takes effect after the
+    setting's seconds and one read (chatplatform/shared_reads.py).
     """
-    ttl = settings.CHAT_BRAND_CACHE_SECONDS
-    entry = _recent_brands.get(slug)
-    if ttl > 0 and entry is not None and time.monotonic() - entry[0] < ttl:
-        return True, entry[1]
-    return False, None
-
-
-def remember_brand(slug: str, brand: Brand | None) -> None:
-    if settings.CHAT_BRAND_CACHE_SECONDS > 0:
-        if len(_recent_brands) > 10_000:  # unknown slugs must not grow it without end
-            _recent_brands.clear()
-        _recent_brands[slug] = (time.monotonic(), brand)
-
-
-def active_brand_for_socket(slug: str) -> Brand | None:
-    """The active brand with its topics loaded (one read; then remembered for a few seconds)."""
-    brand = Brand.objects.filter(slug=slug, is_active=True).prefetch_related("topics").first()
-    remember_brand(slug, brand)
-    return brand
+    return await _brands.get(slug)
 
 
 def find_visitor(*, brand: Brand, token: str | None) -> Visitor | None:

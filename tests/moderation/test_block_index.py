@@ -24,7 +24,7 @@ def counted_reads(monkeypatch):
         reads.append(brand_id)
         return real(brand_id)
 
-    monkeypatch.setattr(block_index, "read_brand_blocks", counting)
+    monkeypatch.setattr(block_index._shared, "read", counting)
     yield reads
     block_index.forget()
 

@@ -138,6 +138,44 @@ async def test_no_hello_within_the_deadline_closes_with_4408(connect, brand, set
     assert await visitor.closed_with(timeout=2) == 4408
 
 
+async def test_a_hello_sent_in_time_is_answered_however_long_the_database_takes(connect, brand, settings, monkeypatch):
+    # Guards against: the deadline for *sending* hello closing sockets (4408) whose hello was sent in
+    # time but waited on the database, as every visitor of a reconnect storm did.
+    from visitors import consumers
+
+    settings.CHAT_HELLO_TIMEOUT_SECONDS = 0.2
+    real = consumers._open_session
+
+    def slow(*args):
+        import time
+
+        time.sleep(0.5)  # the database threads are busy with a storm
+        return real(*args)
+
+    monkeypatch.setattr(consumers, "_open_session", slow)
+    visitor = await connect.visitor()
+    assert visitor.welcome["type"] == "welcome"
+    assert await visitor.request({"type": "ping"}, "pong")  # still open, past the deadline
+
+
+async def test_a_hello_that_failed_arms_the_deadline_again(connect, brand, settings, monkeypatch):
+    # Guards against: a socket that is never greeted (its hello failed) staying open for ever.
+    from django.db import OperationalError
+
+    from visitors import consumers
+
+    settings.CHAT_HELLO_TIMEOUT_SECONDS = 0.3
+
+    def failing(*args):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(consumers, "_open_session", failing)
+    visitor = await connect.visitor(hello=False)
+    await visitor.send({"type": "hello", "token": None, "last_seq": 0})
+    assert (await visitor.recv_type("error"))["code"] == "unavailable"
+    assert await visitor.closed_with(timeout=2) == 4408
+
+
 async def test_unknown_or_inactive_brand_closes_with_4404(connect, brand, other_brand):
     socket, connected, _ = await connect.raw("/ws/v1/visitor/nope/", [(b"origin", b"https://shop.acme.test")])
     assert await socket.closed_with() == 4404

@@ -1,6 +1,7 @@
 """The widget page and the demo shop, over HTTP."""
 
 import pytest
+from channels.db import database_sync_to_async
 
 
 def _directives(response) -> dict[str, list[str]]:
@@ -61,21 +62,55 @@ def test_loader_and_widget_scripts_are_served(client):
         assert response.status_code == 200, path
 
 
-def test_a_socket_handshake_reuses_a_brand_read_moments_ago(brand, settings, django_assert_num_queries, monkeypatch):
-    """A burst of handshakes (a reconnect storm) reads the brand once, not once per socket."""
-    import time
+@pytest.mark.django_db(transaction=True)
+async def test_a_burst_of_handshakes_shares_one_brand_read_and_never_waits_on_a_stale_one(brand, settings, monkeypatch):
+    """A burst of handshakes (a reconnect storm) reads the brand once, not once per socket, and an
+    expired copy answers at once while the fresh read runs (handshakes must not queue on the database)."""
+    import asyncio
+    import threading
 
+    from chatplatform import shared_reads
     from visitors import selectors
 
     settings.CHAT_BRAND_CACHE_SECONDS = 10
-    selectors._recent_brands.clear()
-    assert selectors.recent_active_brand("acme") == (False, None)
-    with django_assert_num_queries(2):  # the brand and its topics
-        read = selectors.active_brand_for_socket("acme")
-    with django_assert_num_queries(0):
-        assert selectors.recent_active_brand("acme") == (True, read)
-        assert [t.slug for t in read.topics.all()] == []
-    later = time.monotonic() + 11
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
-    assert selectors.recent_active_brand("acme") == (False, None)  # read again after a while
-    selectors._recent_brands.clear()
+    selectors._brands.forget()
+    reads = []
+    gate = threading.Event()
+    gate.set()
+
+    def counting(slug):
+        reads.append(slug)
+        assert gate.wait(10)
+        return selectors.active_brand_for_socket(slug)
+
+    monkeypatch.setattr(selectors._brands, "read", counting)
+    try:
+        first = await asyncio.gather(*(selectors.brand_for_socket("acme") for _ in range(50)))
+        assert len(reads) == 1 and all(b.pk == brand.pk for b in first)  # 50 handshakes, one read
+        assert [t.slug for t in first[0].topics.all()] == []  # topics came with it
+        await selectors.brand_for_socket("acme")
+        assert len(reads) == 1  # moments later: no read
+
+        old_name = brand.name
+        brand.name = "Acme Renamed"
+        await database_sync_to_async(brand.save)()
+        later = shared_reads.monotonic() + 11
+        monkeypatch.setattr(shared_reads, "monotonic", lambda: later)
+        gate.clear()  # the database is slow to answer the fresh read...
+        stale = await asyncio.wait_for(selectors.brand_for_socket("acme"), 1)
+        assert stale.name == old_name  # ...so the old copy answers at once
+        for _ in range(100):  # while the fresh read has started
+            if len(reads) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(reads) == 2
+        gate.set()
+        for _ in range(100):
+            if not selectors._brands._reading:
+                break
+            await asyncio.sleep(0.02)
+        assert (await selectors.brand_for_socket("acme")).name == "Acme Renamed"  # then the new one
+        assert len(reads) == 2
+    finally:
+        gate.set()
+        selectors._brands.forget()
