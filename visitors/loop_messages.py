@@ -13,6 +13,7 @@ PostgreSQL, and a connection that failed.
 """
 
 import logging
+from time import monotonic
 
 from chatplatform import asyncdb
 from chatplatform.events import send_event_on_loop
@@ -22,6 +23,21 @@ from .models import Message, Visitor
 from .serializers import VISITOR_DEFAULT_NAME
 
 logger = logging.getLogger(__name__)
+
+
+_WARNING_EVERY_SECONDS = 10.0
+_warned = {"at": float("-inf"), "since": 0}
+
+
+def _fallback_warning(exc: Exception) -> None:
+    """One warning line per 10 s at most, with how many fell back meanwhile (a storm must not log a line per message)."""
+    now = monotonic()
+    if now - _warned["at"] < _WARNING_EVERY_SECONDS:
+        _warned["since"] += 1
+        return
+    more = f"; {_warned['since']} more since the last warning" if _warned["since"] else ""
+    logger.warning("hot-path database unavailable (%s); using the database thread%s", type(exc).__name__, more)
+    _warned.update(at=now, since=0)
 
 
 class _LongWay(Exception):
@@ -57,7 +73,7 @@ async def _store(
     except _LongWay:
         return None
     except psycopg.Error as exc:  # the thread's path reports it (`unavailable`) or gets through
-        logger.warning("hot-path database connection failed (%s); using the database thread", type(exc).__name__)
+        _fallback_warning(exc)
         return None
     send_event_on_loop(*services.message_event(message))
     return message

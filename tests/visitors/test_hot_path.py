@@ -214,3 +214,22 @@ async def test_when_the_loop_cannot_reach_postgresql_the_thread_stores_the_messa
     ack = await visitor.recv_type("message")
     assert ack["message"]["seq"] == 2 and ack["message"]["client_id"] == "v-2"
     assert (await expert.recv_type("message"))["message"]["text"] == "Hello?"
+
+
+def test_falling_back_to_the_thread_warns_once_per_interval_with_a_count(caplog, monkeypatch):
+    # Guards against: a warning line per message while the loop's pool is exhausted (2,492 lines in
+    # one reconnect storm, each costing the loop time it did not have).
+    import psycopg
+
+    from visitors import loop_messages
+
+    monkeypatch.setattr(loop_messages, "_warned", {"at": float("-inf"), "since": 0})
+    clock = [1000.0]
+    monkeypatch.setattr(loop_messages, "monotonic", lambda: clock[0])
+    for _ in range(50):
+        loop_messages._fallback_warning(psycopg.OperationalError("pool exhausted"))
+    clock[0] += 11
+    loop_messages._fallback_warning(psycopg.OperationalError("pool exhausted"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "visitors.loop_messages"]
+    assert len(lines) == 2
+    assert "49 more since the last warning" in lines[1]
