@@ -52,6 +52,12 @@ def percentile_curve(hist: HdrHistogram) -> list[list[float]]:
     return [[p, hist.get_value_at_percentile(p) / 1000] for p in points] if hist.get_total_count() else []
 
 
+def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
+    """static/chat/common.js's backoffDelay, in seconds: between half and all of the step."""
+    step = min(cap, base * 2**attempt)
+    return step / 2 + random.random() * step / 2
+
+
 def mark(name: str) -> None:
     print(f"MARK {name}", flush=True)
 
@@ -136,7 +142,7 @@ class Peer:
             handshakes.failures += 1
             if isinstance(exc, InvalidStatus) and exc.response.status_code >= 500:
                 handshakes.status_5xx += 1
-            handshakes.errors[type(exc).__name__ + (f" {exc.response.status_code}" if isinstance(exc, InvalidStatus) else "")] += 1
+            handshakes.errors[f"{self.role} " + type(exc).__name__ + (f" {exc.response.status_code}" if isinstance(exc, InvalidStatus) else "")] += 1
             return False
         handshakes.hist.record_value(max(LOWEST_US, int((time.monotonic() - start) * 1e6)))
         if self.role == "visitor":
@@ -197,6 +203,12 @@ class Peer:
                         future.set_result(frame)
         except Exception:
             pass
+        finally:  # closed: nobody waits for a frame that cannot come (the client retries instead)
+            for waiting in self.waiters.values():
+                for future in waiting:
+                    if not future.done():
+                        future.set_exception(ConnectionError("closed before the answer"))
+            self.waiters.clear()
 
     def on_message(self, message: dict) -> None:
         conv = message["conversation"]
@@ -375,14 +387,42 @@ class LoadGen:
         return result
 
     async def storm(self, peers: list[Peer], start: float, end: float) -> dict:
-        """Every socket drops at once, then all reconnect at once and resume."""
+        """Every socket drops at once, then all reconnect at once and resume.
+
+        A failed attempt is retried as the shipped clients retry
+        (``static/chat/common.js``: exponential backoff from 0.5 s with jitter,
+        the first retry 0.25 to 0.5 s after the failure), until
+        ``storm_give_up`` seconds after the drop. The first attempts are not
+        spread at all: every socket reconnects in the same instant.
+        """
         await asyncio.sleep(max(0, (end - start) / 3 - (time.monotonic() - start)))
         handshakes = Handshakes()
+        give_up = self.plan.get("storm_give_up", 60)
         mark("storm drop")
         await asyncio.gather(*(p.drop() for p in peers), return_exceptions=True)
         t0 = time.monotonic()
-        ok = await asyncio.gather(*(p.open(handshakes, resume=True) for p in peers))
-        return {"storm": {"sockets": len(peers), "reconnected": sum(ok), "all_back_seconds": round(time.monotonic() - t0, 3),
+        back_at: list[float] = []
+        attempts = collections.Counter()
+
+        async def come_back(peer: Peer) -> bool:
+            for attempt in itertools.count():
+                attempts[attempt] += 1
+                if await peer.open(handshakes, resume=True):
+                    back_at.append(time.monotonic() - t0)
+                    return True
+                await peer.drop()
+                delay = backoff_delay(attempt)
+                if time.monotonic() + delay - t0 > give_up:
+                    return False
+                await asyncio.sleep(delay)
+
+        ok = await asyncio.gather(*(come_back(p) for p in peers))
+        back_at.sort()
+        return {"storm": {"sockets": len(peers), "reconnected": sum(ok),
+                          "all_back_seconds": round(back_at[-1], 3) if all(ok) and back_at else None,
+                          "back_within_10_s": sum(1 for t in back_at if t <= 10),
+                          "p50_back_seconds": round(back_at[len(back_at) // 2], 3) if back_at else None,
+                          "attempts": {str(k): v for k, v in sorted(attempts.items())},
                           "handshake": handshakes.result()}}
 
     async def close_all(self, peers):
