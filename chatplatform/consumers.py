@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from chatplatform import errors, protocol
 from chatplatform.errors import ChatError
+from chatplatform.layers import SOCKET_OPENING
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     frames: dict = {}
 
     async def __call__(self, scope, receive, send):
+        SOCKET_OPENING.set(True)  # this task's own channel: chatplatform/layers.py
         try:
             await super().__call__(scope, receive, send)
         except (RedisError, OSError) as exc:

@@ -36,6 +36,7 @@ when a process dies.
 """
 
 import asyncio
+import contextvars
 import logging
 
 from channels_redis.core import RedisChannelLayer
@@ -45,6 +46,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+
+# Set by chatplatform.consumers.ProtocolConsumer for its task: the socket's own channel is
+# subscribed without holding up the handshake (_LoopLayer._subscribe_to_channel).
+SOCKET_OPENING: contextvars.ContextVar[bool] = contextvars.ContextVar("socket_opening", default=False)
 
 # Handed to every socket of the process after the subscription came back.
 RESYNC_EVENT = {"type": "layer.resync"}
@@ -93,7 +98,12 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
     async def _subscribe_to_channel(self, channel):
         self.channels[channel] = asyncio.Queue(maxsize=self.capacity)
-        await self._get_shard(channel).subscribe(channel)
+        if SOCKET_OPENING.get():
+            # A chat socket's own channel: its groups' events reach it in memory, and nothing
+            # sends to the channel itself, so its handshake does not wait for the SUBSCRIBE.
+            self._get_shard(channel).subscribe_soon(channel)
+        else:
+            await self._get_shard(channel).subscribe(channel)
 
     def deliver(self, channel: str, data) -> None:
         queue = self.channels.get(channel)
@@ -166,6 +176,12 @@ class _Shard(RedisSingleShardConnection):
         self._waiters.append((future, channel))
         self._start_sender()
         await future
+
+    def subscribe_soon(self, channel) -> None:
+        """Subscribe in the next batch, without waiting for it (nobody waits to hear on it yet)."""
+        if channel not in self._subscribed_to or channel in self._wanted:
+            self._wanted[channel] = True
+            self._start_sender()
 
     async def unsubscribe(self, channel):
         if channel in self._subscribed_to or self._wanted.get(channel):

@@ -199,3 +199,29 @@ async def test_a_socket_going_away_unsubscribes_without_a_traceback(layer, caplo
     finally:
         await admin.aclose()
     assert left == []
+
+
+async def test_a_chat_sockets_own_channel_does_not_hold_up_its_handshake(layer):
+    # Guards against: every handshake of a storm waiting for its own channel's SUBSCRIBE, which no
+    # event needs (groups deliver in memory); the wait alone took seconds with 4,000 at once.
+    from chatplatform.layers import SOCKET_OPENING
+
+    await layer.new_channel()  # the subscription connection exists
+    shard = layer._get_layer()._shards[0]
+
+    async def open_socket():
+        SOCKET_OPENING.set(True)  # as chatplatform.consumers.ProtocolConsumer does for its task
+        return await layer.new_channel()
+
+    async with shard._lock:  # nothing can be sent to Redis meanwhile
+        channel = await asyncio.wait_for(asyncio.ensure_future(open_socket()), 1)
+        with pytest.raises(TimeoutError):  # anyone else still waits until their channel is heard
+            await asyncio.wait_for(layer.new_channel(), 0.3)
+    await shard.settled()
+    admin = aioredis.from_url(redis_url())
+    try:
+        assert (await admin.pubsub_numsub(channel))[0][1] == 1  # subscribed all the same
+    finally:
+        await admin.aclose()
+    await layer.send(channel, {"type": "chat.direct", "n": 1})
+    assert (await receive(layer, channel))["n"] == 1
