@@ -26,8 +26,7 @@ def _open(scope, channel_name):
     if expert is None or expert.is_suspended:
         return user, None, [], []
     services.register_connection(expert=expert, channel_name=channel_name)
-    assigned = [str(c.id) for c in selectors.assigned_conversations(expert)]
-    return user, expert, selectors.brand_slugs(expert), assigned
+    return user, expert, selectors.brand_slugs(expert), selectors.assigned_conversation_ids(expert)
 
 
 def _welcome_state(expert):

@@ -112,6 +112,11 @@ def queue_previews(conversations) -> dict:
     return {str(cid): text[:280] for cid, text in rows}
 
 
+def assigned_conversation_ids(expert: ExpertProfile) -> list[str]:
+    """The ids of the expert's active conversations (one index scan: what a socket follows before its welcome)."""
+    return [str(pk) for pk in Conversation.objects.filter(expert=expert, status=Conversation.Status.ACTIVE).values_list("pk", flat=True)]
+
+
 def assigned_conversations(expert: ExpertProfile) -> list[Conversation]:
     return list(
         Conversation.objects.select_related(*CONVERSATION_RELATED)
