@@ -75,6 +75,8 @@ class Stats:
         self.typing_sent = 0
         self.typing_delivered = 0
         self.send_failures = 0
+        self.acked: set[str] = set()  # the author's socket got its own message back: the server stored it
+        self.delivered_ids: set[str] = set()
         self.started = time.monotonic()
         self.ended = None
 
@@ -85,6 +87,10 @@ class Stats:
             "lost": self.sent - self.delivered,
             "duplicates": self.duplicates,
             "send_failures": self.send_failures,
+            # What the server acknowledged and the other side never got: the loss that counts.
+            # "lost" also holds what was still unacknowledged (in flight) when the phase ended.
+            "acknowledged": len(self.acked),
+            "acknowledged_not_delivered": len(self.acked - self.delivered_ids),
             "seconds": round((self.ended or time.monotonic()) - self.started, 3),
             "latency": summary(self.latency),
             "latency_curve": percentile_curve(self.latency),
@@ -217,6 +223,7 @@ class Peer:
         cid = message.get("client_id")
         if message["author"] == self.role:
             self.unacked.pop(cid, None)
+            self.gen.on_acked(cid)
         elif cid is not None:
             self.gen.on_delivered(cid)
 
@@ -241,8 +248,14 @@ class LoadGen:
             stats.duplicates += 1
             return
         self.seen.add(cid)
+        stats.delivered_ids.add(cid)
         stats.delivered += 1
         stats.latency.record_value(max(LOWEST_US, min(HIGHEST_US, int((time.monotonic() - scheduled) * 1e6))))
+
+    def on_acked(self, cid: str) -> None:
+        entry = self.scheduled.get(cid)
+        if entry is not None:
+            entry[1].acked.add(cid)
 
     def on_typing(self, peer: Peer, frame: dict) -> None:
         fifo = self.typing_fifo.get((frame["conversation"], frame["author"]))
@@ -469,7 +482,7 @@ class LoadGen:
                 # does): the senders wait as long as the storm's clients keep retrying, so "lost" counts
                 # only what the server failed to deliver, not what a client never got to send.
                 await self.run_load("storm", pairs, rate=2 * len(pairs) / plan["storm_interval"], seconds=plan["storm_seconds"],
-                                    drain=plan["drain"] + 5, during=during, grace=plan.get("storm_give_up", 60))
+                                    drain=plan["drain"] + 30, during=during, grace=plan.get("storm_give_up", 60))
             await self.close_all(experts + visitors)
         if "fanout" in scenarios:
             pairs, experts, visitors, hs = await self.open_pairs(plan["fanout_conversations"], plan["fanout_cookie"], visitor_base=base,

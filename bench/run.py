@@ -274,7 +274,8 @@ def report(results: dict) -> str:
             lines.append(f"{name:10} reconnect storm: {storm['reconnected']}/{storm['sockets']} back (all back in {storm['all_back_seconds']} s, "
                          f"{storm.get('back_within_10_s')} within 10 s, p50 {storm.get('p50_back_seconds')} s), attempts {storm.get('attempts')}, "
                          f"failed attempts {h['failures']} (5xx {h['http_5xx']}, {h['errors']}), "
-                         f"lost {r['phases']['storm']['lost']}, duplicates {r['phases']['storm']['duplicates']}")
+                         f"lost {r['phases']['storm']['lost']} (acknowledged and not delivered: "
+                         f"{r['phases']['storm'].get('acknowledged_not_delivered')}), duplicates {r['phases']['storm']['duplicates']}")
         typing = r["phases"].get("typing", {}).get("typing")
         if typing:
             lines.append(f"{name:10} typing: {typing['delivered']}/{typing['sent']} relayed, p99 {fmt(typing['latency']['p99_ms'])} ms")
