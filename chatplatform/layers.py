@@ -137,6 +137,12 @@ class _LoopLayer(RedisPubSubLoopLayer):
             self.deliver(channel, self._resync)
 
 
+def _tell_closing(waiters) -> None:
+    for future, _channel in waiters:
+        if not future.done():
+            future.set_exception(RedisConnectionError("the channel layer is closing"))
+
+
 class _Shard(RedisSingleShardConnection):
     """One Redis server's subscription, with (un)subscriptions sent in batches.
 
@@ -202,9 +208,7 @@ class _Shard(RedisSingleShardConnection):
             async with self._lock:
                 await self._send_batches()
         except BaseException:  # cancelled (the loop is closing): nobody may wait for ever
-            for future, _channel in self._waiters:
-                if not future.done():
-                    future.set_exception(RedisConnectionError("the channel layer is closing"))
+            _tell_closing(self._waiters)
             self._waiters = []
             raise
 
@@ -233,9 +237,7 @@ class _Shard(RedisSingleShardConnection):
                 failure = RedisConnectionError("the channel layer's subscription is reconnecting")
                 failure.__cause__ = exc
             except BaseException:  # cancelled mid-send: this batch's callers hear it too
-                for future, _channel in waiters:
-                    if not future.done():
-                        future.set_exception(RedisConnectionError("the channel layer is closing"))
+                _tell_closing(waiters)
                 raise
             finally:
                 self._sending = set()

@@ -17,8 +17,8 @@ reconnect storm, a deploy) queues them all on the database threads. Here:
 """
 
 import asyncio
-from time import monotonic
 from collections.abc import Callable
+from time import monotonic
 
 from chatplatform.db import database_sync_to_async
 
