@@ -121,8 +121,9 @@ class Peer:
         self.ws = None
         self.token = None
         self.last_seq: dict[str, int] = collections.defaultdict(int)
-        # (conversation, seq) received in a `sync` answer and not yet live: its live copy is no repeat.
-        self.synced: set[tuple[str, int]] = set()
+        # (conversation, seq) -> how it first came: "live", or "sync"/"welcome" (an answer read from the
+        # database, which may overlap what arrives live: a client skips by seq what it already has).
+        self.have: dict[tuple[str, int], str] = {}
         self.unacked: dict[str, dict] = {}
         self.waiters: dict[str, list[asyncio.Future]] = collections.defaultdict(list)
         self.ready = asyncio.Event()
@@ -154,7 +155,7 @@ class Peer:
         if self.role == "visitor":
             self.token = frame.get("token")
             for message in frame.get("messages") or []:
-                self.on_message(message)
+                self.take(message, "welcome")
         else:
             for conversation in frame.get("conversations") or []:
                 if conversation["id"] in self.last_seq and conversation["last_seq"] > self.last_seq[conversation["id"]]:
@@ -185,21 +186,10 @@ class Peer:
                 frame = orjson.loads(raw)
                 kind = frame.get("type")
                 if kind == "message":
-                    message = frame["message"] if "message" in frame else frame
-                    key = (message["conversation"], message["seq"])
-                    if key in self.synced:  # a sync answer gave it first: the live copy is no repeat
-                        self.synced.discard(key)
-                    else:
-                        self.on_message(message)
+                    self.take(frame["message"] if "message" in frame else frame, "live")
                 elif kind == "messages":
-                    # A sync answer may hold what arrived live since the sync was asked for, and
-                    # what is still to arrive live: a client skips by seq what it has. A live
-                    # `message` frame seen twice still counts as a duplicate (that would break
-                    # the protocol's no-repeat promise).
                     for message in frame["messages"]:
-                        if message["seq"] > self.last_seq[message["conversation"]]:
-                            self.synced.add((message["conversation"], message["seq"]))
-                            self.on_message(message)
+                        self.take(message, "sync")
                 elif kind == "typing":
                     self.gen.on_typing(self, frame)
                 waiting = self.waiters.get(kind)
@@ -215,6 +205,23 @@ class Peer:
                     if not future.done():
                         future.set_exception(ConnectionError("closed before the answer"))
             self.waiters.clear()
+
+    def take(self, message: dict, how: str) -> None:
+        """Count a message once, however it came.
+
+        A sync answer (or a welcome's messages) may hold what already arrived live, and
+        what is still to arrive live: a client skips by (conversation, seq) what it has.
+        Not by "seq at most the highest seen": a live message that overtook the sync
+        answer would hide the older ones the answer brings. A live ``message`` frame
+        seen twice still counts, as a duplicate (it breaks the no-repeat promise).
+        """
+        key = (message["conversation"], message["seq"])
+        first = self.have.get(key)
+        if first is None:
+            self.have[key] = how
+        elif how != "live" or first != "live":
+            return
+        self.on_message(message)
 
     def on_message(self, message: dict) -> None:
         conv = message["conversation"]
