@@ -463,6 +463,7 @@ class LoadGen:
             mark("idle before")
             pairs, experts, visitors, hs = await self.open_pairs(n, cookies, visitor_base=base, expert_base=other)
             res["setup"] = {"pairs": len(pairs), "handshake": hs.result(), "sockets": len(experts) + len(visitors)}
+            mark("setup done")
             await asyncio.sleep(2)
             mark("idle after")
             if "steady" in scenarios:

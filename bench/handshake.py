@@ -1,0 +1,129 @@
+"""What one reconnect costs the server: CPU per resumed socket, without the network.
+
+A reconnect storm is bounded by this cost (docs/performance.md): every socket
+comes back at once and the process has one core. This opens resuming sockets
+through the real application (routing, middleware, consumers, the channel
+layer, the database), in-process with Channels' test communicator, so neither
+Twisted nor the load generator is in the figure, and prints the process's CPU
+time per socket and the wall time of the whole batch:
+
+* ``expert``: a signed-in expert with one active conversation connects and gets its welcome;
+* ``visitor``: a visitor with a token and an active conversation says hello and gets its welcome.
+
+Rounds alternate the kinds so the machine's noise hits both alike. Run by
+``python -m bench.handshake`` with DATABASE_URL, REDIS_URL and SECRET_KEY set
+(a PostgreSQL database of its own: it creates its data and ends its
+conversations afterwards).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+import uuid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sockets", type=int, default=300, help="per kind, per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=300)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
+    import django
+
+    django.setup()
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+
+    from chatplatform.asgi import application
+    from experts.models import ExpertProfile
+    from experts.services import claim_conversation
+    from visitors.models import Brand, Conversation
+    from visitors.services import open_visitor_session, start_conversation
+
+    run = uuid.uuid4().hex[:6]
+    origin = "http://handshake.test"
+    brand, _ = Brand.objects.get_or_create(slug=f"handshake-{run}", defaults={"name": "Handshake", "allowed_origins": origin})
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=f"handshake-{run}-{i}", password="!") for i in range(args.sockets)])
+    experts = ExpertProfile.objects.bulk_create(
+        [ExpertProfile(user=u, display_name=f"Expert {i}", capacity=1, presence="away") for i, u in enumerate(users)]
+    )
+    ExpertProfile.brands.through.objects.bulk_create([ExpertProfile.brands.through(expertprofile_id=e.pk, brand_id=brand.pk) for e in experts])
+    cookies, tokens, seqs = [], [], []
+    for user, expert in zip(users, experts):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode())
+        visitor, token = open_visitor_session(brand=brand, token=None, nickname=None, address_hash="")
+        conversation = start_conversation(visitor=visitor, text="hello", client_id="start")
+        claim_conversation(expert=expert, conversation_id=conversation.id)
+        tokens.append(token)
+        seqs.append(1)
+    connection.cursor().execute("ANALYZE")
+
+    async def expert_socket(i):
+        c = WebsocketCommunicator(application, "/ws/v1/expert/", headers=[(b"cookie", cookies[i]), (b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")])
+        ok, _ = await c.connect(timeout=60)
+        assert ok
+        frame = await c.receive_json_from(timeout=60)
+        assert frame["type"] == "welcome" and len(frame["conversations"]) == 1, frame
+        return c
+
+    async def visitor_socket(i):
+        c = WebsocketCommunicator(application, f"/ws/v1/visitor/{brand.slug}/", headers=[(b"host", b"127.0.0.1"), (b"origin", origin.encode())])
+        ok, _ = await c.connect(timeout=60)
+        assert ok
+        await c.send_json_to({"type": "hello", "token": tokens[i], "last_seq": seqs[i]})
+        frame = await c.receive_json_from(timeout=60)
+        assert frame["type"] == "welcome" and frame["conversation"] is not None, frame
+        return c
+
+    async def batch(kind: str) -> tuple[float, float]:
+        opener = expert_socket if kind == "expert" else visitor_socket
+        semaphore = asyncio.Semaphore(args.concurrency)
+
+        async def one(i):
+            async with semaphore:
+                return await opener(i)
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        sockets = await asyncio.gather(*(one(i) for i in range(args.sockets)))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        await asyncio.gather(*(c.disconnect() for c in sockets))
+        await asyncio.sleep(0.5)  # their disconnects' work stays out of the next figure
+        return cpu * 1000 / args.sockets, wall
+
+    async def measure() -> dict:
+        await batch("expert")  # warm up connections, caches, the planner
+        await batch("visitor")
+        figures = {"expert": [], "visitor": []}
+        for _ in range(args.rounds):
+            for kind in figures:
+                figures[kind].append(await batch(kind))
+        return {
+            kind: {
+                "cpu_ms_per_socket": round(statistics.median(c for c, _ in rounds), 3),
+                "sockets_per_second": round(args.sockets / statistics.median(w for _, w in rounds), 1),
+                "rounds_cpu_ms": [round(c, 3) for c, _ in rounds],
+            }
+            for kind, rounds in figures.items()
+        }
+
+    result = asyncio.run(measure())
+    Conversation.objects.filter(brand=brand).update(status="ended")
+    print(json.dumps({"sockets_per_round": args.sockets, "rounds": args.rounds, **result}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
