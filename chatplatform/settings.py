@@ -298,6 +298,8 @@ CHAT_ASYNC_DB_WAIT_SECONDS = float(os.environ.get("CHAT_ASYNC_DB_WAIT_SECONDS", 
 # How long a server process reuses a brand it read for the visitor socket's
 # handshake (origins, texts, topics); 0 reads it for every socket.
 CHAT_BRAND_CACHE_SECONDS = float(os.environ.get("CHAT_BRAND_CACHE_SECONDS", "10"))
+# How long the visitor handshakes of a process share one count of a brand's online experts (0: count for each).
+CHAT_ONLINE_COUNT_SECONDS = float(os.environ.get("CHAT_ONLINE_COUNT_SECONDS", "2"))
 # An expert's socket re-announces itself this often; one silent three times as
 # long (a killed process) no longer counts as online.
 CHAT_PRESENCE_HEARTBEAT_SECONDS = env_int("CHAT_PRESENCE_HEARTBEAT_SECONDS", 30)

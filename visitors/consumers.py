@@ -22,7 +22,7 @@ from chatplatform.errors import ChatError
 from chatplatform.groups import address_group, visitor_group
 from chatplatform.origins import header, visitor_origin_allowed
 from experts import services as expert_services
-from experts.selectors import experts_online_count
+from experts.selectors import shared_experts_online_count
 from moderation import abuse, block_index, flood, privacy
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
@@ -45,15 +45,21 @@ def _blocked(brand, visitor=None, address_hashes=()):
 
 
 def _lookup(brand, token, address_hashes):
-    """The visitor holding ``token`` (None when it names nobody) and the refusal if a block covers them."""
+    """Who says hello: the visitor holding ``token`` (None when it names nobody), the refusal
+    if a block covers them, and the id of their open conversation (to follow before the welcome is read)."""
     known = selectors.find_visitor(brand=brand, token=token)
-    return known, _blocked(brand, known, address_hashes)
+    refusal = _blocked(brand, known, address_hashes)
+    conversation_id = selectors.open_conversation_id(visitor=known) if known is not None and refusal is None else None
+    return known, refusal, conversation_id
 
 
-def _open_session(brand, token, nickname, address_hash):
-    visitor, token = services.open_visitor_session(brand=brand, token=token, nickname=nickname, address_hash=address_hash)
-    conversation = selectors.open_conversation(visitor=visitor)
-    return visitor, token, (str(conversation.id) if conversation else None)
+def _open_session(brand, known, token, nickname, address_hash, last_seq):
+    """Open the visitor's session (a new visitor if ``known`` is None) and read its welcome, in one trip."""
+    visitor, token = services.open_visitor_session(
+        brand=brand, token=token if known else None, nickname=nickname, address_hash=address_hash, visitor=known
+    )
+    # A visitor made just now has no conversation to read.
+    return visitor, token, _welcome_state(visitor, brand, last_seq, has_conversations=known is not None)
 
 
 def _refuse_if_blocked(visitor, address_hashes):
@@ -62,13 +68,13 @@ def _refuse_if_blocked(visitor, address_hashes):
         raise refusal
 
 
-def _welcome_state(visitor, brand, last_seq: int) -> dict:
-    conversation = selectors.open_conversation(visitor=visitor)
+def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True) -> dict:
+    conversation = selectors.open_conversation(visitor=visitor) if has_conversations else None
     messages = []
     if conversation is not None:
         after = min(last_seq, conversation.last_seq)
         messages = [message_object(m) for m in selectors.messages_after(conversation_id=conversation.id, after_seq=after)]
-    last = selectors.latest_ended_conversation(visitor=visitor) if conversation is None else None
+    last = selectors.latest_ended_conversation(visitor=visitor) if conversation is None and has_conversations else None
     return {
         "conversation": conversation_object(conversation) if conversation else None,
         "last_conversation": conversation_object(last) if last else None,
@@ -77,7 +83,7 @@ def _welcome_state(visitor, brand, last_seq: int) -> dict:
             "slug": brand.slug,
             "name": brand.name,
             "welcome_message": brand.welcome_message,
-            "experts_online": experts_online_count(brand),
+            "experts_online": None,  # shared by the handshakes of the process: filled in by the socket
             "topics": [{"slug": t.slug, "name": t.name} for t in brand.topics.all()],
         },
     }
@@ -192,6 +198,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.open_conversation_id = None
         self.hello_deadline = None
         self.heartbeat = None
+        # The visitor's and the address's groups, once joined (left on disconnect).
+        self.own_groups: list[str] = []
         # This socket's places in the counts of open sockets (per address, per visitor).
         self.open_sockets = flood.OpenSockets(self.channel_name)
         slug = self.scope["url_route"]["kwargs"]["brand_slug"]
@@ -234,10 +242,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             self.heartbeat.cancel()
         if getattr(self, "open_sockets", None) is not None:
             await self.open_sockets.release()
-        if getattr(self, "visitor", None) is not None:
-            await self.channel_layer.group_discard(visitor_group(self.visitor.id), self.channel_name)
-            if self.address_hash:
-                await self.channel_layer.group_discard(address_group(self.brand.slug, self.address_hash), self.channel_name)
+        for group in getattr(self, "own_groups", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
         if hasattr(self, "followed"):
             await self.unfollow_all()
 
@@ -274,7 +280,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             raise
 
     async def _hello(self, frame):
-        known, refusal = await database_sync_to_async(_lookup)(self.brand, frame.token, self.address_hashes)
+        known, refusal, conversation_id = await database_sync_to_async(_lookup)(self.brand, frame.token, self.address_hashes)
         if refusal is not None:
             raise refusal
         if known is None:
@@ -282,22 +288,27 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         else:
             await flood.check("connection", visitor_id=known.id)
             await self.open_sockets.claim("visitor", known.id)  # before the session is touched
-        visitor, token, conversation_id = await database_sync_to_async(_open_session)(
-            self.brand, frame.token if known else None, frame.nickname, self.address_hash
+        # Join before reading, so nothing committed in between is missed (a new visitor has no
+        # group yet: nothing can be sent to someone who does not exist).
+        if known is not None:
+            await self.join_own_group(visitor_group(known.id))
+        if self.address_hash:  # an address block placed on someone else reaches this socket too
+            await self.join_own_group(address_group(self.brand.slug, self.address_hash))
+        if conversation_id:
+            await self.follow(conversation_id)
+        visitor, token, state = await database_sync_to_async(_open_session)(
+            self.brand, known, frame.token, frame.nickname, self.address_hash, frame.last_seq
         )
         if known is None:  # a new visitor has no other socket yet: counted from now on
             await self.open_sockets.claim("visitor", visitor.id)
+            await self.join_own_group(visitor_group(visitor.id))
         self.visitor = visitor
-        # Join before reading, so nothing committed in between is missed.
-        await self.channel_layer.group_add(visitor_group(visitor.id), self.channel_name)
-        if self.address_hash:  # an address block placed on someone else reaches this socket too
-            await self.channel_layer.group_add(address_group(self.brand.slug, self.address_hash), self.channel_name)
-        if conversation_id:
-            await self.follow(conversation_id)
-        state = await database_sync_to_async(_welcome_state)(visitor, self.brand, frame.last_seq)
+        state["brand"]["experts_online"] = await shared_experts_online_count(self.brand)
         conversation = state["conversation"]
         if conversation_id and (conversation is None or conversation["id"] != conversation_id):
             await self.unfollow(conversation_id)
+        # Followed only now (started from another socket meanwhile): what came in between is read below.
+        followed_late = conversation is not None and conversation["id"] != conversation_id
         if conversation is not None:
             await self.follow(conversation["id"])
             self.followed[conversation["id"]] = min(frame.last_seq, conversation["last_seq"])
@@ -318,8 +329,16 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         if conversation is not None:
             if state["messages"]:
                 self.followed[conversation["id"]] = state["messages"][-1]["seq"]
-            await self.catch_up(conversation["id"])
+            # Later messages arrive live (the group was joined before the read), unless the welcome
+            # held only the first page of them, or the conversation was followed after the read.
+            if followed_late or self.followed[conversation["id"]] < conversation["last_seq"]:
+                await self.catch_up(conversation["id"])
         self.heartbeat = asyncio.ensure_future(self._beat())
+
+    async def join_own_group(self, group: str) -> None:
+        if group not in self.own_groups:
+            self.own_groups.append(group)
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def _beat(self):
         """Keep this socket's open-socket places fresh, and re-check the block.

@@ -71,6 +71,17 @@ def open_conversation(*, visitor: Visitor) -> Conversation | None:
     )
 
 
+def open_conversation_id(*, visitor: Visitor) -> str | None:
+    """The id of the visitor's waiting or active conversation, if any (one index scan)."""
+    pk = (
+        Conversation.objects.filter(visitor=visitor, status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return str(pk) if pk else None
+
+
 def latest_ended_conversation(*, visitor: Visitor) -> Conversation | None:
     return (
         Conversation.objects.select_related(*CONVERSATION_RELATED)

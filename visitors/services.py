@@ -28,11 +28,13 @@ OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
 # --- visitors --------------------------------------------------------------------
 
 def open_visitor_session(
-    *, brand: Brand, token: str | None, nickname: str | None, address_hash: str
+    *, brand: Brand, token: str | None, nickname: str | None, address_hash: str, visitor: Visitor | None = None
 ) -> tuple[Visitor, str]:
-    """Return the visitor holding ``token`` (or a new one, with a new token) and the token to keep."""
-    visitor = None
-    if token:
+    """Return the visitor holding ``token`` (or a new one, with a new token) and the token to keep.
+
+    ``visitor``: the one holding ``token`` if the caller has just read it (the handshake did), not read again.
+    """
+    if visitor is None and token:
         visitor = Visitor.objects.filter(brand=brand, token_hash=hash_token(token)).first()
     now = timezone.now()
     if visitor is None:

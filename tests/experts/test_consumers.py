@@ -139,6 +139,36 @@ async def test_experts_online_counts_connected_online_experts(connect, brand, al
     assert visitor.welcome["brand"]["experts_online"] == 0
 
 
+async def test_a_burst_of_visitor_handshakes_counts_the_online_experts_once(connect, brand, alice, settings, monkeypatch):
+    # Guards against: every visitor of a reconnect storm counting the brand's online experts itself.
+    from chatplatform import shared_reads
+    from experts import selectors
+
+    settings.CHAT_ONLINE_COUNT_SECONDS = 2
+    selectors._online_counts.forget()
+    counts = []
+    real = selectors._online_counts.read
+
+    def counting(brand_id):
+        counts.append(brand_id)
+        return real(brand_id)
+
+    monkeypatch.setattr(selectors._online_counts, "read", counting)
+    try:
+        await connect.expert(alice)
+        visitors = await asyncio.gather(*(connect.visitor() for _ in range(20)))
+        assert [v.welcome["brand"]["experts_online"] for v in visitors] == [1] * 20
+        assert counts == [brand.pk]
+        await connect.close_all()
+        await asyncio.sleep(0.05)
+        later = shared_reads.monotonic() + 2.1  # once the count is older than the setting, it is counted again
+        monkeypatch.setattr(shared_reads, "monotonic", lambda: later)
+        assert (await connect.visitor()).welcome["brand"]["experts_online"] == 0
+        assert counts == [brand.pk, brand.pk]
+    finally:
+        selectors._online_counts.forget()
+
+
 async def test_offline_expert_sees_the_waiting_conversation_on_connect(connect, brand, alice):
     _, conversation_id = await waiting_conversation(connect)
     expert = await connect.expert(alice)

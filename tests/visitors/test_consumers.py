@@ -222,6 +222,90 @@ async def test_resume_with_token_and_last_seq_replays_exactly_the_missed(connect
     assert await again.nothing()
 
 
+async def _claimed(connect, alice):
+    """A visitor's conversation claimed by alice; the visitor's socket closed. Returns (token, id, expert socket)."""
+    visitor = await connect.visitor()
+    await start(visitor)
+    expert = await connect.expert(alice)
+    conversation_id = expert.welcome["queue"][0]["id"]
+    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    token = visitor.token
+    await visitor.close()
+    return token, conversation_id, expert
+
+
+async def test_a_resume_missing_more_than_a_page_gets_the_rest_in_order_after_the_welcome(connect, brand, alice, settings):
+    # Guards against: the welcome's page limit cutting a long absence short (the rest never sent).
+    settings.CHAT_SYNC_PAGE_SIZE = 3
+    token, conversation_id, expert = await _claimed(connect, alice)
+    for n in range(7):
+        await expert.request(
+            {"type": "message.send", "conversation": conversation_id, "text": f"answer {n}", "client_id": f"e{n}"}, "message"
+        )
+    again = await connect.visitor(token=token, last_seq=1)
+    assert [m["seq"] for m in again.welcome["messages"]] == [2, 3, 4]
+    rest = [frame["message"]["seq"] for frame in await again.drain(timeout=0.5) if frame["type"] == "message"]
+    assert rest == [5, 6, 7, 8]
+
+
+async def test_a_message_stored_while_the_welcome_is_read_arrives_once(connect, brand, alice, monkeypatch):
+    # Guards against: a message committed between reading the welcome and following the
+    # conversation reaching neither the welcome nor the live feed (lost until the next one).
+    from experts.models import ExpertProfile
+    from visitors import consumers
+    from visitors import services as visitor_services
+
+    token, conversation_id, expert = await _claimed(connect, alice)
+    real = consumers._open_session
+
+    def answered_meanwhile(*args):
+        result = real(*args)
+        visitor_services.send_expert_message(
+            expert=ExpertProfile.objects.get(pk=alice.pk), conversation_id=conversation_id, text="meanwhile", client_id="late"
+        )
+        return result
+
+    monkeypatch.setattr(consumers, "_open_session", answered_meanwhile)
+    again = await connect.visitor(token=token, last_seq=1)
+    assert again.welcome["messages"] == []
+    live = [frame["message"] for frame in await again.drain(timeout=0.5) if frame["type"] == "message"]
+    assert [(m["seq"], m["text"]) for m in live] == [(2, "meanwhile")]
+
+
+async def test_a_resuming_hello_takes_two_trips_to_the_database(connect, brand, alice, monkeypatch):
+    # Guards against: the handshake's cost in a reconnect storm creeping back up (it took four
+    # trips, each queued behind every other socket's; docs/performance.md).
+    from visitors import consumers
+
+    token, conversation_id, expert = await _claimed(connect, alice)
+    await expert.request({"type": "message.send", "conversation": conversation_id, "text": "hi", "client_id": "e0"}, "message")
+    trips = []
+    real = consumers.database_sync_to_async
+
+    def counted(func):
+        trips.append(func.__name__)
+        return real(func)
+
+    monkeypatch.setattr(consumers, "database_sync_to_async", counted)
+    again = await connect.visitor(token=token, last_seq=1)
+    assert [m["text"] for m in again.welcome["messages"]] == ["hi"]
+    assert trips == ["_lookup", "_open_session"]
+
+
+def test_a_resuming_hello_reads_and_writes_little(brand, django_assert_max_num_queries):
+    from visitors import consumers, selectors
+    from visitors import services as visitor_services
+
+    visitor, token = visitor_services.open_visitor_session(brand=brand, token=None, nickname="", address_hash="")
+    conversation = visitor_services.start_conversation(visitor=visitor, text="hello", client_id="c1")
+    brand = selectors.active_brand_for_socket(brand.slug)  # as the socket has it: topics read with it, once per process
+    with django_assert_max_num_queries(7):
+        known, refusal, conversation_id = consumers._lookup(brand, token, ["addr"])
+        _, _, state = consumers._open_session(brand, known, token, None, "addr", 0)
+    assert refusal is None and state["conversation"]["id"] == conversation_id == str(conversation.id)
+    assert [m["text"] for m in state["messages"]] == ["hello"]
+
+
 async def test_a_visitor_with_two_tabs_sees_both_sides_in_both(connect, brand, alice):
     tab1 = await connect.visitor()
     tab2 = await connect.visitor(token=tab1.token)
