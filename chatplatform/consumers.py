@@ -8,6 +8,7 @@ import asyncio
 import logging
 import sys
 import weakref
+from time import monotonic
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
@@ -15,6 +16,7 @@ from django.db import DatabaseError, InterfaceError
 from redis.exceptions import RedisError
 
 from chatplatform import errors, protocol
+from chatplatform.db import SOCKET_OPENED
 from chatplatform.errors import ChatError
 from chatplatform.layers import SOCKET_OPENING
 
@@ -43,6 +45,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         SOCKET_OPENING.set(True)  # this task's own channel: chatplatform/layers.py
+        SOCKET_OPENED.set(monotonic())  # its database calls queue by age: chatplatform/db.py
         try:
             await super().__call__(scope, receive, send)
         except (RedisError, OSError) as exc:

@@ -8,23 +8,96 @@ threads instead (CHAT_DB_THREADS, each with its own connection), so round
 trips overlap. A socket still awaits its own calls one after another, so its
 frames keep their order; the services lock what must not race. SQLite keeps
 the single thread (one writer at a time is all it allows anyway).
+
+The pool serves the oldest socket first (``OldestFirstExecutor``). Every
+socket's task marks its calls with the moment it opened (``SOCKET_OPENED``,
+set by chatplatform.consumers). In first-come order, a burst of 4,000
+handshakes of two calls each ran all 4,000 first calls before any second
+one, so every socket was greeted at the very end of the burst; oldest first,
+they are greeted one after another from the start. And the conversations
+already under way are never held up behind a crowd of new handshakes.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+import contextvars
+import itertools
+import math
+import queue
+import threading
+from concurrent.futures import Executor, Future
+from time import monotonic
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 
-_executor: ThreadPoolExecutor | None = None
+# When the socket whose task makes the call opened (time.monotonic()); None: not a socket's.
+SOCKET_OPENED: contextvars.ContextVar[float | None] = contextvars.ContextVar("socket_opened", default=None)
 
 
-def _pool() -> ThreadPoolExecutor | None:
+class OldestFirstExecutor(Executor):
+    """A thread pool that runs the call of the oldest socket first.
+
+    A call made outside any socket counts as opened when it is submitted.
+    Among equals, first come first served.
+    """
+
+    def __init__(self, max_workers: int, thread_name_prefix: str = "chat-db"):
+        self._max_workers = max_workers
+        self._prefix = thread_name_prefix
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._shut = False
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        opened = SOCKET_OPENED.get()
+        with self._lock:
+            if self._shut:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            future: Future = Future()
+            self._queue.put((monotonic() if opened is None else opened, next(self._order), future, fn, args, kwargs))
+            if len(self._threads) < self._max_workers:
+                thread = threading.Thread(target=self._work, name=f"{self._prefix}_{len(self._threads)}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _, _, future, fn, args, kwargs = self._queue.get()
+            if future is None:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # as ThreadPoolExecutor: the caller hears it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            del future, fn, args, kwargs
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shut = True
+            threads = list(self._threads)
+        for _ in threads:  # after everything queued: the work already asked for is done first
+            self._queue.put((math.inf, next(self._order), None, None, None, None))
+        if wait:
+            for thread in threads:
+                thread.join()
+
+
+_executor: OldestFirstExecutor | None = None
+
+
+def _pool() -> OldestFirstExecutor | None:
     global _executor
     threads = settings.CHAT_DB_THREADS
     if threads <= 1 or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         return None
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat-db")
+        _executor = OldestFirstExecutor(max_workers=threads, thread_name_prefix="chat-db")
     return _executor
 
 
