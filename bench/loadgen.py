@@ -404,6 +404,10 @@ class LoadGen:
             await asyncio.sleep(0.05)
         stats.ended = time.monotonic()
         mark(f"end {name}")
+        # What the phase made that lives on (a storm's 4,000 new client sockets) is frozen too,
+        # between phases, so the next phase is not measured through this process's pauses.
+        gc.collect()
+        gc.freeze()
         result = {**stats.result(), "offered_rate": rate, "sockets": len({id(p) for p, _ in senders}), "conversations": len(pairs),
                   "delivered_per_second": round(stats.delivered / seconds, 1), **extra}
         self.results["phases"][name] = result
@@ -475,6 +479,18 @@ class LoadGen:
             mark("idle after")
             if "steady" in scenarios:
                 await self.run_load("steady", pairs, rate=2 * len(pairs) / plan["steady_interval"], seconds=plan["steady_seconds"], drain=plan["drain"])
+            # The storm right after steady chat: the ramp ends past the knee and leaves a backlog behind it.
+            if "storm" in scenarios:
+                peers = experts + visitors
+
+                async def during(start, end):
+                    return await self.storm(peers, start, end)
+
+                # A message due while its socket is away is sent once the socket is back (as the widget
+                # does): the senders wait as long as the storm's clients keep retrying, so "lost" counts
+                # only what the server failed to deliver, not what a client never got to send.
+                await self.run_load("storm", pairs, rate=2 * len(pairs) / plan["storm_interval"], seconds=plan["storm_seconds"],
+                                    drain=plan["drain"] + 30, during=during, grace=plan.get("storm_give_up", 60))
             if "ramp" in scenarios:
                 res["ramp"] = []
                 for rate in plan["ramp_rates"]:
@@ -487,17 +503,6 @@ class LoadGen:
             if "typing" in scenarios:
                 await self.run_load("typing", pairs, rate=2 * len(pairs) / plan["typing_interval"], seconds=plan["typing_seconds"],
                                     drain=plan["drain"], typing_burst=plan["typing_burst"])
-            if "storm" in scenarios:
-                peers = experts + visitors
-
-                async def during(start, end):
-                    return await self.storm(peers, start, end)
-
-                # A message due while its socket is away is sent once the socket is back (as the widget
-                # does): the senders wait as long as the storm's clients keep retrying, so "lost" counts
-                # only what the server failed to deliver, not what a client never got to send.
-                await self.run_load("storm", pairs, rate=2 * len(pairs) / plan["storm_interval"], seconds=plan["storm_seconds"],
-                                    drain=plan["drain"] + 30, during=during, grace=plan.get("storm_give_up", 60))
             await self.close_all(experts + visitors)
         if "fanout" in scenarios:
             pairs, experts, visitors, hs = await self.open_pairs(plan["fanout_conversations"], plan["fanout_cookie"], visitor_base=base,
