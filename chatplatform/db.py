@@ -81,6 +81,14 @@ class OldestFirstExecutor(Executor):
         with self._lock:
             self._shut = True
             threads = list(self._threads)
+        if cancel_futures:  # as ThreadPoolExecutor: what no thread has started is cancelled
+            while True:
+                try:
+                    future = self._queue.get_nowait()[2]
+                except queue.Empty:
+                    break
+                if future is not None:
+                    future.cancel()
         for _ in threads:  # after everything queued: the work already asked for is done first
             self._queue.put((math.inf, next(self._order), None, None, None, None))
         if wait:

@@ -112,7 +112,12 @@ def claimable_queue(expert: ExpertProfile) -> list[Conversation]:
     )
     if not ids:
         return []
-    return list(Conversation.objects.select_related(*CONVERSATION_RELATED).filter(pk__in=ids).order_by("created_at"))
+    # Still waiting: one claimed in between is no longer in the queue.
+    return list(
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(pk__in=ids, status=Conversation.Status.WAITING)
+        .order_by("created_at")
+    )
 
 
 def queue_previews(conversations) -> dict:

@@ -3,6 +3,7 @@
 import asyncio
 import contextvars
 import threading
+import time
 
 import pytest
 
@@ -65,6 +66,20 @@ def test_errors_reach_the_caller_and_shutdown_finishes_what_was_asked():
     assert queued.result(0) == "done"
     with pytest.raises(RuntimeError):
         executor.submit(int, "1")
+
+
+def test_shutdown_with_cancel_futures_cancels_what_no_thread_started():
+    executor = OldestFirstExecutor(max_workers=1)
+    gate = threading.Event()
+    running = executor.submit(gate.wait, 5)
+    for _ in range(500):  # until the one thread has taken it
+        if running.running():
+            break
+        time.sleep(0.01)
+    waiting = executor.submit(lambda: "never")
+    threading.Timer(0.1, gate.set).start()
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert running.result(0) is True and waiting.cancelled()
 
 
 @pytest.mark.django_db(transaction=True)
