@@ -37,11 +37,10 @@ def main() -> None:
 
     django.setup()
     from channels.testing import WebsocketCommunicator
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from bench.seed import session_cookie
     from chatplatform.asgi import application
     from experts.models import ExpertProfile
     from experts.services import claim_conversation
@@ -57,19 +56,13 @@ def main() -> None:
         [ExpertProfile(user=u, display_name=f"Expert {i}", capacity=1, presence="away") for i, u in enumerate(users)]
     )
     ExpertProfile.brands.through.objects.bulk_create([ExpertProfile.brands.through(expertprofile_id=e.pk, brand_id=brand.pk) for e in experts])
-    cookies, tokens, seqs = [], [], []
+    cookies, tokens = [], []
     for user, expert in zip(users, experts):
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode())
+        cookies.append(session_cookie(user).encode())
         visitor, token = open_visitor_session(brand=brand, token=None, nickname=None, address_hash="")
         conversation = start_conversation(visitor=visitor, text="hello", client_id="start")
         claim_conversation(expert=expert, conversation_id=conversation.id)
         tokens.append(token)
-        seqs.append(1)
     connection.cursor().execute("ANALYZE")
 
     async def expert_socket(i):
@@ -84,7 +77,7 @@ def main() -> None:
         c = WebsocketCommunicator(application, f"/ws/v1/visitor/{brand.slug}/", headers=[(b"host", b"127.0.0.1"), (b"origin", origin.encode())])
         ok, _ = await c.connect(timeout=60)
         assert ok
-        await c.send_json_to({"type": "hello", "token": tokens[i], "last_seq": seqs[i]})
+        await c.send_json_to({"type": "hello", "token": tokens[i], "last_seq": 1})  # has its first message
         frame = await c.receive_json_from(timeout=60)
         assert frame["type"] == "welcome" and frame["conversation"] is not None, frame
         return c

@@ -13,14 +13,26 @@ import sys
 import uuid
 
 
+def session_cookie(user) -> str:
+    """A session signing ``user`` in, made the way Django's login makes it (without the password hasher's cost)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -41,14 +53,7 @@ def main() -> None:
     ExpertProfile.brands.through.objects.bulk_create(
         [ExpertProfile.brands.through(expertprofile_id=p.pk, brand_id=brand.pk) for p in profiles]
     )
-    cookies = []
-    for user in users:
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    cookies = [session_cookie(user) for user in users]
 
     # Queries per message on the service path, as the consumers call it.
     visitor = Visitor.objects.create(brand=brand, token_hash=uuid.uuid4().hex)

@@ -18,7 +18,6 @@ from redis.exceptions import RedisError
 from chatplatform import errors, protocol
 from chatplatform.db import SOCKET_OPENED
 from chatplatform.errors import ChatError
-from chatplatform.layers import SOCKET_OPENING
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +43,9 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     frames: dict = {}
 
     async def __call__(self, scope, receive, send):
-        SOCKET_OPENING.set(True)  # this task's own channel: chatplatform/layers.py
-        SOCKET_OPENED.set(monotonic())  # its database calls queue by age: chatplatform/db.py
+        # Marks this task as a chat socket's: its database calls queue by age (chatplatform/db.py),
+        # and its own channel is subscribed without holding up the handshake (chatplatform/layers.py).
+        SOCKET_OPENED.set(monotonic())
         try:
             await super().__call__(scope, receive, send)
         except (RedisError, OSError) as exc:

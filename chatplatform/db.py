@@ -29,7 +29,8 @@ from time import monotonic
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 
-# When the socket whose task makes the call opened (time.monotonic()); None: not a socket's.
+# When the chat socket whose task this is opened (time.monotonic()); None: not a socket's task.
+# Set by chatplatform.consumers.ProtocolConsumer; also read by chatplatform/layers.py.
 SOCKET_OPENED: contextvars.ContextVar[float | None] = contextvars.ContextVar("socket_opened", default=None)
 
 

@@ -36,7 +36,6 @@ when a process dies.
 """
 
 import asyncio
-import contextvars
 import logging
 
 from channels_redis.core import RedisChannelLayer
@@ -45,11 +44,9 @@ from channels_redis.utils import _wrap_close, decode_hosts
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-logger = logging.getLogger(__name__)
+from chatplatform.db import SOCKET_OPENED
 
-# Set by chatplatform.consumers.ProtocolConsumer for its task: the socket's own channel is
-# subscribed without holding up the handshake (_LoopLayer._subscribe_to_channel).
-SOCKET_OPENING: contextvars.ContextVar[bool] = contextvars.ContextVar("socket_opening", default=False)
+logger = logging.getLogger(__name__)
 
 # Handed to every socket of the process after the subscription came back.
 RESYNC_EVENT = {"type": "layer.resync"}
@@ -98,7 +95,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
     async def _subscribe_to_channel(self, channel):
         self.channels[channel] = asyncio.Queue(maxsize=self.capacity)
-        if SOCKET_OPENING.get():
+        if SOCKET_OPENED.get() is not None:
             # A chat socket's own channel: its groups' events reach it in memory, and nothing
             # sends to the channel itself, so its handshake does not wait for the SUBSCRIBE.
             self._get_shard(channel).subscribe_soon(channel)

@@ -204,13 +204,15 @@ async def test_a_socket_going_away_unsubscribes_without_a_traceback(layer, caplo
 async def test_a_chat_sockets_own_channel_does_not_hold_up_its_handshake(layer):
     # Guards against: every handshake of a storm waiting for its own channel's SUBSCRIBE, which no
     # event needs (groups deliver in memory); the wait alone took seconds with 4,000 at once.
-    from chatplatform.layers import SOCKET_OPENING
+    from time import monotonic
+
+    from chatplatform.db import SOCKET_OPENED
 
     await layer.new_channel()  # the subscription connection exists
     shard = layer._get_layer()._shards[0]
 
     async def open_socket():
-        SOCKET_OPENING.set(True)  # as chatplatform.consumers.ProtocolConsumer does for its task
+        SOCKET_OPENED.set(monotonic())  # as chatplatform.consumers.ProtocolConsumer does for its task
         return await layer.new_channel()
 
     async with shard._lock:  # nothing can be sent to Redis meanwhile

@@ -202,14 +202,7 @@ async def test_own_host_and_listed_origins_are_accepted(connect, brand):
 
 
 async def test_resume_with_token_and_last_seq_replays_exactly_the_missed(connect, brand, alice):
-    visitor = await connect.visitor()
-    await start(visitor)
-    expert = await connect.expert(alice)
-    conversation_id = expert.welcome["queue"][0]["id"]
-    await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
-    await visitor.recv_type("conversation")
-    token = visitor.token
-    await visitor.close()
+    token, conversation_id, expert = await _claimed(connect, alice)
     for n in range(3):
         await expert.request(
             {"type": "message.send", "conversation": conversation_id, "text": f"answer {n}", "client_id": f"e{n}"}, "message"
@@ -229,6 +222,7 @@ async def _claimed(connect, alice):
     expert = await connect.expert(alice)
     conversation_id = expert.welcome["queue"][0]["id"]
     await expert.request({"type": "conversation.claim", "conversation": conversation_id}, "conversation")
+    await visitor.recv_type("conversation")  # the claim's event has reached the visitor: none is left in flight
     token = visitor.token
     await visitor.close()
     return token, conversation_id, expert
