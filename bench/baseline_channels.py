@@ -9,6 +9,7 @@ thread hop, so the difference to the project is the project's own work.
     DJANGO_SETTINGS_MODULE=bench.baseline_channels daphne -p PORT bench.baseline_channels:application
 """
 
+import collections
 import itertools
 import os
 import uuid
@@ -47,6 +48,9 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
 
     seqs: dict[str, int] = {}
     tokens = itertools.count(1)
+    # What a reconnecting socket rejoins (the storm): a visitor's conversations by its token, an
+    # expert's by its cookie. Nothing is stored: what was sent while a side was away is lost.
+    rooms: dict[str, list[str]] = collections.defaultdict(list)
 
     class Relay(AsyncWebsocketConsumer):
         async def dispatch(self, message):
@@ -55,8 +59,11 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
         async def connect(self):
             self.role = self.scope["url_route"]["kwargs"]["role"]
             self.own = None
+            self.room = "e:" + dict(self.scope["headers"]).get(b"cookie", b"").decode()
             await self.accept()
             if self.role == "expert":
+                for conv_id in rooms[self.room]:
+                    await self.channel_layer.group_add(f"c.{conv_id}", self.channel_name)
                 await self.send_frame({"type": "welcome", "expert": {"id": "1"}, "status": "away", "queue": [], "conversations": []})
 
         async def send_frame(self, frame):
@@ -66,15 +73,24 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
             frame = orjson.loads(text_data)
             kind = frame.get("type")
             if kind == "hello":
-                await self.send_frame({"type": "welcome", "token": str(next(tokens)), "conversation": None, "messages": []})
+                token = frame.get("token") if "v:" + str(frame.get("token")) in rooms else str(next(tokens))
+                self.room = "v:" + token
+                conversation = None
+                for conv_id in rooms[self.room]:
+                    self.own = conv_id
+                    await self.channel_layer.group_add(f"c.{conv_id}", self.channel_name)
+                    conversation = {"id": conv_id, "status": "active", "last_seq": seqs[conv_id]}
+                await self.send_frame({"type": "welcome", "token": token, "conversation": conversation, "messages": []})
             elif kind == "conversation.start":
                 self.own = str(uuid.uuid4())
                 seqs[self.own] = 1
+                rooms[self.room].append(self.own)
                 await self.channel_layer.group_add(f"c.{self.own}", self.channel_name)
                 await self.send_frame({"type": "conversation", "id": self.own, "status": "waiting", "last_seq": 1})
                 await self.send_frame({"type": "message", "message": {"conversation": self.own, "seq": 1, "author": "visitor", "text": frame["text"], "client_id": frame["client_id"]}})
             elif kind == "conversation.claim":
                 conv_id = frame["conversation"]
+                rooms[self.room].append(conv_id)
                 await self.channel_layer.group_add(f"c.{conv_id}", self.channel_name)
                 await self.channel_layer.group_send(f"c.{conv_id}", {"type": "relay.frame", "frame": {"type": "conversation", "id": conv_id, "status": "active", "last_seq": seqs[conv_id]}})
             elif kind == "message.send":

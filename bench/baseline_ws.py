@@ -10,6 +10,7 @@ and the load generator itself; the project can only be slower.
 """
 
 import asyncio
+import collections
 import itertools
 import sys
 import uuid
@@ -19,6 +20,9 @@ from websockets.asyncio.server import serve
 
 conversations: dict[str, dict] = {}  # id -> {"members": set of (role, socket), "seq": int}
 tokens = itertools.count(1)
+# What a reconnecting socket rejoins (the storm): a visitor's conversations by its token, an
+# expert's by its cookie. Nothing is stored: what was sent while a side was away is lost.
+rooms: dict[str, list[str]] = collections.defaultdict(list)
 
 
 async def send(ws, frame):
@@ -36,22 +40,41 @@ async def relay(ws, conv_id, frame):
 async def handler(ws):
     role = "expert" if "/expert/" in ws.request.path else "visitor"
     own: str | None = None
+    room = "e:" + (ws.request.headers.get("cookie") or "")
+    joined: list[str] = []
+
+    def join(conv_id):
+        conversations[conv_id]["members"].add((role, ws))
+        joined.append(conv_id)
+
     if role == "expert":
+        for conv_id in rooms[room]:
+            join(conv_id)
         await send(ws, {"type": "welcome", "expert": {"id": "1", "display_name": "E"}, "status": "away", "queue": [], "conversations": []})
     try:
         async for raw in ws:
             frame = orjson.loads(raw)
             kind = frame.get("type")
             if kind == "hello":
-                await send(ws, {"type": "welcome", "token": str(next(tokens)), "conversation": None, "messages": []})
+                token = frame.get("token") if "v:" + str(frame.get("token")) in rooms else str(next(tokens))
+                room = "v:" + token
+                conversation = None
+                for conv_id in rooms[room]:
+                    own = conv_id
+                    join(conv_id)
+                    conversation = {"id": conv_id, "status": "active", "last_seq": conversations[conv_id]["seq"]}
+                await send(ws, {"type": "welcome", "token": token, "conversation": conversation, "messages": []})
             elif kind == "conversation.start":
                 own = str(uuid.uuid4())
-                conversations[own] = {"members": {(role, ws)}, "seq": 1}
+                conversations[own] = {"members": set(), "seq": 1}
+                join(own)
+                rooms[room].append(own)
                 await send(ws, {"type": "conversation", "id": own, "status": "waiting", "last_seq": 1})
                 await send(ws, {"type": "message", "message": {"conversation": own, "seq": 1, "author": role, "text": frame["text"], "client_id": frame["client_id"]}})
             elif kind == "conversation.claim":
                 conv_id = frame["conversation"]
-                conversations[conv_id]["members"].add((role, ws))
+                join(conv_id)
+                rooms[room].append(conv_id)
                 await relay(ws, conv_id, {"type": "conversation", "id": conv_id, "status": "active", "last_seq": conversations[conv_id]["seq"]})
             elif kind == "message.send":
                 conv_id = frame.get("conversation", own)
@@ -65,8 +88,8 @@ async def handler(ws):
                     if member_role != role:
                         await send(member, {"type": "typing", "conversation": conv_id, "author": role, "active": frame["active"]})
     finally:
-        for conversation in conversations.values():
-            conversation["members"].discard((role, ws))
+        for conv_id in joined:
+            conversations[conv_id]["members"].discard((role, ws))
 
 
 async def main(port: int):

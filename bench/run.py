@@ -169,7 +169,8 @@ class Target:
         for command, cores in zip(self.commands, self.cores):
             port = free_port()
             argv = [a.replace("{port}", str(port)) for a in command]
-            if os.environ.get("BENCH_PYSPY"):  # a profile of each server: collapsed stacks for flame graphs
+            if os.environ.get("BENCH_PYSPY") and not os.environ.get("BENCH_PYSPY_AT"):
+                # A profile of each server's whole run: collapsed stacks for flame graphs.
                 argv = [os.environ["BENCH_PYSPY"], "record", "-r", "200", "-f", "raw", "-o", str(RESULTS / f"{self.name}-{port}.stacks"), "--"] + argv
             proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=open(RESULTS / f"{self.name}-{port}.log", "w"))
             pin(proc.pid, cores)
@@ -187,7 +188,7 @@ class Target:
             except psutil.Error:
                 pass
         for proc in self.procs:
-            if os.environ.get("BENCH_PYSPY"):
+            if os.environ.get("BENCH_PYSPY") and not os.environ.get("BENCH_PYSPY_AT"):
                 proc.send_signal(2)  # py-spy writes its profile on SIGINT
             else:
                 proc.terminate()
@@ -207,6 +208,19 @@ class Target:
     @property
     def ps(self) -> list[psutil.Process]:
         return [psutil.Process(p.pid) for p in self.procs]
+
+
+def profile_servers(target: Target, mark: str) -> None:
+    """BENCH_PYSPY_AT=<mark>: profile each server from that mark for BENCH_PYSPY_SECONDS (default 20).
+
+    py-spy attaches (``--gil``: only the thread holding the GIL, what the one core
+    spends) and writes collapsed stacks next to the results; ``BENCH_PYSPY`` is its path.
+    """
+    seconds = os.environ.get("BENCH_PYSPY_SECONDS", "20")
+    for proc in target.procs:
+        out = RESULTS / f"{target.name}-{proc.pid}-{mark.replace(' ', '-')}.stacks"
+        subprocess.Popen([os.environ["BENCH_PYSPY"], "record", "--gil", "-r", "200", "-f", "raw", "-d", seconds,
+                          "-p", str(proc.pid), "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) -> tuple[dict, dict]:
@@ -234,6 +248,8 @@ def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) ->
             if target.db_url:
                 sample["pg"] = pg_counters(target.db_url)
             marks[name] = sample
+            if name == os.environ.get("BENCH_PYSPY_AT"):
+                profile_servers(target, name)
             if name == "setup done" and target.db_url:
                 # The pairs' rows were all written in the last seconds: a fresh database has no
                 # statistics for them yet, and the planner would guess (a production one has them).
@@ -483,17 +499,18 @@ def main() -> None:
         out = subprocess.run([PY, "-m", "bench.seed", str(pairs)], cwd=ROOT, env=server_env, check=True, capture_output=True, text=True).stdout
         seed = json.loads(out.strip().splitlines()[-1])
         results["queries"] = seed["queries"]
-    plan_base = {**plan, "cookies": (seed or {}).get("cookies", [""] * pairs), "fanout_cookie": (seed or {}).get("fanout_cookie", [""])}
+    # Without the project, the relay still tells its experts apart by their cookie (to rejoin on reconnect).
+    plan_base = {**plan, "cookies": (seed or {}).get("cookies", [f"relay={i}" for i in range(pairs)]), "fanout_cookie": (seed or {}).get("fanout_cookie", [""])}
 
     for name in targets:
         scenarios = plan["scenarios"]
         if name == "ws":
             target = Target(name, [[PY, "-m", "bench.baseline_ws", "{port}"]], os.environ.copy(), [server_cores])
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing")]
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm")]
         elif name == "channels":
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
             target = Target(name, [daphne + ["bench.baseline_channels:application"]], env, [server_cores])
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing")]
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm")]
         elif name == "project":
             target = Target(name, [daphne + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
         elif name == "project-redis":
