@@ -14,17 +14,44 @@ from django.utils import timezone
 from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.shared_reads import SharedReads
-from visitors.models import Conversation, Message
+from chatplatform.statements import Param, Statement
+from visitors.models import Brand, Conversation, Message
 from visitors.selectors import CONVERSATION_RELATED, parse_conversation_id
 
 from .models import CommunityPost, ExpertConnection, ExpertProfile, Topic
+
+
+def _expert_param():
+    return Param("expert", ExpertProfile._meta.pk)
+
+
+# The reads every expert socket makes when it connects, built once per database connection
+# (chatplatform/statements.py).
+_expert_for_user = Statement(
+    lambda: ExpertProfile.objects.filter(user_id=Param("user", get_user_model()._meta.pk)).order_by("pk")[:1]
+)
+_brand_slugs = Statement(lambda: Brand.objects.filter(experts=_expert_param()).values_list("slug", flat=True))
+_assigned_ids = Statement(
+    lambda: Conversation.objects.filter(expert_id=_expert_param(), status=Conversation.Status.ACTIVE).values_list("pk", flat=True)
+)
+_assigned = Statement(
+    lambda: Conversation.objects.select_related(*CONVERSATION_RELATED)
+    .filter(expert_id=_expert_param(), status=Conversation.Status.ACTIVE)
+    .order_by("claimed_at")
+)
+_queue_ids = Statement(
+    lambda: Conversation.objects.filter(status=Conversation.Status.WAITING, brand__experts=_expert_param())
+    .exclude(excluded_experts=_expert_param())
+    .order_by("created_at")
+    .values_list("pk", flat=True)[:200]
+)
 
 
 def expert_for_user(user) -> ExpertProfile | None:
     """The user's expert profile, or None (anonymous users, managers without one)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return ExpertProfile.objects.filter(user=user).first()
+    return _expert_for_user.first(user=user.pk)
 
 
 def sockets_still_allowed(sockets) -> dict:
@@ -71,7 +98,7 @@ def sockets_still_allowed(sockets) -> dict:
 
 
 def brand_slugs(expert: ExpertProfile) -> list[str]:
-    return list(expert.brands.values_list("slug", flat=True))
+    return _brand_slugs.all(expert=expert.pk)
 
 
 def access_conversation(*, expert: ExpertProfile, conversation_id, assigned: bool = True) -> Conversation:
@@ -104,12 +131,7 @@ def claimable_queue(expert: ExpertProfile) -> list[Conversation]:
     are any: every expert socket asks at its welcome, and the queue is most
     often empty (the seven-table read costs several times the plain one to build).
     """
-    ids = list(
-        Conversation.objects.filter(status=Conversation.Status.WAITING, brand__experts=expert)
-        .exclude(excluded_experts=expert)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:200]
-    )
+    ids = _queue_ids.all(expert=expert.pk)
     if not ids:
         return []
     # Still waiting: one claimed in between is no longer in the queue.
@@ -128,15 +150,11 @@ def queue_previews(conversations) -> dict:
 
 def assigned_conversation_ids(expert: ExpertProfile) -> list[str]:
     """The ids of the expert's active conversations (one index scan: what a socket follows before its welcome)."""
-    return [str(pk) for pk in Conversation.objects.filter(expert=expert, status=Conversation.Status.ACTIVE).values_list("pk", flat=True)]
+    return [str(pk) for pk in _assigned_ids.all(expert=expert.pk)]
 
 
 def assigned_conversations(expert: ExpertProfile) -> list[Conversation]:
-    return list(
-        Conversation.objects.select_related(*CONVERSATION_RELATED)
-        .filter(expert=expert, status=Conversation.Status.ACTIVE)
-        .order_by("claimed_at")
-    )
+    return _assigned.all(expert=expert.pk)
 
 
 def live_since():

@@ -5,7 +5,33 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from chatplatform.statements import Param, Statement
+from visitors.models import Brand, Visitor
+
 from .models import Alert, Block, ReportTicket
+
+
+def _active_block_statement(by_visitor: bool, address_count: int) -> Statement:
+    """``active_block``'s read for one shape (by visitor or not, 0 to 2 address hashes), built once."""
+    key = (by_visitor, address_count)
+    statement = _active_block_statements.get(key)
+    if statement is None:
+        def build():
+            match = Q(visitor_id=Param("visitor", Visitor._meta.pk)) if by_visitor else Q()
+            hash_field = Block._meta.get_field("address_hash")
+            for i in range(address_count):
+                match |= Q(address_hash=Param(f"address{i}", hash_field))
+            return (
+                Block.objects.active(now=Param("now", Block._meta.get_field("expires_at")))
+                .filter(match, brand_id=Param("brand", Brand._meta.pk))
+                .order_by("-created_at")[:1]
+            )
+
+        statement = _active_block_statements[key] = Statement(build)
+    return statement
+
+
+_active_block_statements: dict[tuple, Statement] = {}
 
 
 def active_block(*, brand, visitor=None, address_hash: str = "", address_hashes=()) -> Block | None:
@@ -13,16 +39,15 @@ def active_block(*, brand, visitor=None, address_hash: str = "", address_hashes=
 
     ``address_hashes`` are the address's hashes under the current and the previous
     keys (visitors.tokens.address_hashes), so blocks placed before a key rotation still hold.
+    Every visitor handshake asks: the read is a statement built once per shape.
     """
-    match = Q()
-    if visitor is not None:
-        match |= Q(visitor=visitor)
-    hashes = [h for h in (address_hash, *address_hashes) if h]
-    if hashes and brand.block_by_address:
-        match |= Q(address_hash__in=hashes)
-    if not match:
+    hashes = list(dict.fromkeys(h for h in (address_hash, *address_hashes) if h)) if brand.block_by_address else []
+    if visitor is None and not hashes:
         return None
-    return Block.objects.active().filter(match, brand=brand).order_by("-created_at").first()
+    values = {f"address{i}": h for i, h in enumerate(hashes)}
+    if visitor is not None:
+        values["visitor"] = visitor.pk
+    return _active_block_statement(visitor is not None, len(hashes)).first(brand=brand.pk, now=timezone.now(), **values)
 
 
 def no_active_block_sql(*, brand, visitor, address_hashes=()) -> tuple[str, list]:

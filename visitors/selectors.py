@@ -7,11 +7,49 @@ from django.conf import settings
 from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.shared_reads import SharedReads
+from chatplatform.statements import Param, Statement
 
 from .models import Brand, Conversation, Message, Visitor
 from .tokens import hash_token
 
 CONVERSATION_RELATED = ("brand", "visitor", "expert", "topic")
+OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
+
+# The reads every reconnecting socket makes, built once per database connection (chatplatform/statements.py).
+_find_visitor = Statement(
+    lambda: Visitor.objects.filter(
+        brand_id=Param("brand", Brand._meta.pk), token_hash=Param("token_hash", Visitor._meta.get_field("token_hash"))
+    ).order_by("pk")[:1]
+)
+_open_conversation = Statement(
+    lambda: Conversation.objects.select_related(*CONVERSATION_RELATED)
+    .filter(visitor_id=Param("visitor", Visitor._meta.pk), status__in=OPEN_STATUSES)
+    .order_by("-created_at")[:1]
+)
+_open_conversation_id = Statement(
+    lambda: Conversation.objects.filter(visitor_id=Param("visitor", Visitor._meta.pk), status__in=OPEN_STATUSES)
+    .order_by("-created_at")
+    .values_list("pk", flat=True)[:1]
+)
+_latest_ended_conversation = Statement(
+    lambda: Conversation.objects.select_related(*CONVERSATION_RELATED)
+    .filter(visitor_id=Param("visitor", Visitor._meta.pk), status=Conversation.Status.ENDED)
+    .order_by("-ended_at")[:1]
+)
+# One per page size (the LIMIT is part of the statement).
+_messages_after: dict[int, Statement] = {}
+
+
+def _messages_after_statement(limit: int) -> Statement:
+    statement = _messages_after.get(limit)
+    if statement is None:
+        statement = _messages_after[limit] = Statement(
+            lambda: Message.objects.filter(
+                conversation_id=Param("conversation", Conversation._meta.pk),
+                seq__gt=Param("after", Message._meta.get_field("seq")),
+            ).order_by("seq")[:limit]
+        )
+    return statement
 
 
 def parse_conversation_id(value) -> uuid.UUID:
@@ -58,37 +96,22 @@ def find_visitor(*, brand: Brand, token: str | None) -> Visitor | None:
     """The visitor of this brand holding ``token``, or None for a new one."""
     if not token:
         return None
-    return Visitor.objects.filter(brand=brand, token_hash=hash_token(token)).first()
+    return _find_visitor.first(brand=brand.pk, token_hash=hash_token(token))
 
 
 def open_conversation(*, visitor: Visitor) -> Conversation | None:
     """The visitor's waiting or active conversation, if any (there is at most one)."""
-    return (
-        Conversation.objects.select_related(*CONVERSATION_RELATED)
-        .filter(visitor=visitor, status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])
-        .order_by("-created_at")
-        .first()
-    )
+    return _open_conversation.first(visitor=visitor.pk)
 
 
 def open_conversation_id(*, visitor: Visitor) -> str | None:
     """The id of the visitor's waiting or active conversation, if any (one index scan)."""
-    pk = (
-        Conversation.objects.filter(visitor=visitor, status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])
-        .order_by("-created_at")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    pk = _open_conversation_id.first(visitor=visitor.pk)
     return str(pk) if pk else None
 
 
 def latest_ended_conversation(*, visitor: Visitor) -> Conversation | None:
-    return (
-        Conversation.objects.select_related(*CONVERSATION_RELATED)
-        .filter(visitor=visitor, status=Conversation.Status.ENDED)
-        .order_by("-ended_at")
-        .first()
-    )
+    return _latest_ended_conversation.first(visitor=visitor.pk)
 
 
 def conversation_with_related(conversation_id) -> Conversation:
@@ -112,6 +135,8 @@ def access_visitor_conversation(*, visitor: Visitor, conversation_id) -> Convers
 def messages_after(*, conversation_id, after_seq: int, limit: int | None = None, upto_seq: int | None = None):
     """Messages with seq > after_seq (and <= upto_seq), in order, at most ``limit``."""
     limit = limit or settings.CHAT_SYNC_PAGE_SIZE
+    if upto_seq is None:
+        return _messages_after_statement(limit).all(conversation=conversation_id, after=after_seq)
     query = Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
     if upto_seq is not None:
         query = query.filter(seq__lte=upto_seq)
