@@ -17,11 +17,48 @@ way: accepted, then closed with 4401.
 
 from channels.auth import AuthMiddleware, get_user
 from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser
+from django.utils.crypto import constant_time_compare
 from django.utils.functional import empty
 
 from chatplatform.db import database_sync_to_async
+from chatplatform.statements import Param, Statement
 
-_read_user = get_user.func  # the synchronous body of Channels' get_user
+_channels_read_user = get_user.func  # the synchronous body of Channels' get_user
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+# ModelBackend.get_user's read of the user by its id, built once (chatplatform/statements.py).
+_user_by_id = Statement(lambda: get_user_model()._default_manager.filter(pk=Param("user", get_user_model()._meta.pk))[:1])
+
+
+def _read_user(scope):
+    """Channels' ``get_user``, step for step, with the user read as a statement.
+
+    Sessions signed in by Django's ModelBackend (every expert's) are read here:
+    the user by id, refused if inactive (``user_can_authenticate``), and the
+    session flushed when its hash no longer matches the user's (a changed
+    password). A session of any other backend goes to Channels' own function.
+    """
+    session = scope["session"]
+    try:
+        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if backend_path != MODEL_BACKEND or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return _channels_read_user(scope)
+    user = _user_by_id.first(user=user_id)
+    if user is None or not ModelBackend().user_can_authenticate(user):
+        return AnonymousUser()
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not (session_hash and constant_time_compare(session_hash, user.get_session_auth_hash())):
+        session.flush()
+        return AnonymousUser()
+    return user
 
 
 def read_user_now(scope):

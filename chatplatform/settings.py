@@ -171,6 +171,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Django's database sessions, with the read each signed-in socket makes built once (chatplatform/sessions.py).
+SESSION_ENGINE = "chatplatform.sessions"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/login/"

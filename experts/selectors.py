@@ -6,6 +6,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.utils.crypto import constant_time_compare
 from django.db.models import Avg, Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import TruncDate
@@ -68,9 +69,8 @@ def sockets_still_allowed(sockets) -> dict:
     sockets = list(sockets)
     keys = {key for _, key, _, _ in sockets if key}
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
-        from django.contrib.sessions.models import Session
-
+    if issubclass(store_class, DatabaseSessionStore):  # Django's, or chatplatform.sessions
+        Session = store_class.get_model_class()
         rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list(
             "session_key", "session_data"
         )

@@ -10,6 +10,7 @@ from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import expert_group, user_group
+from chatplatform.statements import DeleteStatement, InsertStatement, Param
 from visitors.models import Conversation, Message, Visitor
 from visitors.selectors import CONVERSATION_RELATED, parse_conversation_id
 from visitors.services import (
@@ -25,12 +26,20 @@ from .selectors import live_since
 
 # --- presence ---------------------------------------------------------------------
 
+# Every expert socket writes its row when it opens and deletes it when it closes: statements
+# built once per database connection (chatplatform/statements.py).
+_insert_connection = InsertStatement(ExpertConnection, ["channel_name", "expert", "opened_at", "seen_at"])
+_delete_connection = DeleteStatement(
+    lambda: ExpertConnection.objects.filter(channel_name=Param("channel_name", ExpertConnection._meta.get_field("channel_name")))
+)
+
 
 def register_connection(*, expert: ExpertProfile, channel_name: str) -> None:
     _sweep_now_and_then()
     # A socket's channel name is new (a random name per socket): one INSERT, not update_or_create's
     # locking read and insert in a transaction (four round trips in each handshake of a storm).
-    ExpertConnection.objects.create(channel_name=channel_name, expert=expert, seen_at=timezone.now())
+    now = timezone.now()
+    _insert_connection.run(channel_name=channel_name, expert_id=expert.pk, opened_at=now, seen_at=now)
 
 
 def forget_stale_connections() -> int:
@@ -61,7 +70,7 @@ def refresh_connections(*, channel_names) -> None:
 
 
 def unregister_connection(*, channel_name: str) -> None:
-    ExpertConnection.objects.filter(channel_name=channel_name).delete()
+    _delete_connection.run(channel_name=channel_name)
 
 
 # --- revocation -------------------------------------------------------------------

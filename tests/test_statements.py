@@ -106,3 +106,50 @@ def test_prefetching_is_refused_when_first_run():
     statement = Statement(lambda: Conversation.objects.prefetch_related("messages").filter(pk=Param("id", Conversation._meta.pk)))
     with pytest.raises(ValueError, match="cannot prefetch"):
         statement.first(id=None)
+
+
+def test_an_update_statement_writes_each_runs_values_to_the_matching_row_only(brand):
+    from chatplatform.statements import UpdateStatement
+
+    ann, _ = _visitor_with_conversation(brand, "first")
+    ben, _ = _visitor_with_conversation(brand, "second")
+    touch = UpdateStatement(
+        lambda: Visitor.objects.filter(pk=Param("visitor", Visitor._meta.pk)),
+        last_seen=Param("seen", Visitor._meta.get_field("last_seen")),
+        nickname="Ann",
+    )
+    later = timezone.now() + timedelta(minutes=5)
+    assert touch.run(visitor=ann.pk, seen=later) == 1
+    assert touch.run(visitor=Visitor(brand=brand).pk, seen=later) == 0
+    ann.refresh_from_db(), ben.refresh_from_db()
+    assert (ann.last_seen, ann.nickname) == (later, "Ann")
+    assert ben.last_seen != later and ben.nickname != "Ann"
+
+
+def test_a_delete_statement_deletes_the_matching_rows_and_refuses_what_would_cascade(brand, alice):
+    from chatplatform.statements import DeleteStatement
+    from experts.models import ExpertConnection
+
+    for name in ("a", "b"):
+        ExpertConnection.objects.create(channel_name=name, expert=alice, seen_at=timezone.now())
+    forget = DeleteStatement(lambda: ExpertConnection.objects.filter(channel_name=Param("name", ExpertConnection._meta.get_field("channel_name"))))
+    assert forget.run(name="a") == 1
+    assert forget.run(name="a") == 0
+    assert list(ExpertConnection.objects.values_list("channel_name", flat=True)) == ["b"]
+    cascading = DeleteStatement(lambda: Conversation.objects.filter(pk=Param("id", Conversation._meta.pk)))
+    with pytest.raises(ValueError, match="cannot cascade"):
+        cascading.run(id=None)
+
+
+def test_an_insert_statement_writes_a_row_the_orm_reads_back(brand, alice):
+    from chatplatform.statements import InsertStatement
+    from experts.models import ExpertConnection
+
+    with pytest.raises(ValueError, match="missing: opened_at"):
+        InsertStatement(ExpertConnection, ["channel_name", "expert", "seen_at"])  # no default is filled in
+    insert = InsertStatement(ExpertConnection, ["channel_name", "expert", "opened_at", "seen_at"])
+    seen = timezone.now() - timedelta(seconds=3)
+    assert insert.run(channel_name="one", expert_id=alice.pk, opened_at=seen, seen_at=seen) == 1
+    assert insert.run(channel_name="two", expert_id=alice.pk, opened_at=seen, seen_at=seen) == 1
+    rows = list(ExpertConnection.objects.order_by("channel_name").values_list("channel_name", "expert_id", "opened_at", "seen_at"))
+    assert rows == [("one", alice.pk, seen, seen), ("two", alice.pk, seen, seen)]

@@ -16,6 +16,7 @@ from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_now, send_event_on_commit
 from chatplatform.groups import conversation_group, expert_group, queue_group, visitor_group
+from chatplatform.statements import Param, UpdateStatement
 
 from .models import Brand, Conversation, Message, Visitor
 from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object, message_object
@@ -23,6 +24,19 @@ from .selectors import CONVERSATION_RELATED, parse_conversation_id
 from .tokens import hash_token, new_token
 
 OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
+
+
+def _visitor_update(*fields: str) -> UpdateStatement:
+    """The session's update of a returning visitor (these fields), built once per connection."""
+    return UpdateStatement(
+        lambda: Visitor.objects.filter(pk=Param("visitor", Visitor._meta.pk)),
+        **{name: Param(name, Visitor._meta.get_field(name)) for name in fields},
+    )
+
+
+# Every returning visitor's hello writes these (chatplatform/statements.py).
+_touch_visitor = _visitor_update("last_seen", "address_hash")
+_touch_and_rename_visitor = _visitor_update("last_seen", "address_hash", "nickname")
 
 
 # --- visitors --------------------------------------------------------------------
@@ -46,7 +60,7 @@ def open_visitor_session(
     fields = {"last_seen": now, "address_hash": address_hash}
     if nickname is not None and nickname.strip() and nickname.strip() != visitor.nickname:
         fields["nickname"] = nickname.strip()
-    Visitor.objects.filter(pk=visitor.pk).update(**fields)
+    (_touch_and_rename_visitor if "nickname" in fields else _touch_visitor).run(visitor=visitor.pk, **fields)
     for name, value in fields.items():
         setattr(visitor, name, value)
     visitor.brand = brand
