@@ -9,6 +9,13 @@ trips overlap. A socket still awaits its own calls one after another, so its
 frames keep their order; the services lock what must not race. SQLite keeps
 the single thread (one writer at a time is all it allows anyway).
 
+A call on the pool is a ``PooledCall``: what Channels' ``DatabaseSyncToAsync``
+does for a thread pool (stale connections closed around the call, the
+caller's context variables visible in it, the event loop known to the thread
+for chatplatform.events), without asgiref's general machinery for
+thread-sensitive calls, which cost as much CPU on the event loop as the
+call's own database work in a reconnect storm (docs/performance.md).
+
 The pool serves the oldest socket first (``OldestFirstExecutor``). Every
 socket's task marks its calls with the moment it opened (``SOCKET_OPENED``,
 set by chatplatform.consumers). In first-come order, a burst of 4,000
@@ -18,16 +25,21 @@ they are greeted one after another from the start. And the conversations
 already under way are never held up behind a crowd of new handshakes.
 """
 
+import asyncio
 import contextvars
+import functools
 import itertools
 import math
+import os
 import queue
 import threading
 from concurrent.futures import Executor, Future
 from time import monotonic
 
+from asgiref.sync import SyncToAsync
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+from django.db import close_old_connections
 
 # When the chat socket whose task this is opened (time.monotonic()); None: not a socket's task.
 # Set by chatplatform.consumers.ProtocolConsumer; also read by chatplatform/layers.py.
@@ -110,12 +122,65 @@ def _pool() -> OldestFirstExecutor | None:
     return _executor
 
 
+def _run_in_thread(loop, func, args, kwargs):
+    # What asgiref's thread handler tells the thread: chatplatform.events hands events to this loop.
+    SyncToAsync.threadlocal.main_event_loop = loop
+    SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+    close_old_connections()
+    try:
+        return func(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+def _settle(waiter: asyncio.Future, work: Future) -> None:
+    if waiter.done():  # its caller was cancelled meanwhile
+        return
+    if work.cancelled():
+        waiter.cancel()
+    elif (exc := work.exception()) is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(work.result())
+
+
+def _wake(loop, waiter: asyncio.Future, work: Future) -> None:
+    try:
+        loop.call_soon_threadsafe(_settle, waiter, work)
+    except RuntimeError:  # the loop is closed: nobody is waiting any more
+        pass
+
+
+class PooledCall:
+    """``await PooledCall(func, pool)(*args)``: ``func(*args)`` on a thread of ``pool`` (module docstring).
+
+    A cancelled caller cancels the call if no thread has started it yet; one
+    already running ends in its thread, as with asgiref.
+    """
+
+    __slots__ = ("func", "pool")
+
+    def __init__(self, func, pool: Executor):
+        self.func, self.pool = func, pool
+
+    async def __call__(self, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        work = self.pool.submit(contextvars.copy_context().run, _run_in_thread, loop, self.func, args, kwargs)
+        work.add_done_callback(functools.partial(_wake, loop, waiter))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+
+
 def database_sync_to_async(func):
     """Like Channels' helper (stale connections closed around each call), on the pool where there is one."""
     pool = _pool()
     if pool is None:
         return DatabaseSyncToAsync(func)
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=pool)
+    return PooledCall(func, pool)
 
 
 def shutdown() -> None:

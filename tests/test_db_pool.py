@@ -100,3 +100,69 @@ async def test_a_sockets_task_marks_its_database_calls_with_when_it_opened(conne
     first = await connect.visitor()
     second = await connect.visitor(token=first.token)
     assert len(seen) == 2 and before <= seen[0] < seen[1] <= loop.time()
+
+
+# --- a call on the pool (PooledCall) ---------------------------------------------------------
+
+async def test_a_pooled_call_gives_its_result_or_its_error_and_sees_the_callers_context():
+    from chatplatform.db import PooledCall
+
+    executor = OldestFirstExecutor(max_workers=2)
+    try:
+        SOCKET_OPENED.set(12.5)
+        assert await PooledCall(lambda a, b=0: (a + b, SOCKET_OPENED.get(), threading.current_thread().name), executor)(1, b=2) == (
+            3, 12.5, "chat-db_0")
+        with pytest.raises(ValueError):
+            await PooledCall(int, executor)("not a number")
+    finally:
+        executor.shutdown()
+
+
+async def test_a_pooled_call_tells_its_thread_the_loop_so_events_are_handed_to_it():
+    # Guards against: events sent after commit from the pool blocking its thread on the channel layer
+    # (chatplatform/events.py finds the loop the way asgiref's thread handler leaves it).
+    from chatplatform import events
+    from chatplatform.db import PooledCall
+
+    executor = OldestFirstExecutor(max_workers=1)
+    try:
+        assert await PooledCall(events._server_loop, executor)() is asyncio.get_running_loop()
+    finally:
+        executor.shutdown()
+
+
+async def test_a_cancelled_caller_drops_its_call_if_no_thread_has_started_it():
+    from chatplatform.db import PooledCall
+
+    executor = OldestFirstExecutor(max_workers=1)
+    gate = threading.Event()
+    ran = []
+    try:
+        busy = asyncio.ensure_future(PooledCall(gate.wait, executor)(5))
+        queued = asyncio.ensure_future(PooledCall(ran.append, executor)("should not run"))
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        gate.set()
+        assert await busy is True
+        assert await PooledCall(ran.append, executor)("runs") is None
+        assert ran == ["runs"]
+    finally:
+        gate.set()
+        executor.shutdown()
+
+
+async def test_a_pooled_call_closes_stale_connections_before_and_after(monkeypatch):
+    # As Channels' DatabaseSyncToAsync: a connection past CONN_MAX_AGE or broken is not reused.
+    from chatplatform import db
+    from chatplatform.db import PooledCall
+
+    closes = []
+    monkeypatch.setattr(db, "close_old_connections", lambda: closes.append(threading.current_thread().name))
+    executor = OldestFirstExecutor(max_workers=1)
+    try:
+        await PooledCall(lambda: closes.append("call"), executor)()
+        assert closes == ["chat-db_0", "call", "chat-db_0"]
+    finally:
+        executor.shutdown()
