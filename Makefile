@@ -22,7 +22,7 @@ migrate: install
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(HOST):$(PORT)
 
-# Embedded default: SQLite and the in-memory channel layer, one process. daphne as in
+# Embedded default: SQLite and the in-memory channel layer, one process. daphne on uvloop as in
 # production, access log off (it would hold client addresses: docs/security.md).
 run: demo
 	@echo ""
@@ -31,7 +31,7 @@ run: demo
 	@echo "  Community managers:    http://$(HOST):$(PORT)/admin/       (carol)"
 	@echo "  Password for all three demo sign-ins: demo-pass-123"
 	@echo ""
-	DEBUG=1 ALLOWED_HOSTS="$(HOST),localhost,127.0.0.1" $(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) chatplatform.asgi:application
+	DEBUG=1 ALLOWED_HOSTS="$(HOST),localhost,127.0.0.1" $(BIN)/python -m chatplatform.serve -v 0 -b $(HOST) -p $(PORT) chatplatform.asgi:application
 
 test: install
 	$(BIN)/python -m pytest

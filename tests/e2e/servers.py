@@ -1,4 +1,4 @@
-"""Start the real ASGI server (daphne) as a subprocess on the test database."""
+"""Start the real ASGI server as a subprocess on the test database: daphne on uvloop, as deployed (chatplatform/serve.py)."""
 
 import os
 import socket
@@ -74,7 +74,7 @@ def daphne_server(**env):
     log_path = VAR / f"daphne-{port}.log"
     log = open(log_path, "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", *DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
+        [sys.executable, "-m", "chatplatform.serve", *DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
         cwd=ROOT, env=server_env(**env), stdout=log, stderr=subprocess.STDOUT,
     )
     base = Server(f"http://127.0.0.1:{port}")

@@ -44,7 +44,7 @@ class ServerProcess:
         self.port = free_port()
         self.log = open(log_dir / f"daphne-{self.port}.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatplatform.asgi:application"],
+            [sys.executable, "-m", "chatplatform.serve", "-b", "127.0.0.1", "-p", str(self.port), "chatplatform.asgi:application"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
 

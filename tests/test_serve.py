@@ -1,0 +1,46 @@
+"""The server command (chatplatform/serve.py): daphne on uvloop, asyncio's own loop on request.
+
+The whole protocol over that server is exercised by tests/e2e and tests/faults,
+which start it the way it is deployed.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.servers import ROOT, daphne_server
+
+# What loop daphne's Twisted reactor ends up on, in a fresh interpreter as the command runs it.
+PROBE = """
+from chatplatform.serve import install_event_loop
+chosen = install_event_loop()
+from daphne.server import twisted_loop  # made when daphne.server is imported
+from twisted.internet import reactor
+assert reactor._asyncioEventloop is twisted_loop
+print(chosen, type(twisted_loop).__module__)
+"""
+
+
+def probe(**env) -> str:
+    environment = {k: v for k, v in os.environ.items() if k != "CHAT_EVENT_LOOP"} | env
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_daphne_runs_on_uvloop_by_default():
+    assert probe() == ["uvloop", "uvloop"]
+
+
+def test_chat_event_loop_asyncio_keeps_asyncios_own_loop():
+    assert probe(CHAT_EVENT_LOOP="asyncio") == ["asyncio", "asyncio.unix_events"]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_server_says_which_loop_it_runs_and_answers_on_it():
+    import urllib.request
+
+    with daphne_server() as base:
+        assert urllib.request.urlopen(base + "/healthz", timeout=10).status == 200
+        assert base.log_path.read_text().splitlines()[0] == "chatplatform.serve: event loop uvloop"
