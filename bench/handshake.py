@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=300, help="per kind, per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=300)
+    parser.add_argument("--garbage", action="store_true",
+                        help="then what one more batch of each kind leaves in reference cycles, by type, per socket")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
@@ -114,8 +116,37 @@ def main() -> None:
         }
 
     result = asyncio.run(measure())
+    if args.garbage:
+        result["cyclic_garbage_per_socket"] = cyclic_garbage(batch, args.sockets)
     Conversation.objects.filter(brand=brand).update(status="ended")
     print(json.dumps({"sockets_per_round": args.sockets, "rounds": args.rounds, **result}, indent=2))
+
+
+def cyclic_garbage(batch, sockets: int) -> dict:
+    """Objects that only the cycle collector frees, left by opening and closing sockets, by type.
+
+    A full collection walks every object the process holds; what closed sockets
+    leave in cycles is what makes those collections come (docs/performance.md).
+    The test communicator's own objects are among them.
+    """
+    import collections
+    import gc
+
+    async def both():
+        await batch("expert")
+        await batch("visitor")
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        asyncio.run(both())
+        gc.collect()
+        counts = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    per_socket = {name: round(n / (2 * sockets), 1) for name, n in counts.most_common(25)}
+    return {"total": round(sum(counts.values()) / (2 * sockets), 1), "by_type": per_socket}
 
 
 if __name__ == "__main__":

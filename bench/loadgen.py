@@ -59,6 +59,14 @@ def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
     return step / 2 + random.random() * step / 2
 
 
+def per_second(times: list[float]) -> list[int]:
+    """How many of ``times`` (seconds) fall in each whole second from 0 to the last."""
+    counts = [0] * (int(max(times)) + 1 if times else 0)
+    for t in times:
+        counts[int(t)] += 1
+    return counts
+
+
 def mark(name: str) -> None:
     print(f"MARK {name}", flush=True)
 
@@ -449,6 +457,9 @@ class LoadGen:
                           "all_back_seconds": round(back_at[-1], 3) if all(ok) and back_at else None,
                           "back_within_10_s": sum(1 for t in back_at if t <= 10),
                           "p50_back_seconds": round(back_at[len(back_at) // 2], 3) if back_at else None,
+                          # How many came back in each second after the drop: a slow start, a steady
+                          # rate, or everyone at the end (the server sharing its core among them all).
+                          "back_per_second": per_second(back_at),
                           "attempts": {str(k): v for k, v in sorted(attempts.items())},
                           "handshake": handshakes.result()}}
 

@@ -320,6 +320,8 @@ def report(results: dict) -> str:
                          f"failed attempts {h['failures']} (5xx {h['http_5xx']}, {h['errors']}), "
                          f"lost {r['phases']['storm']['lost']} (acknowledged and not delivered: "
                          f"{r['phases']['storm'].get('acknowledged_not_delivered')}), duplicates {r['phases']['storm']['duplicates']}")
+            if storm.get("back_per_second"):
+                lines.append(f"{name:10} storm: back in each second after the drop {storm['back_per_second']}")
         typing = r["phases"].get("typing", {}).get("typing")
         if typing:
             lines.append(f"{name:10} typing: {typing['delivered']}/{typing['sent']} relayed, p99 {fmt(typing['latency']['p99_ms'])} ms")
@@ -491,6 +493,8 @@ def main() -> None:
     # past the backlog the kernel drops a connection's SYN and the client waits 1, 3, 7, 15 s...
     # to try again, with the server idle meanwhile.
     daphne = [PY, "-m", "daphne", "-v", "0", "--websocket_connect_timeout", "30", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
+    # The project's own server command: the same daphne, on uvloop (chatplatform/serve.py).
+    serve = [PY, "-m", "chatplatform.serve"] + daphne[3:]
     seed = None
     if any(t.startswith("project") for t in targets):
         log(f"database {urlsplit(args.database_url).path.lstrip('/')}: recreate and migrate")
@@ -512,14 +516,18 @@ def main() -> None:
             target = Target(name, [daphne + ["bench.baseline_channels:application"]], env, [server_cores])
             scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm")]
         elif name == "project":
-            target = Target(name, [daphne + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
+            target = Target(name, [serve + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
+        elif name == "project-asyncio":
+            # The same on asyncio's own event loop instead of uvloop (chatplatform/serve.py).
+            env = {**server_env, "CHAT_EVENT_LOOP": "asyncio"}
+            target = Target(name, [serve + ["chatplatform.asgi:application"]], env, [server_cores], db_url=args.database_url)
         elif name == "project-redis":
             # The same on channels-redis's default layer (CHANNEL_LAYER=redis) instead of pub/sub.
             env = {**server_env, "CHANNEL_LAYER": "redis"}
-            target = Target(name, [daphne + ["chatplatform.asgi:application"]], env, [server_cores], db_url=args.database_url)
+            target = Target(name, [serve + ["chatplatform.asgi:application"]], env, [server_cores], db_url=args.database_url)
         elif name == "project2":
             # Same CPU budget as one process (both on the server core): what splitting costs.
-            target = Target(name, [daphne + ["chatplatform.asgi:application"]] * 2, server_env, [server_cores, server_cores], db_url=args.database_url)
+            target = Target(name, [serve + ["chatplatform.asgi:application"]] * 2, server_env, [server_cores, server_cores], db_url=args.database_url)
             scenarios = [s for s in scenarios if s == "steady"]
         else:
             raise SystemExit(f"unknown target {name}")
