@@ -143,8 +143,16 @@ def claimable_queue(expert: ExpertProfile) -> list[Conversation]:
 
 
 def queue_previews(conversations) -> dict:
-    """The first visitor message of each conversation, for the queue's preview line."""
-    rows = Message.objects.filter(conversation__in=list(conversations), seq=1).values_list("conversation_id", "text")
+    """The first visitor message of each conversation, for the queue's preview line.
+
+    No queue, nothing to build: Django would compile the whole query before
+    finding the empty ``IN`` (every expert welcome asks, and the queue is most
+    often empty; a fortieth of a reconnect storm's CPU, docs/performance.md).
+    """
+    conversations = list(conversations)
+    if not conversations:
+        return {}
+    rows = Message.objects.filter(conversation__in=conversations, seq=1).values_list("conversation_id", "text")
     return {str(cid): text[:280] for cid, text in rows}
 
 
