@@ -71,9 +71,11 @@ def _refuse_if_blocked(visitor, address_hashes):
 def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True) -> dict:
     conversation = selectors.open_conversation(visitor=visitor) if has_conversations else None
     messages = []
-    if conversation is not None:
-        after = min(last_seq, conversation.last_seq)
-        messages = [message_object(m) for m in selectors.messages_after(conversation_id=conversation.id, after_seq=after)]
+    # A visitor already holding every message (a resume after a short drop, most of a reconnect
+    # storm) gets none, and the read is not made: its groups were joined before this read, so
+    # what is stored after it reaches the socket as events.
+    if conversation is not None and last_seq < conversation.last_seq:
+        messages = [message_object(m) for m in selectors.messages_after(conversation_id=conversation.id, after_seq=last_seq)]
     last = selectors.latest_ended_conversation(visitor=visitor) if conversation is None and has_conversations else None
     return {
         "conversation": conversation_object(conversation) if conversation else None,

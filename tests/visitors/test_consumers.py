@@ -497,3 +497,29 @@ async def test_a_nul_in_the_hello_nickname_is_refused_and_closes_with_4400(conne
     await visitor.send({"type": "hello", "token": None, "nickname": "Sam\x00"})
     assert (await visitor.recv_type("error"))["code"] == "invalid_field"
     assert await visitor.closed_with() == 4400
+
+
+def test_a_visitor_holding_every_message_resumes_without_reading_messages(brand, django_assert_num_queries):
+    # Most of a reconnect storm: the visitor dropped and came back with nothing new. Its welcome
+    # reads the conversation, not the messages (docs/performance.md).
+    from visitors import consumers, selectors
+    from visitors import services as visitor_services
+
+    visitor, token = visitor_services.open_visitor_session(brand=brand, token=None, nickname="", address_hash="")
+    visitor_services.start_conversation(visitor=visitor, text="hello", client_id="c1")
+    visitor_services.send_visitor_message(visitor=visitor, text="anyone?", client_id="c2")
+    brand = selectors.active_brand_for_socket(brand.slug)
+    with django_assert_num_queries(1):
+        up_to_date = consumers._welcome_state(visitor, brand, last_seq=2)
+    with django_assert_num_queries(2):
+        behind = consumers._welcome_state(visitor, brand, last_seq=1)
+    assert up_to_date["conversation"]["last_seq"] == 2 and up_to_date["messages"] == []
+    assert [m["text"] for m in behind["messages"]] == ["anyone?"]
+
+
+async def test_an_up_to_date_resume_still_gets_what_is_sent_after_it(connect, brand, alice):
+    token, conversation_id, expert = await _claimed(connect, alice)
+    again = await connect.visitor(token=token, last_seq=1)
+    assert again.welcome["messages"] == [] and again.welcome["conversation"]["last_seq"] == 1
+    await expert.request({"type": "message.send", "conversation": conversation_id, "text": "still here", "client_id": "e1"}, "message")
+    assert (await again.recv_type("message"))["message"]["text"] == "still here"
