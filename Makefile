@@ -22,7 +22,7 @@ migrate: install
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(HOST):$(PORT)
 
-# Embedded default: SQLite and the in-memory channel layer, one process. daphne on uvloop as in
+# Embedded default: SQLite and the in-memory channel layer, one process. daphne (chatplatform/serve.py) as in
 # production, access log off (it would hold client addresses: docs/security.md).
 run: demo
 	@echo ""

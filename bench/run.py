@@ -493,7 +493,7 @@ def main() -> None:
     # past the backlog the kernel drops a connection's SYN and the client waits 1, 3, 7, 15 s...
     # to try again, with the server idle meanwhile.
     daphne = [PY, "-m", "daphne", "-v", "0", "--websocket_connect_timeout", "30", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
-    # The project's own server command: the same daphne, on uvloop (chatplatform/serve.py).
+    # The project's own server command: daphne as deployed (chatplatform/serve.py).
     serve = [PY, "-m", "chatplatform.serve"] + daphne[3:]
     seed = None
     if any(t.startswith("project") for t in targets):
@@ -517,9 +517,9 @@ def main() -> None:
             scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm")]
         elif name == "project":
             target = Target(name, [serve + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
-        elif name == "project-asyncio":
-            # The same on asyncio's own event loop instead of uvloop (chatplatform/serve.py).
-            env = {**server_env, "CHAT_EVENT_LOOP": "asyncio"}
+        elif name == "project-uvloop":
+            # The same on uvloop instead of asyncio's own event loop (chatplatform/serve.py).
+            env = {**server_env, "CHAT_EVENT_LOOP": "uvloop"}
             target = Target(name, [serve + ["chatplatform.asgi:application"]], env, [server_cores], db_url=args.database_url)
         elif name == "project-redis":
             # The same on channels-redis's default layer (CHANNEL_LAYER=redis) instead of pub/sub.

@@ -10,6 +10,7 @@ import sys
 import weakref
 from time import monotonic
 
+from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -103,7 +104,14 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         """Hook: react to a refused frame (e.g. close before hello)."""
 
     async def send_frame(self, frame: dict) -> None:
-        await self.send(text_data=protocol.encode(frame))
+        try:
+            await self.send(text_data=protocol.encode(frame))
+        except Disconnected:
+            # The client closed between this frame's making and its sending (daphne has its
+            # close, not yet the end of the connection): the disconnect follows, and what the
+            # frame carried is in the database for the client's resume. Without this, a message
+            # event reaching a socket as it drops ended its consumer with a traceback.
+            pass
 
     async def send_error(self, code: str, detail: str, ref=None, **extra) -> None:
         extra.pop("field", None)

@@ -1,19 +1,20 @@
-"""The server command: daphne on uvloop. ``python -m chatplatform.serve`` takes daphne's own arguments.
+"""The server command: daphne, on asyncio's event loop or on uvloop. ``python -m chatplatform.serve`` takes daphne's own arguments.
 
 daphne runs Twisted on an asyncio event loop, and makes that loop when it is
 imported (``daphne.server``), with whatever event loop policy is set then.
-This sets uvloop's policy first, so the loop under Twisted, the consumers, the
-channel layer and the database pool is libuv's instead of asyncio's own
-selector loop, then hands over to daphne's command line unchanged. Twisted
-supports uvloop under its asyncio reactor since 21.7.
+With ``CHAT_EVENT_LOOP=uvloop`` this sets uvloop's policy first, so the loop
+under Twisted, the consumers, the channel layer and the database pool is
+libuv's instead of asyncio's own selector loop, then hands over to daphne's
+command line unchanged. Twisted accepts uvloop under its asyncio reactor
+since 21.7.
 
-Why: the event loop's own bookkeeping (ready handles, timers, futures, every
-socket's reader and writer registrations: Twisted registers a socket for
-writing on each frame it sends) was an eighth of the server's CPU in a
-reconnect storm (docs/performance.md, "The storm, third pass").
-
-``CHAT_EVENT_LOOP=asyncio`` keeps asyncio's own loop (for a comparison, or
-should a uvloop release misbehave); without uvloop installed, the same.
+Not the default (``CHAT_EVENT_LOOP=asyncio``): uvloop took a tenth off the
+server's CPU in steady chat and in a reconnect storm, but in three of five
+storms on it a few hundred sockets came back only about 30 s after the
+drop, never on asyncio's loop; Twisted has an open report of uvloop losing
+a connection's close under load (twisted/twisted#11904). docs/performance.md,
+"The storm, third pass", has the figures. The server's log says which loop
+it runs on.
 """
 
 import asyncio
@@ -23,7 +24,7 @@ import sys
 
 def install_event_loop() -> str:
     """Set the event loop policy daphne's loop will be made with; returns which loop that is."""
-    if os.environ.get("CHAT_EVENT_LOOP", "uvloop") == "asyncio":
+    if os.environ.get("CHAT_EVENT_LOOP", "asyncio") != "uvloop":
         return "asyncio"
     try:
         import uvloop

@@ -36,3 +36,23 @@ async def test_frames_and_closes_make_no_thread_hop_and_the_close_still_cleans_u
     assert await connections() == 0
     assert len(LIVE_SOCKETS) == live - 2
     assert hops == []
+
+
+async def test_a_frame_for_a_socket_the_client_just_closed_is_dropped_quietly(monkeypatch):
+    # Seen in a reconnect storm: a message event reached a socket whose client had sent its close,
+    # before daphne saw the connection end; autobahn refused the send and the consumer died with a
+    # traceback. The frame is not needed: the client resumes from the database.
+    from autobahn.exception import Disconnected
+
+    from chatplatform.consumers import ProtocolConsumer
+
+    consumer = ProtocolConsumer()
+    sent = []
+
+    async def closing(message):
+        sent.append(message)
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer.base_send = closing
+    await consumer.send_frame({"type": "pong"})
+    assert sent == [{"type": "websocket.send", "text": '{"type":"pong"}'}]

@@ -1,4 +1,4 @@
-"""The server command (chatplatform/serve.py): daphne on uvloop, asyncio's own loop on request.
+"""The server command (chatplatform/serve.py): daphne on asyncio's own loop, or on uvloop on request.
 
 The whole protocol over that server is exercised by tests/e2e and tests/faults,
 which start it the way it is deployed.
@@ -28,12 +28,12 @@ def probe(**env) -> str:
     return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True, text=True, check=True).stdout.split()
 
 
-def test_daphne_runs_on_uvloop_by_default():
-    assert probe() == ["uvloop", "uvloop"]
+def test_daphne_runs_on_asyncios_own_loop_by_default():
+    assert probe() == ["asyncio", "asyncio.unix_events"]
 
 
-def test_chat_event_loop_asyncio_keeps_asyncios_own_loop():
-    assert probe(CHAT_EVENT_LOOP="asyncio") == ["asyncio", "asyncio.unix_events"]
+def test_chat_event_loop_uvloop_puts_daphne_on_uvloop():
+    assert probe(CHAT_EVENT_LOOP="uvloop") == ["uvloop", "uvloop"]
 
 
 @pytest.mark.e2e
@@ -41,6 +41,6 @@ def test_chat_event_loop_asyncio_keeps_asyncios_own_loop():
 def test_the_server_says_which_loop_it_runs_and_answers_on_it():
     import urllib.request
 
-    with daphne_server() as base:
+    with daphne_server(CHAT_EVENT_LOOP="uvloop") as base:
         assert urllib.request.urlopen(base + "/healthz", timeout=10).status == 200
         assert base.log_path.read_text().splitlines()[0] == "chatplatform.serve: event loop uvloop"

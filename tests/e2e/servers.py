@@ -1,4 +1,4 @@
-"""Start the real ASGI server as a subprocess on the test database: daphne on uvloop, as deployed (chatplatform/serve.py)."""
+"""Start the real ASGI server as a subprocess on the test database, with the deployed command (chatplatform/serve.py)."""
 
 import os
 import socket
