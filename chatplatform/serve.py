@@ -9,7 +9,7 @@ command line unchanged. Twisted accepts uvloop under its asyncio reactor
 since 21.7.
 
 Not the default (``CHAT_EVENT_LOOP=asyncio``): uvloop took a tenth off the
-server's CPU in steady chat and in a reconnect storm, but in three of five
+server's CPU in steady chat and in a reconnect storm, but in three of seven
 storms on it a few hundred sockets came back only about 30 s after the
 drop, never on asyncio's loop; Twisted has an open report of uvloop losing
 a connection's close under load (twisted/twisted#11904). docs/performance.md,
