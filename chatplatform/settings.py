@@ -338,6 +338,10 @@ FLOOD_LIMITS = {
                "address": os.environ.get("FLOOD_REPORTS_PER_ADDRESS", "20/hour")},
 }
 FLOOD_KEY_PREFIX = os.environ.get("FLOOD_KEY_PREFIX", "chatflood")
+# The flood checks' own Redis pool per process (moderation/flood.py): past this many
+# connections a check waits for one, up to FLOOD_REDIS_WAIT_SECONDS, then fails open.
+FLOOD_REDIS_CONNECTIONS = env_int("FLOOD_REDIS_CONNECTIONS", 64)
+FLOOD_REDIS_WAIT_SECONDS = float(os.environ.get("FLOOD_REDIS_WAIT_SECONDS", "5"))
 # Visitor sockets open AT ONCE (not per minute), per visitor and per network
 # address, counted across all processes; 0 turns a cap off. Over a cap the new
 # socket gets `rate_limited` and is closed with 4429.

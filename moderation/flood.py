@@ -32,8 +32,16 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
+from chatplatform.throttled_log import ThrottledWarning
 
 logger = logging.getLogger(__name__)
+
+# Storage down or saturated: flood control fails open (the chat keeps working) and says so,
+# one line per 10 s at most: a storm brings thousands of these within seconds.
+_rates_unavailable = ThrottledWarning(logger, "flood limits unavailable (%s); an action is let through uncounted")
+_claim_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); a %s socket is let in uncounted")
+_refresh_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); refresh skipped")
+_release_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); release skipped")
 
 # KEYS: one list of timestamps per limit (newest first). ARGV: per key, its amount and window (s).
 # Moving windows, as the `limits` library keeps them, but all of an action's limits in one
@@ -101,7 +109,8 @@ async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None
         return
     try:
         allowed = await (_hit_in_redis(action, keys) if settings.REDIS_URL else _hit_in_memory(action, keys))
-    except Exception:  # storage down: fail open, the rest of the chat keeps working
+    except Exception as exc:  # storage down: fail open, the rest of the chat keeps working
+        _rates_unavailable.warn(type(exc).__name__)
         return
     if not allowed:
         raise ChatError(errors.RATE_LIMITED, f"Too many {action.replace('_', ' ')}s; wait a moment and try again.")
@@ -136,13 +145,29 @@ _memory_sockets: dict[str, dict[str, float]] = {}
 
 
 def _redis():
-    """One client per event loop (a connection pool belongs to one loop), and the two scripts on it."""
+    """One client per event loop (a connection pool belongs to one loop), and the two scripts on it.
+
+    The pool blocks: past FLOOD_REDIS_CONNECTIONS a check waits (up to
+    FLOOD_REDIS_WAIT_SECONDS) for a connection to come back. redis-py's default
+    pool instead refuses a command past 100 connections (MaxConnectionsError),
+    and flood control fails open, so a burst of handshakes (a reconnect storm,
+    or an attack) went through uncounted; it also opened a connection per
+    concurrent check. A few dozen connections keep one Redis busy, since each
+    script is a single short round trip.
+    """
     import redis.asyncio as aioredis
 
     loop = asyncio.get_running_loop()
     scripts = _redis_clients.get(loop)
     if scripts is None:
-        client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=settings.FLOOD_REDIS_CONNECTIONS,
+            timeout=settings.FLOOD_REDIS_WAIT_SECONDS,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+        )
+        client = aioredis.Redis.from_pool(pool)
         scripts = _redis_clients[loop] = (client, client.register_script(_CLAIM), client.register_script(_HIT))
     return scripts
 
@@ -198,7 +223,7 @@ class OpenSockets:
         try:
             full = await self._claim([storage_key], [cap])
         except Exception as exc:  # storage down: fail open, as the rate limits do
-            logger.warning("open-socket count unavailable (%s); a %s socket is let in uncounted", type(exc).__name__, scope)
+            _claim_unavailable.warn(type(exc).__name__, scope)
             return
         if full:
             raise ChatError(errors.RATE_LIMITED, "Too many chat windows are open at once; close one and try again.")
@@ -212,7 +237,7 @@ class OpenSockets:
         try:
             await self._claim(keys, [0] * len(keys))
         except Exception as exc:
-            logger.warning("open-socket count unavailable (%s); refresh skipped", type(exc).__name__)
+            _refresh_unavailable.warn(type(exc).__name__)
 
     async def release(self) -> None:
         keys, self.keys = list(self.keys.values()), {}
@@ -228,7 +253,7 @@ class OpenSockets:
                     pipe.zrem(key, self.member)
                 await pipe.execute()
         except Exception as exc:  # it goes stale and is dropped within three heartbeats anyway
-            logger.warning("open-socket count unavailable (%s); release skipped", type(exc).__name__)
+            _release_unavailable.warn(type(exc).__name__)
 
     async def _claim(self, keys: list[str], caps: list[int]) -> int:
         if not settings.REDIS_URL:

@@ -13,10 +13,10 @@ PostgreSQL, and a connection that failed.
 """
 
 import logging
-from time import monotonic
 
 from chatplatform import asyncdb
 from chatplatform.events import send_event_on_loop
+from chatplatform.throttled_log import ThrottledWarning
 
 from . import services
 from .models import Message, Visitor
@@ -25,19 +25,12 @@ from .serializers import VISITOR_DEFAULT_NAME
 logger = logging.getLogger(__name__)
 
 
-_WARNING_EVERY_SECONDS = 10.0
-_warned = {"at": float("-inf"), "since": 0}
+# A storm must not log a line per message: one per 10 s at most, with how many fell back meanwhile.
+_fallback = ThrottledWarning(logger, "hot-path database unavailable (%s); using the database thread")
 
 
 def _fallback_warning(exc: Exception) -> None:
-    """One warning line per 10 s at most, with how many fell back meanwhile (a storm must not log a line per message)."""
-    now = monotonic()
-    if now - _warned["at"] < _WARNING_EVERY_SECONDS:
-        _warned["since"] += 1
-        return
-    more = f"; {_warned['since']} more since the last warning" if _warned["since"] else ""
-    logger.warning("hot-path database unavailable (%s); using the database thread%s", type(exc).__name__, more)
-    _warned.update(at=now, since=0)
+    _fallback.warn(type(exc).__name__)
 
 
 class _LongWay(Exception):

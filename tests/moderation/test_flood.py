@@ -166,3 +166,20 @@ async def test_behind_one_proxy_the_right_most_forwarded_address_counts(connect,
     assert await same_client.closed_with() == 4403
     framing = await visitor_with_peer(connect, "10.0.0.1", forwarded_for="198.51.100.30, 198.51.100.31")
     assert framing.welcome["type"] == "welcome"
+
+
+async def test_with_its_storage_down_flood_control_lets_the_chat_go_on_and_says_so_once(settings, caplog, monkeypatch):
+    # Guards against: a Redis outage taking the chat down with it, or passing unnoticed, or
+    # a warning line per check (a storm's thousands at once).
+    for warning in (flood._rates_unavailable, flood._claim_unavailable):
+        monkeypatch.setattr(warning, "at", float("-inf"))  # no earlier test's line holds this one back
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"address": "1/minute"}}
+    for _ in range(3):
+        await flood.check("message", address_hash="somewhere")  # over the limit, yet let through
+    socket = flood.OpenSockets("channel-down")
+    await socket.claim("address", "somewhere")
+    assert not socket.keys  # let in, uncounted
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.flood"]
+    assert sum("flood limits unavailable" in line for line in lines) == 1
+    assert sum("open-socket count unavailable" in line for line in lines) == 1

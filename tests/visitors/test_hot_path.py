@@ -221,11 +221,13 @@ def test_falling_back_to_the_thread_warns_once_per_interval_with_a_count(caplog,
     # one reconnect storm, each costing the loop time it did not have).
     import psycopg
 
+    from chatplatform import throttled_log
     from visitors import loop_messages
 
-    monkeypatch.setattr(loop_messages, "_warned", {"at": float("-inf"), "since": 0})
+    monkeypatch.setattr(loop_messages._fallback, "at", float("-inf"))
+    monkeypatch.setattr(loop_messages._fallback, "since", 0)
     clock = [1000.0]
-    monkeypatch.setattr(loop_messages, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(throttled_log, "monotonic", lambda: clock[0])
     for _ in range(50):
         loop_messages._fallback_warning(psycopg.OperationalError("pool exhausted"))
     clock[0] += 11
