@@ -10,7 +10,10 @@ from time import monotonic
 
 
 class ThrottledWarning:
-    """``warn(*args)`` logs ``message % args`` at most once per ``every_seconds``, adding how many were held back."""
+    """``warn(*args)`` logs ``message % args`` at most once per ``every_seconds``, adding how many were held back.
+
+    ``exc_info`` (an exception) adds its traceback to the line that is logged.
+    """
 
     def __init__(self, logger: logging.Logger, message: str, every_seconds: float = 10.0):
         self.logger = logger
@@ -19,11 +22,11 @@ class ThrottledWarning:
         self.at = float("-inf")
         self.since = 0
 
-    def warn(self, *args) -> None:
+    def warn(self, *args, exc_info=None) -> None:
         now = monotonic()
         if now - self.at < self.every_seconds:
             self.since += 1
             return
         more = f"; {self.since} more since the last warning" if self.since else ""
-        self.logger.warning(self.message + "%s", *args, more)
+        self.logger.warning(self.message + "%s", *args, more, exc_info=exc_info)
         self.at, self.since = now, 0

@@ -38,10 +38,29 @@ logger = logging.getLogger(__name__)
 
 # Storage down or saturated: flood control fails open (the chat keeps working) and says so,
 # one line per 10 s at most: a storm brings thousands of these within seconds.
+# Only for these errors (the storage could not be reached or did not answer in time). Any other
+# exception is a fault of our own (a bad FLOOD_LIMITS entry, a bug): the action is refused with
+# `unavailable` and the error logged with its traceback, so a mistake never switches limits off.
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+
+
+STORAGE_ERRORS = _storage_errors()
 _rates_unavailable = ThrottledWarning(logger, "flood limits unavailable (%s); an action is let through uncounted")
 _claim_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); a %s socket is let in uncounted")
 _refresh_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); refresh skipped")
 _release_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); release skipped")
+_flood_fault = ThrottledWarning(logger, "flood control failed (%s: %s); the action is refused")
+FAULT_DETAIL = "The server could not check its limits just now; try again in a moment."
+
+
+def _refuse_on_fault(exc: Exception) -> ChatError:
+    """A fault that is not the storage's: logged (with its traceback, once per 10 s) and refused."""
+    _flood_fault.warn(type(exc).__name__, exc, exc_info=exc)
+    return ChatError(errors.UNAVAILABLE, FAULT_DETAIL)
 
 # KEYS: one list of timestamps per limit (newest first). ARGV: per key, its amount and window (s).
 # Moving windows, as the `limits` library keeps them, but all of an action's limits in one
@@ -104,14 +123,16 @@ async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None
 
     A refused action counts against neither (all of its limits in one atomic step).
     """
-    keys = _limits_for(action, visitor_id, address_hash)
-    if not keys:
-        return
     try:
+        keys = _limits_for(action, visitor_id, address_hash)
+        if not keys:
+            return
         allowed = await (_hit_in_redis(action, keys) if settings.REDIS_URL else _hit_in_memory(action, keys))
-    except Exception as exc:  # storage down: fail open, the rest of the chat keeps working
+    except STORAGE_ERRORS as exc:  # storage down: fail open, the rest of the chat keeps working
         _rates_unavailable.warn(type(exc).__name__)
         return
+    except Exception as exc:
+        raise _refuse_on_fault(exc) from exc
     if not allowed:
         raise ChatError(errors.RATE_LIMITED, f"Too many {action.replace('_', ' ')}s; wait a moment and try again.")
 
@@ -222,9 +243,11 @@ class OpenSockets:
         storage_key = self._key(scope, str(key))
         try:
             full = await self._claim([storage_key], [cap])
-        except Exception as exc:  # storage down: fail open, as the rate limits do
+        except STORAGE_ERRORS as exc:  # storage down: fail open, as the rate limits do
             _claim_unavailable.warn(type(exc).__name__, scope)
             return
+        except Exception as exc:
+            raise _refuse_on_fault(exc) from exc
         if full:
             raise ChatError(errors.RATE_LIMITED, "Too many chat windows are open at once; close one and try again.")
         self.keys[scope] = storage_key

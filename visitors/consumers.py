@@ -258,6 +258,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     async def after_refusal(self, exc):
         if exc.code == errors.BLOCKED:
             await self.refuse_blocked(exc.detail, exc.extra.get("until"), already_said=True)
+        elif exc.code == errors.UNAVAILABLE:
+            pass  # nothing was refused for the client's sake: the same frame may be sent again
         elif exc.code == errors.RATE_LIMITED and self.visitor is None:
             await self.open_sockets.release()  # refused: it no longer counts as open
             await self.close(CLOSE_TOO_MANY)

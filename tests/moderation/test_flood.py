@@ -183,3 +183,34 @@ async def test_with_its_storage_down_flood_control_lets_the_chat_go_on_and_says_
     lines = [r.getMessage() for r in caplog.records if r.name == "moderation.flood"]
     assert sum("flood limits unavailable" in line for line in lines) == 1
     assert sum("open-socket count unavailable" in line for line in lines) == 1
+
+
+async def test_a_fault_of_our_own_refuses_the_action_instead_of_switching_limits_off(settings, caplog, monkeypatch):
+    # Guards against: any exception (a bad FLOOD_LIMITS entry, a bug) silently turning rate limiting off.
+    from chatplatform.errors import ChatError
+
+    monkeypatch.setattr(flood._flood_fault, "at", float("-inf"))  # no earlier test's line holds this one back
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"address": "twenty a minute"}}  # unparsable
+    for _ in range(3):
+        with pytest.raises(ChatError) as refused:
+            await flood.check("message", address_hash="somewhere")
+        assert refused.value.code == "unavailable"
+
+    async def a_bug(self, keys, caps):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(flood.OpenSockets, "_claim", a_bug)
+    with pytest.raises(ChatError) as refused:
+        await flood.OpenSockets("channel-bug").claim("address", "somewhere")
+    assert refused.value.code == "unavailable"
+    faults = [r for r in caplog.records if r.name == "moderation.flood" and "flood control failed" in r.getMessage()]
+    assert len(faults) == 1 and faults[0].exc_info  # once per 10 s, with its traceback
+
+
+async def test_a_fault_of_our_own_is_refused_on_the_socket_which_stays_open(connect, brand, via_proxy, settings):
+    visitor = await visitor_from(connect, "192.0.2.130")
+    await start(visitor)
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"visitor": "x/y"}}
+    error = await visitor.error({"type": "message.send", "text": "hello", "client_id": "b"})
+    assert error["code"] == "unavailable" and error["ref"] == "b"
+    assert (await visitor.request({"type": "ping"}, "pong"))["type"] == "pong"
