@@ -283,6 +283,10 @@ CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "")
 # How many proxies in front of us append to that header (the address taken is
 # the one that many places from the right).
 CLIENT_ADDRESS_PROXY_COUNT = env_int("CLIENT_ADDRESS_PROXY_COUNT", 1)
+# An IPv6 client counts as its network of this prefix length (blocks, flood limits and
+# open-socket caps alike): a phone rotates its address within its /64 at will. 128: the
+# single address. IPv4 (and IPv4-mapped IPv6) always counts as the single address.
+CHAT_IPV6_PREFIX = env_int("CHAT_IPV6_PREFIX", 64)
 CHAT_MAX_FRAME_BYTES = 16 * 1024
 CHAT_MAX_TEXT_LENGTH = 2000
 CHAT_HELLO_TIMEOUT_SECONDS = float(os.environ.get("CHAT_HELLO_TIMEOUT_SECONDS", "10"))

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 
 from django.conf import settings
@@ -22,12 +23,35 @@ def address_key() -> bytes:
     return key.encode()
 
 
+def address_scope(address: str) -> str:
+    """What one client is, for blocks and limits: an IPv6 address's network of CHAT_IPV6_PREFIX bits.
+
+    A phone (and any IPv6 host with privacy extensions) takes a new address within
+    its /64 whenever it likes, so a block or a limit on the single address is left
+    by reconnecting. IPv4, and IPv4 written as IPv6 (``::ffff:192.0.2.1``), stays the
+    single address. Anything that is not an address is taken as it is.
+    """
+    text = address.strip().lower()
+    try:
+        parsed = ipaddress.ip_address(text.split("%", 1)[0])  # a zone ("fe80::1%eth0") names no other client
+    except ValueError:
+        return text
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 4:
+        return str(parsed)
+    prefix = min(128, max(0, int(settings.CHAT_IPV6_PREFIX)))
+    if prefix == 128:
+        return str(parsed)
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
 def _hmac(key: bytes, address: str) -> str:
-    return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, address_scope(address).encode(), hashlib.sha256).hexdigest()
 
 
 def hash_address(address: str | None) -> str:
-    """Keyed hash (HMAC-SHA256) of a network address; empty when the address is unknown."""
+    """Keyed hash (HMAC-SHA256) of a network address (an IPv6 one's network, ``address_scope``); empty when unknown."""
     if not address:
         return ""
     return _hmac(address_key(), address)

@@ -214,3 +214,47 @@ async def test_a_fault_of_our_own_is_refused_on_the_socket_which_stays_open(conn
     error = await visitor.error({"type": "message.send", "text": "hello", "client_id": "b"})
     assert error["code"] == "unavailable" and error["ref"] == "b"
     assert (await visitor.request({"type": "ping"}, "pong"))["type"] == "pong"
+
+
+# --- IPv6: a client is its /64 ---------------------------------------------------------------------
+
+async def test_an_ipv6_visitor_blocked_cannot_come_back_from_the_next_address_of_the_same_64(connect, brand, alice, via_proxy):
+    # Guards against: a phone behind the documented proxy set-up leaving an address block by rotating
+    # its address inside its /64 (privacy extensions do it on their own).
+    blocked = await visitor_from(connect, "2001:db8:aa:bb::10")
+    await block_the_visitor(connect, alice, blocked)
+    rotated = await connect.visitor(address="2001:db8:aa:bb:1234:5678:9abc:def0", hello=False)
+    await rotated.send({"type": "hello", "token": None})  # a fresh browser: a new token, the next address
+    assert (await rotated.recv())["code"] == "blocked"
+    assert await rotated.closed_with() == 4403
+    next_network = await visitor_from(connect, "2001:db8:aa:bc::10")  # another /64: another client
+    assert next_network.welcome["type"] == "welcome"
+
+
+async def test_ipv6_flood_limits_and_open_socket_caps_count_the_whole_64(connect, brand, via_proxy, settings):
+    settings.FLOOD_OPEN_SOCKETS = {"visitor": 0, "address": 2}
+    await visitor_from(connect, "2001:db8:cc:dd::1")
+    await visitor_from(connect, "2001:db8:cc:dd::2")
+    third = await connect.visitor(address="2001:db8:cc:dd::3", hello=False)
+    assert (await third.recv())["code"] == "rate_limited"
+    assert await third.closed_with() == 4429
+    settings.FLOOD_OPEN_SOCKETS = {"visitor": 0, "address": 0}
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "new_visitor": {"address": "1/minute"}}
+    await visitor_from(connect, "2001:db8:ee:ff::1")
+    error = await hello_refused(connect, "2001:db8:ee:ff:ffff::2")
+    assert error["code"] == "rate_limited"
+    assert (await visitor_from(connect, "2001:db8:ee:f0::1")).welcome["type"] == "welcome"
+
+
+def test_an_address_scope_is_the_ipv6_network_and_the_single_ipv4_address(settings):
+    from visitors.tokens import address_scope, hash_address
+
+    assert address_scope("2001:DB8:0:1:2:3:4:5") == "2001:db8:0:1::/64"
+    assert address_scope("192.0.2.7") == "192.0.2.7"
+    assert address_scope("::ffff:192.0.2.7") == "192.0.2.7"  # IPv4 written as IPv6 stays one address
+    assert hash_address("2001:db8::1") == hash_address("2001:db8::ffff") != hash_address("2001:db8:0:1::1")
+    assert hash_address("192.0.2.7") != hash_address("192.0.2.8")
+    settings.CHAT_IPV6_PREFIX = 128
+    assert hash_address("2001:db8::1") != hash_address("2001:db8::2")
+    settings.CHAT_IPV6_PREFIX = 56
+    assert address_scope("2001:db8:0:1ff::1") == "2001:db8:0:100::/56"
