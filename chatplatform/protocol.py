@@ -7,6 +7,7 @@ consumers and the event contract test use these classes and nothing else.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal, Optional
 
@@ -21,17 +22,35 @@ MAX_FRAME_BYTES = 16 * 1024
 MAX_SEQ = 2**53
 
 
+# Characters that show nothing on their own: controls, format characters (zero-width space and
+# joiners, bidi marks, soft hyphen, the BOM), separators, combining marks with nothing to combine
+# with, and the letters and symbols fonts draw blank (Hangul fillers, braille blank, Mongolian
+# vowel separator). A text of only these looks empty to the reader, so it counts as blank.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5")
+
+
+def is_blank(value: str) -> bool:
+    """True when ``value`` shows nothing: empty, or only whitespace and invisible characters."""
+    return all(ch in _BLANK_GLYPHS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in value)
+
+
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if is_blank(value):
         raise ValueError("must not be empty")
     return value
+
+
+def _blank_as_empty(value: str) -> str:
+    """An invisible nickname is no nickname (the expert would see a blank name)."""
+    return "" if is_blank(value) else value
 
 
 Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_not_blank)]
 ClientId = Annotated[str, Field(min_length=1, max_length=100)]
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 ConversationRef = Annotated[str, Field(max_length=64)]
-Nickname = Annotated[str, Field(max_length=40)]
+Nickname = Annotated[str, Field(max_length=40), AfterValidator(_blank_as_empty)]
 Status = Literal["online", "away", "offline"]
 
 
