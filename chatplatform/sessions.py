@@ -7,6 +7,7 @@ every expert socket reads its session when it connects, and in a reconnect
 storm thousands do at once.
 """
 
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.utils import timezone
 
@@ -25,6 +26,11 @@ _session = Statement(_session_by_key)
 
 
 class SessionStore(DatabaseSessionStore):
+    def _validate_session_key(self, key):
+        # Only keys Django could have made (its own alphabet): a cookie holding a NUL reached the
+        # query and PostgreSQL refused it (a traceback on the socket); now it names no session.
+        return super()._validate_session_key(key) and all(ch in VALID_KEY_CHARS for ch in key)
+
     def _get_session_from_db(self):
         # As Django's: the unexpired session with this key, or None (and the key is forgotten).
         session = _session.first(key=self.session_key, now=timezone.now())

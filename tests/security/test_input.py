@@ -37,3 +37,74 @@ async def test_visible_text_with_invisible_characters_in_it_is_kept_as_sent(conn
 async def test_an_invisible_nickname_is_no_nickname(connect, brand):
     visitor = await connect.visitor(nickname="\u200b\u3164")
     assert visitor.welcome["visitor"]["nickname"] is None
+
+
+# --- HTTP: a NUL anywhere in what a page reads --------------------------------------------------
+
+# What PostgreSQL cannot store or compare: a NUL. Each reached a query (HTTP 500 on PostgreSQL).
+NUL_PAGES = [
+    ("get", "/community/", {"q": "\x00"}),
+    ("get", "/dashboard/past/", {"q": "a\x00b"}),
+    ("get", "/admin/visitors/brand/", {"q": "\x00"}),
+    ("get", "/admin/experts/communitypost/", {"q": "\x00"}),
+    ("get", "/admin/moderation/reportticket/", {"q": "R-\x00"}),
+    ("get", "/admin/moderation/reportticket/", {"status__exact": "\x00"}),
+    ("get", "/admin/moderation/alert/", {"kind__exact": "\x00"}),
+    ("get", "/admin/moderation/moderationevent/", {"action__exact": "\x00"}),
+    ("get", "/admin/moderation/conversation/", {"status__exact": "\x00"}),
+    ("get", "/admin/moderation/block/", {"brand__id__exact": "\x00"}),
+    ("get", "/admin/visitors/brand/\x00/change/", {}),
+    ("get", "/community/", {"\x00": "1"}),
+    ("post", "/community/new/", {"title": "\x00", "body": "hello\x00"}),
+    ("post", "/login/", {"username": "carol\x00", "password": "x"}),
+]
+
+
+@pytest.fixture
+def superuser_client(db, django_user_model, alice):
+    from django.test import Client
+
+    user = alice.user
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("method,path,data", NUL_PAGES, ids=[f"{m} {p} {sorted(d)}" for m, p, d in NUL_PAGES])
+def test_a_nul_in_a_path_or_a_parameter_is_a_400_on_every_page(superuser_client, method, path, data):
+    # Guards against: HTTP 500 (PostgreSQL refuses a NUL in a string) from a search box or a filter.
+    from experts.models import CommunityPost
+
+    posts = CommunityPost.objects.count()
+    response = getattr(superuser_client, method)(path, data)
+    assert response.status_code == 400
+    assert b"Traceback" not in response.content
+    assert CommunityPost.objects.count() == posts  # nothing stored
+
+
+def test_a_nul_in_a_cookie_is_ignored(client, alice):
+    client.cookies["sessionid"] = "abc\x00def"
+    client.cookies["csrftoken"] = "\x00"
+    response = client.get("/login/")
+    assert response.status_code == 200
+
+
+def test_pages_without_a_nul_are_served_as_before(superuser_client):
+    assert superuser_client.get("/community/", {"q": "hello"}).status_code == 200
+    assert superuser_client.get("/admin/moderation/reportticket/", {"q": "R-1"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/ws/v1/expert/", "/ws/v1/moderation/"])
+async def test_a_session_cookie_holding_a_nul_signs_nobody_in_on_a_socket(path):
+    # Guards against: the socket's session read sending the NUL to PostgreSQL (a traceback, close 1011).
+    from channels.testing import WebsocketCommunicator
+
+    from tests.support import OWN_HOST, OWN_ORIGIN, TIMEOUT, Socket, application
+
+    headers = [(b"host", OWN_HOST), (b"origin", OWN_ORIGIN), (b"cookie", b"sessionid=abcdefgh\x00ijklmnop")]
+    communicator = WebsocketCommunicator(application(), path, headers=headers)
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    assert await Socket(communicator).closed_with() == 4401
