@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from chatplatform.commands import clean_field, clean_password, refuse_nul
 from experts.models import ExpertProfile, Topic
 from visitors.models import Brand
 
@@ -20,6 +21,14 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, username, password, brand, topics, display_name, capacity, bio, **options):
+        User = get_user_model()
+        username = clean_field(User, "username", username, label="username")
+        refuse_nul("--brand", brand)
+        refuse_nul("--topics", topics)
+        display_name = clean_field(ExpertProfile, "display_name", display_name or username)
+        capacity = clean_field(ExpertProfile, "capacity", capacity)
+        bio = clean_field(ExpertProfile, "bio", bio)
+        clean_password(password, User.objects.filter(username=username).first() or User(username=username))
         brands = list(Brand.objects.filter(slug__in=brand))
         missing = set(brand) - {b.slug for b in brands}
         if missing:
@@ -36,7 +45,7 @@ class Command(BaseCommand):
         user.save()
         profile, created = ExpertProfile.objects.update_or_create(
             user=user,
-            defaults={"display_name": display_name or username, "capacity": capacity, "bio": bio},
+            defaults={"display_name": display_name, "capacity": capacity, "bio": bio},
         )
         profile.brands.set(brands)
         profile.topics.set(topic_rows)

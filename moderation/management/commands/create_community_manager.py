@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from chatplatform.commands import clean_field, clean_password
 from moderation.permissions import ensure_community_managers_group
 
 
@@ -15,7 +16,11 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, username, password, email, **options):
-        user, created = get_user_model().objects.get_or_create(username=username)
+        User = get_user_model()
+        username = clean_field(User, "username", username, label="username")
+        email = clean_field(User, "email", email)
+        clean_password(password, User.objects.filter(username=username).first() or User(username=username, email=email))
+        user, created = User.objects.get_or_create(username=username)
         user.set_password(password)
         user.is_staff = True
         if email:

@@ -1,7 +1,7 @@
 import io
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from experts.models import Topic
@@ -19,6 +19,11 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, origin, **options):
+        from chatplatform.origins import normalise_origin
+
+        bad = [o for o in origin if "\x00" in o or normalise_origin(o) is None]
+        if bad:
+            raise CommandError(f"--origin: not an origin (scheme://host[:port]): {', '.join(map(repr, bad))}")
         origins = ["http://localhost:8000", "http://127.0.0.1:8000", *origin]
         brand, _ = Brand.objects.update_or_create(
             slug="acme",

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from chatplatform.commands import clean_field, refuse_nul
 from visitors.models import Brand
 
 
@@ -18,6 +19,11 @@ class Command(BaseCommand):
     def handle(self, *args, slug, name, origin, welcome, **options):
         from chatplatform.origins import normalise_origin
 
+        slug = clean_field(Brand, "slug", slug, label="slug")
+        name = clean_field(Brand, "name", name)
+        if welcome:
+            welcome = clean_field(Brand, "welcome_message", welcome, label="--welcome")
+        refuse_nul("--origin", origin)
         bad = [o for o in origin if normalise_origin(o) is None]
         if bad:
             raise CommandError(f"Not an origin (scheme://host[:port]): {', '.join(bad)}")
