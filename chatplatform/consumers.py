@@ -148,6 +148,35 @@ def allow_restart_close_codes() -> None:
     WebSocketProtocol.serverClose = server_close
 
 
+def close_bad_frames_with_their_code() -> None:
+    """Under daphne, answer a frame over the size limit with 1009 and invalid UTF-8 with 1007.
+
+    autobahn fails such a connection by dropping its TCP connection unless its
+    factory's `failByDrop` option is off (it is on by default, and daphne leaves
+    it): the client saw 1006 and no reason. With it off, autobahn sends the close
+    frame RFC 6455 names (1009 message too big, 1007 invalid payload) and then
+    closes. daphne makes its factory inside ``Server.run`` from the name
+    ``daphne.server.WebSocketFactory``; a subclass under that name turns the option
+    off (daphne is pinned; tests/test_serve.py fails if that name moves).
+    """
+    if "daphne.server" not in sys.modules:
+        return
+    import daphne.server
+
+    factory = daphne.server.WebSocketFactory
+    if getattr(factory, "closes_with_a_code", False):
+        return
+
+    class WebSocketFactory(factory):
+        closes_with_a_code = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.setProtocolOptions(failByDrop=False)
+
+    daphne.server.WebSocketFactory = WebSocketFactory
+
+
 def close_sockets_on_shutdown() -> None:
     """Under daphne, close every socket with 1012 before the server stops (SIGTERM, deploys).
 

@@ -44,3 +44,21 @@ def test_the_server_says_which_loop_it_runs_and_answers_on_it():
     with daphne_server(CHAT_EVENT_LOOP="uvloop") as base:
         assert urllib.request.urlopen(base + "/healthz", timeout=10).status == 200
         assert base.log_path.read_text().splitlines()[0] == "chatplatform.serve: event loop uvloop"
+
+
+def test_daphne_still_makes_its_websocket_factory_from_the_name_we_replace():
+    # Guards against: a daphne upgrade moving the factory's making, which would silently bring back
+    # 1006 (a dropped connection) instead of 1009/1007 for a too-big or non-UTF-8 frame.
+    import inspect
+
+    import daphne.server
+    from autobahn.twisted.websocket import WebSocketServerFactory
+
+    from chatplatform.consumers import close_bad_frames_with_their_code
+
+    assert "WebSocketFactory(self" in inspect.getsource(daphne.server.Server.run)
+    close_bad_frames_with_their_code()
+    factory = daphne.server.WebSocketFactory(object(), server="daphne")  # as Server.run makes it
+    assert isinstance(factory, WebSocketServerFactory) and factory.failByDrop is False
+    factory.setProtocolOptions(maxMessagePayloadSize=1024 * 1024)  # as Server.run does next: the option stays off
+    assert factory.failByDrop is False

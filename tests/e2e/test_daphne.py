@@ -81,3 +81,36 @@ async def test_healthz_and_a_refused_origin(server):
     assert excinfo.value.response.status_code == 403
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"{ws_base}/ws/v1/expert/", origin="https://evil.test")
+
+
+async def closed_with(ws, timeout=5) -> int | None:
+    """The close code the server sent (None: the connection was dropped without one, a 1006)."""
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with asyncio.timeout(timeout):
+            while True:
+                await ws.recv()
+    return closed.value.rcvd.code if closed.value.rcvd is not None else None
+
+
+async def test_a_frame_over_1_mib_is_closed_with_1009_and_invalid_utf8_with_1007(server):
+    # Guards against: docs/protocol.md promising 1009 and 1007 while daphne (autobahn's failByDrop)
+    # dropped the TCP connection and the client saw 1006, with no hint of what was wrong.
+    ws_base = server.replace("http", "ws")
+    connect = lambda: websockets.connect(f"{ws_base}/ws/v1/visitor/acme/", origin="https://shop.acme.test", max_size=None)  # noqa: E731
+    async with connect() as visitor:
+        await visitor.send(json.dumps({"type": "hello", "token": None}))
+        await recv_type(visitor, "welcome")
+        await visitor.send(json.dumps({"type": "ping", "pad": "x" * (1024 * 1024)}))  # just over 1 MiB
+        assert await closed_with(visitor) == 1009
+    async with connect() as visitor:
+        await visitor.send(json.dumps({"type": "hello", "token": None}))
+        await recv_type(visitor, "welcome")
+        await visitor.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)  # a text frame that is not UTF-8
+        assert await closed_with(visitor) == 1007
+    async with connect() as visitor:  # the server is fine: a frame under the limit is `too_long`, the socket stays
+        await visitor.send(json.dumps({"type": "hello", "token": None}))
+        await recv_type(visitor, "welcome")
+        await visitor.send(json.dumps({"type": "ping", "pad": "x" * (1024 * 1024 - 100)}))
+        assert (await recv_type(visitor, "error"))["code"] == "too_long"
+        await visitor.send(json.dumps({"type": "ping"}))
+        await recv_type(visitor, "pong")
