@@ -488,6 +488,13 @@ def main() -> None:
         "FLOOD_SOCKETS_PER_ADDRESS": "1000000/minute",
         "FLOOD_OPEN_SOCKETS_PER_VISITOR": "0",
         "FLOOD_OPEN_SOCKETS_PER_ADDRESS": "0",
+        # The other frames' limits (typing, reads, syncs, the experts' frames): as high.
+        **{name: "1000000/minute" for name in (
+            "FLOOD_TYPING_PER_VISITOR", "FLOOD_TYPING_PER_ADDRESS", "FLOOD_READS_PER_VISITOR", "FLOOD_READS_PER_ADDRESS",
+            "FLOOD_SYNCS_PER_VISITOR", "FLOOD_SYNCS_PER_ADDRESS", "FLOOD_ENDS_PER_VISITOR", "FLOOD_ENDS_PER_ADDRESS",
+            "FLOOD_EXPERT_MESSAGES_PER_USER", "FLOOD_EXPERT_TYPING_PER_USER", "FLOOD_EXPERT_READS_PER_USER",
+            "FLOOD_EXPERT_SYNCS_PER_USER", "FLOOD_EXPERT_ACTIONS_PER_USER", "FLOOD_PRESENCE_PER_USER",
+        )},
     }
     # A listen backlog of 4,096 (Twisted's default is 50) as docs/operations.md says to deploy:
     # past the backlog the kernel drops a connection's SYN and the client waits 1, 3, 7, 15 s...

@@ -342,7 +342,33 @@ FLOOD_LIMITS = {
                    "address": os.environ.get("FLOOD_SOCKETS_PER_ADDRESS", "120/minute")},
     "report": {"visitor": os.environ.get("FLOOD_REPORTS_PER_VISITOR", "5/hour"),
                "address": os.environ.get("FLOOD_REPORTS_PER_ADDRESS", "20/hour")},
+    # Every other frame that costs a write, a push or a large answer (docs/moderation.md, "Flood
+    # control"): a `sync` answers up to CHAT_SYNC_PAGE_SIZE messages (~1 MB) for a few bytes in.
+    "typing": {"visitor": os.environ.get("FLOOD_TYPING_PER_VISITOR", "30/10 seconds"),
+               "address": os.environ.get("FLOOD_TYPING_PER_ADDRESS", "150/10 seconds")},
+    "read": {"visitor": os.environ.get("FLOOD_READS_PER_VISITOR", "60/10 seconds"),
+             "address": os.environ.get("FLOOD_READS_PER_ADDRESS", "300/10 seconds")},
+    "sync": {"visitor": os.environ.get("FLOOD_SYNCS_PER_VISITOR", "12/minute"),
+             "address": os.environ.get("FLOOD_SYNCS_PER_ADDRESS", "60/minute")},
+    "conversation_end": {"visitor": os.environ.get("FLOOD_ENDS_PER_VISITOR", "10/minute"),
+                         "address": os.environ.get("FLOOD_ENDS_PER_ADDRESS", "60/minute")},
+    "rating": {"visitor": os.environ.get("FLOOD_RATINGS_PER_VISITOR", "10/hour"),
+               "address": os.environ.get("FLOOD_RATINGS_PER_ADDRESS", "60/hour")},
+    "data_export": {"visitor": os.environ.get("FLOOD_EXPORTS_PER_VISITOR", "5/hour"),
+                    "address": os.environ.get("FLOOD_EXPORTS_PER_ADDRESS", "20/hour")},
+    # The expert and moderation sockets, per signed-in user.
+    "expert_message": {"user": os.environ.get("FLOOD_EXPERT_MESSAGES_PER_USER", "60/10 seconds")},
+    "expert_typing": {"user": os.environ.get("FLOOD_EXPERT_TYPING_PER_USER", "60/10 seconds")},
+    "expert_read": {"user": os.environ.get("FLOOD_EXPERT_READS_PER_USER", "120/10 seconds")},
+    "expert_sync": {"user": os.environ.get("FLOOD_EXPERT_SYNCS_PER_USER", "60/minute")},
+    "expert_action": {"user": os.environ.get("FLOOD_EXPERT_ACTIONS_PER_USER", "60/minute")},
+    "presence": {"user": os.environ.get("FLOOD_PRESENCE_PER_USER", "20/minute")},
+    "moderation_action": {"user": os.environ.get("FLOOD_MODERATION_ACTIONS_PER_USER", "30/minute")},
+    "alert_ack": {"user": os.environ.get("FLOOD_ALERT_ACKS_PER_USER", "120/minute")},
 }
+# How many times a visitor may change a conversation's rating after giving it (the same rating
+# again changes nothing and does not count).
+CHAT_RATING_CHANGES = env_int("CHAT_RATING_CHANGES", 3)
 FLOOD_KEY_PREFIX = os.environ.get("FLOOD_KEY_PREFIX", "chatflood")
 # The flood checks' own Redis pool per process (moderation/flood.py): past this many
 # connections a check waits for one, up to FLOOD_REDIS_WAIT_SECONDS, then fails open.

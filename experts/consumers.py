@@ -5,6 +5,7 @@ from chatplatform.auth import read_user_now
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.groups import expert_group, queue_group, user_group
+from moderation import flood
 from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
 from visitors import loop_messages
@@ -103,6 +104,26 @@ def _report(expert, frame):
 
 class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     frames = protocol.EXPERT_FRAMES
+    # The flood limit (settings.FLOOD_LIMITS) each frame type counts against, per signed-in user,
+    # checked before its handler; `ping` costs nothing and is not counted.
+    frame_limits = {
+        "message.send": "expert_message",
+        "typing": "expert_typing",
+        "read": "expert_read",
+        "sync": "expert_sync",
+        "conversation.claim": "expert_action",
+        "conversation.release": "expert_action",
+        "conversation.end": "expert_action",
+        "presence.set": "presence",
+        "moderation.warn": "moderation_action",
+        "moderation.alert": "moderation_action",
+        "moderation.block": "moderation_action",
+        "report.file": "moderation_action",
+    }
+
+    async def before_frame(self, frame_type):
+        if self.expert is not None:
+            await flood.check_frame(frame_type, self.frame_limits, user_id=self.user.pk)
 
     async def connect(self):
         self.init_delivery()

@@ -5,7 +5,7 @@ from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, Proto
 from chatplatform.db import database_sync_to_async
 from chatplatform.groups import moderators_group, user_group
 
-from . import selectors, services
+from . import flood, selectors, services
 from .serializers import alert_object
 
 
@@ -24,6 +24,11 @@ def _ack(user, alert_id):
 
 class ModerationConsumer(ProtocolConsumer):
     frames = protocol.MODERATION_FRAMES
+    # Each `alert.ack` writes and pushes to every manager: counted per user (settings.FLOOD_LIMITS).
+    frame_limits = {"alert.ack": "alert_ack"}
+
+    async def before_frame(self, frame_type):
+        await flood.check_frame(frame_type, self.frame_limits, user_id=self.user.pk)
 
     async def connect(self):
         self.user = self.scope.get("user")

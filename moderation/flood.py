@@ -87,7 +87,7 @@ return 0
 _memory_limiter = None
 
 
-def _limits_for(action: str, visitor_id, address_hash: str) -> list[tuple]:
+def _limits_for(action: str, visitor_id, address_hash: str, user_id=None) -> list[tuple]:
     """(rate, scope, key) for each limit of ``action`` that applies."""
     limits = settings.FLOOD_LIMITS.get(action) or {}
     keys = []
@@ -95,6 +95,8 @@ def _limits_for(action: str, visitor_id, address_hash: str) -> list[tuple]:
         keys.append((parse(limits["visitor"]), "visitor", str(visitor_id)))
     if address_hash and limits.get("address"):
         keys.append((parse(limits["address"]), "address", address_hash))
+    if user_id and limits.get("user"):
+        keys.append((parse(limits["user"]), "user", str(user_id)))
     return keys
 
 
@@ -118,13 +120,13 @@ async def _hit_in_redis(action: str, keys: list[tuple]) -> bool:
     return int(await hit(keys=storage_keys, args=window_args)) == 0
 
 
-async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None:
-    """Count one ``action`` for the visitor and for the address; refuse it past either limit.
+async def check(action: str, *, visitor_id=None, address_hash: str = "", user_id=None) -> None:
+    """Count one ``action`` for the visitor, the address and the signed-in user; refuse it past any limit.
 
-    A refused action counts against neither (all of its limits in one atomic step).
+    A refused action counts against none (all of its limits in one atomic step).
     """
     try:
-        keys = _limits_for(action, visitor_id, address_hash)
+        keys = _limits_for(action, visitor_id, address_hash, user_id)
         if not keys:
             return
         allowed = await (_hit_in_redis(action, keys) if settings.REDIS_URL else _hit_in_memory(action, keys))
@@ -135,6 +137,13 @@ async def check(action: str, *, visitor_id=None, address_hash: str = "") -> None
         raise _refuse_on_fault(exc) from exc
     if not allowed:
         raise ChatError(errors.RATE_LIMITED, f"Too many {action.replace('_', ' ')}s; wait a moment and try again.")
+
+
+async def check_frame(frame_type: str, actions: dict[str, str], **keys) -> None:
+    """The check of a socket's frame type: ``actions`` maps frame types to FLOOD_LIMITS actions."""
+    action = actions.get(frame_type)
+    if action is not None:
+        await check(action, **keys)
 
 
 # --- open sockets at once ---------------------------------------------------------

@@ -193,6 +193,21 @@ def _erase(visitor, address_hashes):
 
 class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     frames = protocol.VISITOR_FRAMES
+    # The flood limit (settings.FLOOD_LIMITS) each frame type counts against, per visitor and
+    # address, checked before its handler. Not here: `hello` (counted as a connection or a new
+    # visitor in its handler), `ping` (costs nothing), `data.erase` (it ends the visitor).
+    frame_limits = {
+        "conversation.start": "conversation_start",
+        "conversation.next_expert": "conversation_start",
+        "message.send": "message",
+        "report.file": "report",
+        "typing": "typing",
+        "read": "read",
+        "sync": "sync",
+        "conversation.end": "conversation_end",
+        "conversation.rate": "rating",
+        "data.export": "data_export",
+    }
 
     async def connect(self):
         self.init_delivery()
@@ -206,6 +221,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.open_sockets = flood.OpenSockets(self.channel_name)
         slug = self.scope["url_route"]["kwargs"]["brand_slug"]
         self.blocked = False
+        self.flooding_noted = False
         self.brand = await selectors.brand_for_socket(slug)
         if self.brand is None:
             await self.accept()
@@ -254,6 +270,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             raise ChatError(errors.BLOCKED, moderation_services.BLOCKED_DETAIL)
         if self.visitor is None and frame_type != "hello":
             raise ChatError(errors.INVALID_FRAME, "The first frame must be `hello`.")
+        if self.visitor is not None:
+            await flood.check_frame(frame_type, self.frame_limits, visitor_id=self.visitor.id, address_hash=self.address_hash)
 
     async def after_refusal(self, exc):
         if exc.code == errors.BLOCKED:
@@ -265,7 +283,9 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.close(CLOSE_TOO_MANY)
         elif self.visitor is None:
             await self.close(CLOSE_PROTOCOL)
-        elif exc.code == errors.RATE_LIMITED:
+        elif exc.code == errors.RATE_LIMITED and not self.flooding_noted:
+            # Once per socket: a flood of refused frames must not become a flood of database reads.
+            self.flooding_noted = True
             await database_sync_to_async(moderation_services.note_flooding)(visitor=self.visitor)
 
     # --- frames -----------------------------------------------------------------
@@ -378,7 +398,6 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         return abuse.is_abusive(text, self.brand_words)
 
     async def on_conversation_start(self, frame):
-        await flood.check("conversation_start", visitor_id=self.visitor.id, address_hash=self.address_hash)
         conversation, first = await database_sync_to_async(_start)(self.visitor, self.address_hashes, frame, self.flagged(frame.text))
         if not await self.apply_conversation(conversation):
             # A retry of a start this socket already showed: answer it all the same.
@@ -386,7 +405,6 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.send_frame(protocol.message_frame(first))
 
     async def on_message_send(self, frame):
-        await flood.check("message", visitor_id=self.visitor.id, address_hash=self.address_hash)
         flagged = self.flagged(frame.text)
         stored = None
         if not flagged:  # the common case, stored from the loop itself; anything else takes the thread
@@ -426,7 +444,6 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         await self.reply_with(await database_sync_to_async(_rate)(self.visitor, self.address_hashes, frame))
 
     async def on_conversation_next_expert(self, frame):
-        await flood.check("conversation_start", visitor_id=self.visitor.id, address_hash=self.address_hash)
         await self.reply_with(await database_sync_to_async(_next_expert)(self.visitor, self.address_hashes))
 
     async def reply_with(self, conversation: dict) -> None:
@@ -435,7 +452,6 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.send_frame(protocol.conversation_frame(conversation))
 
     async def on_report_file(self, frame):
-        await flood.check("report", visitor_id=self.visitor.id, address_hash=self.address_hash)
         reference = await database_sync_to_async(_report)(self.visitor, self.address_hashes, frame)
         await self.send_frame({"type": "report.filed", "reference": reference})
 

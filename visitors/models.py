@@ -101,6 +101,8 @@ class Conversation(models.Model):
     )
     rating_comment = models.TextField(blank=True, default="")
     rated_at = models.DateTimeField(null=True, blank=True)
+    # How many times the rating was changed after it was first given (at most CHAT_RATING_CHANGES).
+    rating_changes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,6 +7,7 @@ seen before returns the stored row instead of a second one.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Least
@@ -447,7 +448,11 @@ def end_visitor_conversation(*, visitor: Visitor) -> Conversation:
 
 @transaction.atomic
 def rate_conversation(*, visitor: Visitor, score: int, comment: str | None) -> Conversation:
-    """Rate the visitor's most recently ended conversation (rating again replaces the rating)."""
+    """Rate the visitor's most recently ended conversation.
+
+    Rating again replaces the rating, at most CHAT_RATING_CHANGES times (each change is a write
+    and a push to the other side); the same rating again changes nothing.
+    """
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related(*CONVERSATION_RELATED)
@@ -457,10 +462,22 @@ def rate_conversation(*, visitor: Visitor, score: int, comment: str | None) -> C
     )
     if conversation is None:
         raise ChatError(errors.NO_CONVERSATION, "There is no ended conversation to rate.")
+    comment = (comment or "").strip()
+    fields = ["rating_score", "rating_comment", "rated_at"]
+    if conversation.rated_at is not None:
+        if (conversation.rating_score, conversation.rating_comment) == (score, comment):
+            return conversation  # the same rating again: nothing to write or to tell anyone
+        if conversation.rating_changes >= settings.CHAT_RATING_CHANGES:
+            raise ChatError(
+                errors.RATE_LIMITED,
+                f"This conversation's rating was already changed {conversation.rating_changes} times; it stays as it is.",
+            )
+        conversation.rating_changes += 1
+        fields.append("rating_changes")
     conversation.rating_score = score
-    conversation.rating_comment = (comment or "").strip()
+    conversation.rating_comment = comment
     conversation.rated_at = timezone.now()
-    conversation.save(update_fields=["rating_score", "rating_comment", "rated_at"])
+    conversation.save(update_fields=fields)
     announce_conversation(conversation)
     return conversation
 

@@ -258,3 +258,113 @@ def test_an_address_scope_is_the_ipv6_network_and_the_single_ipv4_address(settin
     assert hash_address("2001:db8::1") != hash_address("2001:db8::2")
     settings.CHAT_IPV6_PREFIX = 56
     assert address_scope("2001:db8:0:1ff::1") == "2001:db8:0:100::/56"
+
+
+# --- every frame that costs a write, a push or a large answer ---------------------------------------
+
+# Frame types that cost nothing to answer, or can happen once: no limit of their own.
+UNCOUNTED = {"hello", "ping", "data.erase"}
+
+
+def test_every_frame_type_of_every_socket_counts_against_a_limit():
+    # Guards against: a frame type (today's or one added later) that amplifies load without a limit,
+    # as `sync` (~6,000 bytes out per byte in), `typing` and `conversation.rate` did.
+    from django.conf import settings
+
+    from experts.consumers import ExpertConsumer
+    from moderation.consumers import ModerationConsumer
+    from visitors.consumers import VisitorConsumer
+
+    for consumer in (VisitorConsumer, ExpertConsumer, ModerationConsumer):
+        for frame_type in set(consumer.frames) - UNCOUNTED:
+            action = consumer.frame_limits.get(frame_type)
+            assert action, f"{consumer.__name__}: `{frame_type}` counts against no limit"
+            assert any(settings.FLOOD_LIMITS[action].values()), f"{action}: no rate set"
+
+
+async def test_sync_is_rate_limited_and_the_socket_stays_open(connect, brand, alice, via_proxy, settings):
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "sync": {"visitor": "2/minute", "address": "100/minute"}}
+    visitor, _, conversation_id = await active_conversation(connect, alice, address="192.0.2.140")
+    for _ in range(2):
+        assert (await visitor.request({"type": "sync", "after_seq": 0}, "messages"))["conversation"] == conversation_id
+    assert (await visitor.error({"type": "sync", "after_seq": 0}))["code"] == "rate_limited"
+    assert (await visitor.request({"type": "ping"}, "pong"))["type"] == "pong"
+
+
+async def test_typing_is_rate_limited_and_refused_typing_reaches_nobody(connect, brand, alice, via_proxy, settings):
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "typing": {"visitor": "2/minute", "address": "100/minute"},
+                             "expert_typing": {"user": "1/minute"}}
+    visitor, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.141")
+    for _ in range(2):
+        await visitor.send({"type": "typing", "active": True})
+    await visitor.send({"type": "typing", "active": True})
+    assert (await visitor.recv_type("error"))["code"] == "rate_limited"
+    seen = [f for f in await expert.drain(0.3) if f["type"] == "typing"]
+    assert len(seen) == 2
+    await expert.send({"type": "typing", "conversation": conversation_id, "active": True})
+    assert (await expert.error({"type": "typing", "conversation": conversation_id, "active": False}))["code"] == "rate_limited"
+    assert len([f for f in await visitor.drain(0.3) if f["type"] == "typing"]) == 1
+
+
+async def test_a_rating_is_given_once_and_changed_a_few_times_at_most(connect, brand, alice, via_proxy, settings):
+    # Guards against: 60 ratings in a row, each a write and a push to the expert.
+    from visitors.models import Conversation
+
+    settings.CHAT_RATING_CHANGES = 2
+    visitor, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.142")
+    await visitor.request({"type": "conversation.end"}, "conversation")
+    await expert.recv_type("conversation")
+    rated = await visitor.request({"type": "conversation.rate", "score": 4}, "conversation")
+    assert rated["conversation"]["rating"]["score"] == 4
+    assert (await expert.recv_type("conversation"))["conversation"]["rating"]["score"] == 4
+    again = await visitor.request({"type": "conversation.rate", "score": 4}, "conversation")  # the same: answered, no push
+    assert again["conversation"]["rating"]["score"] == 4
+    assert not [f for f in await expert.drain(0.3) if f["type"] == "conversation"]
+    for score in (5, 3):  # two changes
+        await visitor.request({"type": "conversation.rate", "score": score}, "conversation")
+    error = await visitor.error({"type": "conversation.rate", "score": 1, "comment": "changed my mind"})
+    assert error["code"] == "rate_limited"
+    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    assert (stored.rating_score, stored.rating_comment, stored.rating_changes) == (3, "", 2)
+
+
+async def test_expert_frames_are_rate_limited_per_user_and_the_socket_stays_open(connect, brand, alice, via_proxy, settings):
+    from visitors.models import Message
+
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "expert_message": {"user": "2/minute"}, "expert_sync": {"user": "1/minute"}}
+    visitor, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.143")
+    for n in range(2):
+        await expert.request({"type": "message.send", "conversation": conversation_id, "text": f"m{n}", "client_id": f"e{n}"}, "message")
+    error = await expert.error({"type": "message.send", "conversation": conversation_id, "text": "m2", "client_id": "e2"})
+    assert error["code"] == "rate_limited" and error["ref"] == "e2"
+    assert not await database_sync_to_async(Message.objects.filter(client_id="e2").exists)()
+    await expert.request({"type": "sync", "conversation": conversation_id, "after_seq": 0}, "messages")
+    assert (await expert.error({"type": "sync", "conversation": conversation_id, "after_seq": 0}))["code"] == "rate_limited"
+    assert (await expert.request({"type": "ping"}, "pong"))["type"] == "pong"
+
+
+async def test_alert_acks_are_rate_limited_per_manager(connect, brand, alice, manager, via_proxy, settings):
+    from tests.moderation.sockets import moderation_feed
+
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "alert_ack": {"user": "1/minute"}}
+    feed = await moderation_feed(connect, manager)
+    _, expert, conversation_id = await active_conversation(connect, alice, address="192.0.2.144")
+    raised = await expert.request({"type": "moderation.alert", "conversation": conversation_id, "note": "Insults"}, "alert.raised")
+    await feed.request({"type": "alert.ack", "alert": raised["alert"]["id"]}, "alert.updated")
+    assert (await feed.error({"type": "alert.ack", "alert": raised["alert"]["id"]}))["code"] == "rate_limited"
+    assert (await feed.request({"type": "ping"}, "pong"))["type"] == "pong"
+
+
+async def test_a_flood_of_refused_frames_is_noted_once_per_socket(connect, brand, alice, via_proxy, settings, monkeypatch):
+    # Guards against: every refused frame costing a database read to decide whether to alert the managers.
+    from moderation import services as moderation_services
+
+    noted = []
+    original = moderation_services.note_flooding
+    monkeypatch.setattr(moderation_services, "note_flooding", lambda **kw: noted.append(1) or original(**kw))
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "typing": {"visitor": "1/minute"}}
+    visitor, _, _ = await active_conversation(connect, alice, address="192.0.2.145")
+    await visitor.send({"type": "typing", "active": True})
+    for _ in range(5):
+        assert (await visitor.error({"type": "typing", "active": True}))["code"] == "rate_limited"
+    assert len(noted) == 1
