@@ -2,9 +2,20 @@
 
 from django import forms
 
+from chatplatform.protocol import is_blank
+
+
+class VisibleCharField(forms.CharField):
+    """A required text that must show something: only zero-width or other invisible characters is blank."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and is_blank(value):
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(max_length=60, label="Display name")
+    display_name = VisibleCharField(max_length=60, label="Display name")
     bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Bio",
                           help_text="What visitors see when you join: your experience, in a sentence or two.")
     avatar_url = forms.URLField(required=False, assume_scheme="https", label="Avatar URL",
@@ -25,10 +36,10 @@ class ProfileForm(forms.Form):
 
 
 class CommunityPostForm(forms.Form):
-    title = forms.CharField(max_length=150)
-    body = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label="Post")
+    title = VisibleCharField(max_length=150)
+    body = VisibleCharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label="Post")
     source_conversation = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class CommunityReplyForm(forms.Form):
-    body = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
+    body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")

@@ -108,3 +108,21 @@ async def test_a_session_cookie_holding_a_nul_signs_nobody_in_on_a_socket(path):
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     assert await Socket(communicator).closed_with() == 4401
+
+
+def test_pages_refuse_a_post_a_reply_or_a_name_of_only_invisible_characters(client, alice):
+    # Guards against: the same "blank in zero-width clothing" on the expert pages' forms.
+    from experts.models import CommunityPost, ExpertProfile
+
+    client.force_login(alice.user)
+    response = client.post("/community/new/", {"title": "\u200b\u200b", "body": "A real question"})
+    assert response.status_code == 200 and b"This field is required" in response.content
+    response = client.post("/community/new/", {"title": "Shoes", "body": "\u3164\u200d"})
+    assert response.status_code == 200 and not CommunityPost.objects.exists()
+    response = client.post("/community/new/", {"title": "Shoes", "body": "Half a size up"})
+    post = CommunityPost.objects.get()
+    assert response.status_code == 302
+    response = client.post(f"/community/{post.pk}/", {"body": "\u2060"})
+    assert response.status_code == 200 and post.replies.count() == 0
+    client.post("/dashboard/profile/", {"display_name": "\u200b", "bio": ""})
+    assert ExpertProfile.objects.get(pk=alice.pk).display_name == "Alice"
