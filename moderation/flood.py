@@ -29,6 +29,9 @@ from django.conf import settings
 from limits import parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
@@ -38,17 +41,12 @@ logger = logging.getLogger(__name__)
 
 # Storage down or saturated: flood control fails open (the chat keeps working) and says so,
 # one line per 10 s at most: a storm brings thousands of these within seconds.
-# Only for these errors (the storage could not be reached or did not answer in time). Any other
-# exception is a fault of our own (a bad FLOOD_LIMITS entry, a bug): the action is refused with
-# `unavailable` and the error logged with its traceback, so a mistake never switches limits off.
-def _storage_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    return (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
-
-
-STORAGE_ERRORS = _storage_errors()
+# Only for these errors: the storage could not be reached, did not answer in time, was a
+# replica during a failover (ReadOnlyError); redis' ConnectionError also covers a full pool
+# and a Redis still loading. Any other exception is a fault of our own (a bad FLOOD_LIMITS
+# entry, a bug): the action is refused with `unavailable` and the error logged with its
+# traceback, so a mistake never switches the limits off.
+STORAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError, asyncio.TimeoutError)
 _rates_unavailable = ThrottledWarning(logger, "flood limits unavailable (%s); an action is let through uncounted")
 _claim_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); a %s socket is let in uncounted")
 _refresh_unavailable = ThrottledWarning(logger, "open-socket count unavailable (%s); refresh skipped")

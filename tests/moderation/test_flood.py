@@ -368,3 +368,18 @@ async def test_a_flood_of_refused_frames_is_noted_once_per_socket(connect, brand
     for _ in range(5):
         assert (await visitor.error({"type": "typing", "active": True}))["code"] == "rate_limited"
     assert len(noted) == 1
+
+
+@pytest.mark.parametrize("error", ["ConnectionError", "TimeoutError", "ReadOnlyError", "OSError"])
+async def test_only_storage_errors_let_an_action_through(settings, monkeypatch, error):
+    import redis.exceptions
+
+    exc = OSError("network down") if error == "OSError" else getattr(redis.exceptions, error)("storage")
+
+    async def storage_fails(*args):
+        raise exc
+
+    monkeypatch.setattr(flood, "_hit_in_redis", storage_fails)
+    monkeypatch.setattr(flood, "_hit_in_memory", storage_fails)
+    settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"address": "1/minute"}}
+    await flood.check("message", address_hash="anywhere")  # let through, not refused
