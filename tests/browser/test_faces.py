@@ -99,8 +99,8 @@ def test_visitor_and_expert_hold_a_conversation(live_server_url, new_page, scree
     panel.get_by_role("button", name="Send").click()
     warning = widget.locator("li.msg-warning")
     expect(warning).to_contain_text("Please remain polite and respectful!")
-    # Warnings come from the expert (the "Warn" button of their dashboard), and say so.
-    expect(warning.locator(".msg-author")).to_have_text("Warning from Alice, your expert")
+    # Warnings are labelled from the message itself (a system message, "Moderation"), not from whoever is the expert now.
+    expect(warning.locator(".msg-author")).to_have_text("Warning from Moderation")
     expect(widget.locator("li[data-seq]")).to_have_count(5)
     seqs = widget.locator("li[data-seq]").evaluate_all("nodes => nodes.map(n => Number(n.dataset.seq))")
     assert seqs == [1, 2, 3, 4, 5]
@@ -209,7 +209,7 @@ def test_messages_typed_offline_are_sent_on_reconnect(live_server_url, new_page)
     expect(widget.locator("li.msg-visitor", has_text="Typed in a tunnel")).to_have_count(1)
 
 
-def test_expert_confirms_a_warning_and_the_visitor_sees_it_from_the_expert(live_server_url, new_page):
+def test_expert_confirms_a_warning_and_the_visitor_sees_it_from_moderation(live_server_url, new_page):
     expert, visitor, widget, panel = start_conversation(new_page, live_server_url)
     # A warning cannot be taken back: the button asks first, showing the words it will post.
     panel.get_by_role("button", name="Warn…").click()
@@ -222,7 +222,7 @@ def test_expert_confirms_a_warning_and_the_visitor_sees_it_from_the_expert(live_
     dialog.get_by_role("button", name="Post the warning").click()
     warning = widget.locator("li.msg-warning")
     expect(warning).to_contain_text("polite and respectful")
-    expect(warning.locator(".msg-author")).to_have_text("Warning from Alice, your expert")
+    expect(warning.locator(".msg-author")).to_have_text("Warning from Moderation")
     expect(panel.locator("li.msg-warning")).to_have_count(1)  # the cancelled one was never posted
     expect(warning).to_have_count(1)
 
