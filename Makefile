@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo bench clean
+.PHONY: run test screenshots install migrate demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ run: demo
 
 test: install
 	$(BIN)/python -m pytest
+
+# Rewrites docs/screenshots/*.png from the browser tests (`make test` leaves them as they are).
+screenshots: install
+	SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
 
 # The benchmark (not part of `make test`): needs PostgreSQL and Redis, see docs/performance.md.
 # `make bench QUICK=1` is a small run (< 3 minutes); BENCH_ARGS passes more flags to bench/run.py.

@@ -4,11 +4,14 @@ Each test starts daphne on the test database (conftest.live_server_url) and
 drives Debian's chromium. Waits are on visible conditions, never on time.
 """
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.conftest import SCREENSHOTS
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -283,7 +286,11 @@ def test_admin_overview_screenshot(live_server_url, new_page, screenshot):
     page.get_by_role("link", name="Moderation overview").click()
     expect(page.get_by_role("heading", name="Moderation overview")).to_be_visible()
     expect(page.get_by_role("img", name="Blocks per day over the last 30 days")).to_be_visible()
+    tracked = SCREENSHOTS / "admin.png"
+    before = tracked.stat().st_mtime_ns
     screenshot(page, "admin", full_page=True)
+    # `make test` leaves the tracked screenshots alone; `make screenshots` (SCREENSHOTS=1) rewrites them.
+    assert (tracked.stat().st_mtime_ns != before) == (os.environ.get("SCREENSHOTS") == "1")
 
 
 def test_widget_fits_a_phone(live_server_url, new_page):
