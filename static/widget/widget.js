@@ -1,4 +1,4 @@
-/* The visitor widget (PROTOCOL.md, "Visitor socket").
+/* The visitor widget (docs/protocol.md, "Visitor socket").
  *
  * State lives in the server; this page keeps only what it needs to resume:
  * the visitor token (localStorage, per brand, never in a URL), the messages it
