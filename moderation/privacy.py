@@ -98,7 +98,11 @@ def purge_personal_data(*, days: int, now=None) -> dict:
     open_visitors = Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES).values("visitor_id")
     stale = Visitor.objects.filter(last_seen__lt=cutoff).exclude(pk__in=open_visitors)
     visitors = stale.exclude(nickname="", address_hash="").update(nickname="", address_hash="")
-    reports = ReportTicket.objects.filter(conversation__isnull=True, created_at__lt=cutoff).exclude(email="").update(email="")
+    # Reports about no conversation: the e-mail goes; a visitor's own words go once the ticket is closed.
+    loose = ReportTicket.objects.filter(conversation__isnull=True, created_at__lt=cutoff)
+    reports = loose.exclude(email="").update(email="")
+    reports += loose.filter(filed_by="visitor", status__in=(ReportTicket.Status.RESOLVED, ReportTicket.Status.DISMISSED)).exclude(
+        description=PURGED).update(description=PURGED)
     blocks = Block.objects.filter(created_at__lt=cutoff).exclude(address_hash="").filter(
         Q(lifted_at__isnull=False) | Q(expires_at__lte=timezone.now())
     ).update(address_hash="")

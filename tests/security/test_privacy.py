@@ -388,3 +388,21 @@ async def test_retention_keeps_a_conversation_under_an_open_expert_report_until_
     assert "call me at 555-0100" in await database_sync_to_async(age_and_purge)()
     await database_sync_to_async(lambda: ReportTicket.objects.filter(filed_by="expert").update(status="dismissed"))()
     assert await database_sync_to_async(age_and_purge)() == {"[removed]"}
+
+
+async def test_retention_purges_a_closed_report_about_no_conversation_and_keeps_an_open_one(connect, brand, via_proxy):
+    # Guards against: a visitor's report text (filed without a conversation) kept forever once the ticket is closed.
+    from moderation.models import ReportTicket
+
+    visitor = await connect.visitor(nickname="Kim", address=ADDRESS)
+    for words in ("The widget covers the checkout button.", "Still covered, see my phone."):
+        await visitor.request({"type": "report.file", "category": "other", "description": words}, "report.filed")
+
+    def age_close_one_and_purge():
+        ReportTicket.objects.update(created_at=timezone.now() - timedelta(days=200))
+        ReportTicket.objects.filter(description__startswith="The widget").update(status="resolved")
+        call_command("purge_personal_data", stdout=io.StringIO())
+        return set(ReportTicket.objects.values_list("status", "description"))
+
+    assert await database_sync_to_async(age_close_one_and_purge)() == {
+        ("resolved", "[removed]"), ("open", "Still covered, see my phone.")}
