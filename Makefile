@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo bench clean
+.PHONY: run test screenshots install migrate demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,22 +19,27 @@ install: $(STAMP)
 migrate: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
+# HOST=0.0.0.0 (or ::) listens on every address: links then name this machine's network address, and
+# any Host header is allowed (DEBUG only; a wildcard bind is a development server shared on a network).
+WILDCARD_HOST = $(filter 0.0.0.0 :: [::],$(HOST))
+LINK_HOST = $(shell $(BIN)/python -m chatplatform.devrun address $(HOST))
+
 demo: migrate
-	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(HOST):$(PORT)
+	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(LINK_HOST):$(PORT)
 
 # Embedded default: SQLite and the in-memory channel layer, one process. daphne (chatplatform/serve.py) as in
 # production, access log off (it would hold client addresses: docs/security.md).
+# The links, or one line saying the port is taken and how to pick another (chatplatform/devrun.py).
 run: demo
-	@echo ""
-	@echo "  Demo shop (visitor):   http://$(HOST):$(PORT)/demo/"
-	@echo "  Expert dashboard:      http://$(HOST):$(PORT)/dashboard/   (alice or bob)"
-	@echo "  Community managers:    http://$(HOST):$(PORT)/admin/       (carol)"
-	@echo "  Password for all three demo sign-ins: demo-pass-123"
-	@echo ""
-	DEBUG=1 ALLOWED_HOSTS="$(HOST),localhost,127.0.0.1" $(BIN)/python -m chatplatform.serve -v 0 -b $(HOST) -p $(PORT) chatplatform.asgi:application
+	@$(BIN)/python -m chatplatform.devrun links $(HOST) $(PORT)
+	DEBUG=1 ALLOWED_HOSTS="$(if $(WILDCARD_HOST),*,$(HOST),localhost,127.0.0.1)" $(BIN)/python -m chatplatform.serve -v 0 -b $(HOST) -p $(PORT) chatplatform.asgi:application
 
 test: install
 	$(BIN)/python -m pytest
+
+# Rewrites docs/screenshots/*.png from the browser tests (`make test` leaves them as they are).
+screenshots: install
+	SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
 
 # The benchmark (not part of `make test`): needs PostgreSQL and Redis, see docs/performance.md.
 # `make bench QUICK=1` is a small run (< 3 minutes); BENCH_ARGS passes more flags to bench/run.py.

@@ -23,7 +23,7 @@ from chatplatform.errors import ChatError
 
 logger = logging.getLogger(__name__)
 
-# Close codes (PROTOCOL.md).
+# Close codes (docs/protocol.md).
 CLOSE_PROTOCOL = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403

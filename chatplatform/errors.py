@@ -1,6 +1,6 @@
 """The one error type the services raise, carrying a stable protocol code."""
 
-# Codes from PROTOCOL.md; the consumers turn a ChatError into an `error` frame.
+# Codes from docs/protocol.md; the consumers turn a ChatError into an `error` frame.
 INVALID_FRAME = "invalid_frame"
 UNKNOWN_TYPE = "unknown_type"
 INVALID_FIELD = "invalid_field"
@@ -14,7 +14,7 @@ CAPACITY = "capacity"
 RATE_LIMITED = "rate_limited"
 BLOCKED = "blocked"
 ENDED = "ended"
-# Added by this server (PROTOCOL.md allows additions): the database or another
+# Added by this server (docs/protocol.md allows additions): the database or another
 # dependency failed; nothing was stored, the same frame may be sent again.
 UNAVAILABLE = "unavailable"
 

@@ -1,4 +1,4 @@
-"""Which web origins may open which socket (PROTOCOL.md, "Origin").
+"""Which web origins may open which socket (docs/protocol.md, "Origin rules").
 
 A page of our own is recognised as Django's CSRF check recognises one
 (``CsrfViewMiddleware._origin_verified``): its Origin must be exactly
@@ -70,7 +70,7 @@ def is_own_origin(origin: str | None, scope) -> bool:
 def visitor_origin_allowed(origin: str | None, brand_origins: list[str], *, scope=None) -> bool:
     """Our own origin (see ``is_own_origin``) and the brand's listed origins (exact scheme, host and port).
 
-    A socket without an Origin header is refused too: PROTOCOL.md lets in only
+    A socket without an Origin header is refused too: docs/protocol.md lets in only
     pages of our own hosts and the brand's pages, and a client that names no
     page is neither (a load generator or a native app sends the Origin of the
     brand it speaks for). ``null``, malformed and unlisted origins are refused.

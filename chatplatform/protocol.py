@@ -1,4 +1,4 @@
-"""Every frame of the v1 protocol (../shared/PROTOCOL.md, docs/protocol.md), declared once.
+"""Every frame of the v1 protocol (docs/protocol.md), declared once.
 
 Inbound frames are validated here before any service runs; outbound objects and
 frames are built here, so what leaves always has the documented shape. The

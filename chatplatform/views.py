@@ -5,8 +5,11 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -55,3 +58,17 @@ def healthz(request):
     report = {"database": _check_database(), "channel_layer": _check_channel_layer()}
     healthy = all(value == "ok" for value in report.values())
     return JsonResponse({"status": "ok" if healthy else "error", **report}, status=200 if healthy else 503)
+
+
+@require_GET
+def home(request):
+    """The site's root: the demo shop in development, otherwise a short page pointing to the sign-in."""
+    if settings.DEBUG:
+        return redirect("demo")
+    return render(request, "home.html")
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask every site for /favicon.ico (the admin's pages too): the icon, not a 404 in the log."""
+    return redirect(static("chat/favicon.ico"), permanent=True)

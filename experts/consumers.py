@@ -1,4 +1,4 @@
-"""The expert dashboard's socket: /ws/v1/expert/ (PROTOCOL.md, "Expert socket")."""
+"""The expert dashboard's socket: /ws/v1/expert/ (docs/protocol.md, "Expert socket")."""
 
 from chatplatform import protocol
 from chatplatform.auth import read_user_now

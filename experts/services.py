@@ -75,7 +75,7 @@ def unregister_connection(*, channel_name: str) -> None:
 
 # --- revocation -------------------------------------------------------------------
 
-# Close codes sent with `expert.revoked` (PROTOCOL.md): 4401 sign in again, 4403 no longer allowed.
+# Close codes sent with `expert.revoked` (docs/protocol.md): 4401 sign in again, 4403 no longer allowed.
 REVOKED_SIGNED_OUT = 4401
 REVOKED_FORBIDDEN = 4403
 

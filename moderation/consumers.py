@@ -1,4 +1,4 @@
-"""The community managers' live feed: /ws/v1/moderation/ (PROTOCOL.md, "Moderation socket")."""
+"""The community managers' live feed: /ws/v1/moderation/ (docs/protocol.md, "Moderation socket")."""
 
 from chatplatform import protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer

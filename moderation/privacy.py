@@ -9,7 +9,8 @@ layer because it spans the messaging core and the moderation records.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chatplatform.events import send_event_on_commit
@@ -24,8 +25,22 @@ from .models import Block, ReportTicket
 PURGED = "[removed]"
 
 
+def held_conversations():
+    """Conversations kept as evidence: under an open report an expert filed, or cited by a block that still holds.
+
+    The lawful-interest exception (docs/security.md): neither erasure nor the
+    retention purge blanks them until the report is resolved or dismissed and
+    the block lifted or expired; the next purge then does.
+    """
+    under_report = ReportTicket.objects.filter(
+        filed_by="expert", status__in=(ReportTicket.Status.OPEN, ReportTicket.Status.IN_REVIEW), conversation__isnull=False
+    ).values("conversation_id")
+    under_block = Block.objects.active().filter(conversation__isnull=False).values("conversation_id")
+    return Conversation.objects.filter(Q(pk__in=under_report) | Q(pk__in=under_block)).values("pk")
+
+
 def _purge_conversations(conversations) -> int:
-    """Blank what the visitors of ``conversations`` wrote or are known by; return how many messages changed."""
+    """Blank what was written in ``conversations`` and what their visitors are known by; return how many messages changed."""
     messages = Message.objects.filter(conversation__in=conversations).exclude(text=PURGED)
     count = messages.update(text=PURGED)
     Message.objects.filter(conversation__in=conversations, author=Message.Author.VISITOR).update(author_name=VISITOR_DEFAULT_NAME)
@@ -36,25 +51,62 @@ def _purge_conversations(conversations) -> int:
     return count
 
 
+def _erase_visitor_parts(conversations) -> int:
+    """Blank only what the visitors of ``conversations`` wrote (their lines, names, ratings); return how many messages changed."""
+    mine = Message.objects.filter(conversation__in=conversations, author=Message.Author.VISITOR)
+    count = mine.exclude(text=PURGED).update(text=PURGED)
+    mine.exclude(author_name=VISITOR_DEFAULT_NAME).update(author_name=VISITOR_DEFAULT_NAME)
+    Conversation.objects.filter(pk__in=conversations).exclude(rating_comment="").update(rating_comment="")
+    return count
+
+
+def _abandoned_conversations(cutoff):
+    """Open conversations nobody wrote in since ``cutoff`` (last message, or creation when there is none)."""
+    latest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq").values("created_at")[:1]
+    return (
+        Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES)
+        .annotate(last_activity=Coalesce(Subquery(latest), "created_at"))
+        .filter(last_activity__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def purge_personal_data(*, days: int, now=None) -> dict:
-    """Purge the personal data of conversations that ended more than ``days`` ago.
+    """Purge the personal data of conversations that ended, or were left open untouched, more than ``days`` ago.
 
-    Visitors with nothing open and not seen since lose their nickname and
-    address hash; blocks that no longer hold lose their address hash (an active
-    block keeps it, or it would stop holding). Return what was purged, counted.
+    An open conversation with no message since the cutoff is ended first (by
+    the system, as abandoned: both sides hear of it) and purged with the rest.
+    Conversations under an open expert report or a holding block are kept
+    until it is resolved (``held_conversations``). Visitors who asked for
+    erasure lose what that kept once it no longer holds. Visitors with nothing
+    open and not seen since lose their nickname and address hash; blocks that
+    no longer hold lose their address hash (an active block keeps it, or it
+    would stop holding). Return what was purged, counted.
     """
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    old = Conversation.objects.filter(status=Conversation.Status.ENDED, ended_at__lt=cutoff).values("pk")
+    held = held_conversations()
+    abandoned = list(_abandoned_conversations(cutoff).exclude(pk__in=held))
+    for pk in abandoned:
+        visitor_services.end_conversation(conversation_id=pk, ended_by=Conversation.EndedBy.SYSTEM)
+    old = Conversation.objects.filter(
+        Q(status=Conversation.Status.ENDED, ended_at__lt=cutoff) | Q(pk__in=abandoned)
+    ).exclude(pk__in=held).values("pk")
     messages = _purge_conversations(old)
+    erased = Conversation.objects.filter(visitor__erased_at__isnull=False, status=Conversation.Status.ENDED).exclude(pk__in=held)
+    messages += _erase_visitor_parts(erased.values("pk"))
     open_visitors = Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES).values("visitor_id")
     stale = Visitor.objects.filter(last_seen__lt=cutoff).exclude(pk__in=open_visitors)
     visitors = stale.exclude(nickname="", address_hash="").update(nickname="", address_hash="")
-    reports = ReportTicket.objects.filter(conversation__isnull=True, created_at__lt=cutoff).exclude(email="").update(email="")
+    # Reports about no conversation: the e-mail goes; a visitor's own words go once the ticket is closed.
+    loose = ReportTicket.objects.filter(conversation__isnull=True, created_at__lt=cutoff)
+    reports = loose.exclude(email="").update(email="")
+    reports += loose.filter(filed_by="visitor", status__in=(ReportTicket.Status.RESOLVED, ReportTicket.Status.DISMISSED)).exclude(
+        description=PURGED).update(description=PURGED)
     blocks = Block.objects.filter(created_at__lt=cutoff).exclude(address_hash="").filter(
         Q(lifted_at__isnull=False) | Q(expires_at__lte=timezone.now())
     ).update(address_hash="")
-    return {"messages": messages, "visitors": visitors, "reports": reports, "blocks": blocks}
+    return {"messages": messages, "abandoned": len(abandoned), "visitors": visitors, "reports": reports, "blocks": blocks}
 
 
 def export_visitor_data(*, visitor: Visitor) -> dict:
@@ -82,12 +134,19 @@ def erase_visitor_data(*, visitor: Visitor) -> None:
     """Erase the visitor's personal data and close every socket of theirs.
 
     Their open conversation ends; the token stops working (a new random hash
-    replaces it). Blocks keep holding on the visitor row, so erasure is not a way
-    around a block.
+    replaces it). What they wrote and are known by goes (their lines, nickname,
+    ratings, their own reports' text and e-mail, address hash); what others
+    wrote stays (the expert's lines, reports experts filed about them). A
+    conversation under an open expert report or a holding block keeps the
+    visitor's lines until that is resolved; the retention purge erases them
+    then (``erased_at``). Blocks keep holding on the visitor row, so erasure is
+    not a way around a block.
     """
     for conversation in Conversation.objects.filter(visitor=visitor, status__in=visitor_services.OPEN_STATUSES):
         visitor_services.end_conversation(conversation_id=conversation.pk, ended_by=Conversation.EndedBy.VISITOR)
-    _purge_conversations(Conversation.objects.filter(visitor=visitor).values("pk"))
-    ReportTicket.objects.filter(visitor=visitor).update(email="", description=PURGED)
-    Visitor.objects.filter(pk=visitor.pk).update(nickname="", address_hash="", token_hash=hash_token(new_token()))
+    _erase_visitor_parts(Conversation.objects.filter(visitor=visitor).exclude(pk__in=held_conversations()).values("pk"))
+    ReportTicket.objects.filter(visitor=visitor, filed_by="visitor").update(email="", description=PURGED)
+    Visitor.objects.filter(pk=visitor.pk).update(
+        nickname="", address_hash="", token_hash=hash_token(new_token()), erased_at=timezone.now()
+    )
     send_event_on_commit(visitor_group(visitor.pk), {"type": "visitor.erased"})

@@ -1,4 +1,4 @@
-"""Moderation rows to the protocol's objects (PROTOCOL.md, "Moderation socket")."""
+"""Moderation rows to the protocol's objects (docs/protocol.md, "Moderation socket")."""
 
 from .models import Alert, Block, ReportTicket
 

@@ -17,7 +17,7 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 def pytest_collection_modifyitems(config, items):
     missing = {
         "postgres": None if support.using_postgres() else "needs DATABASE_URL pointing at PostgreSQL",
-        "redis": None if support.redis_url() else "needs Redis (REDIS_URL or a local server)",
+        "redis": None if support.redis_url() else "needs Redis (set REDIS_URL)",
         "browser": support.browser_missing(),
     }
     for item in items:
@@ -33,6 +33,25 @@ def pytest_runtest_setup(item):
     for name, reason in item.user_properties:
         if name == "missing":
             pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, dropped at the end even when other sessions still hold it.
+
+    A connection left open (a server process's, a database thread's) made PostgreSQL refuse
+    the DROP ("is being accessed by other users"): a test database was left behind each run.
+    """
+    yield
+    if not support.using_postgres():
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        connection.close()
 
 
 @pytest.fixture(autouse=True)

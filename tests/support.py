@@ -21,23 +21,21 @@ def using_postgres() -> bool:
 
 
 def redis_url() -> str | None:
-    """REDIS_URL when set, else the local default server when it answers."""
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"]
-    try:
-        import redis
+    """REDIS_URL when set; otherwise None: tests use no Redis they were not given (a local one may hold someone's data)."""
+    return os.environ.get("REDIS_URL") or None
 
-        client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
-        client.ping()
-        client.close()
-        return "redis://127.0.0.1:6379/14"
-    except Exception:
-        return None
+
+def chromium() -> str | None:
+    """The Chromium the browser tests drive: CHROMIUM when set, else the one on PATH, else Debian's."""
+    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
 
 
 def browser_missing() -> str | None:
-    if not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
-        return "needs Debian's chromium (/usr/bin/chromium)"
+    if chromium() is None:
+        return "needs Chromium (Debian's /usr/bin/chromium, one on PATH, or CHROMIUM=/path/to/it)"
     try:
         import playwright  # noqa: F401
     except ImportError:

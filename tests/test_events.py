@@ -10,14 +10,38 @@ from visitors import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+def _queue_added(e):
+    ConversationObject.model_validate(e["conversation"])
+    assert isinstance(e["preview"], str) and isinstance(e["excluded"], list), e
+
+
+def _queue_removed(e):
+    assert isinstance(e["conversation"], str), e
+
+
+def _read(e):
+    assert isinstance(e["conversation"], str) and e["reader"] in ("visitor", "expert"), e
+    assert type(e["seq"]) is int and e["seq"] >= 0, e
+
+
+def _presence(e):
+    assert e["status"] in ("online", "away", "offline"), e
+
+
+def _typing(e):
+    assert isinstance(e["conversation"], str) and e["author"] in ("visitor", "expert"), e
+    assert type(e["active"]) is bool, e
+
+
+# Each raises (pydantic's ValidationError or AssertionError) on an event that breaks its shape.
 SCHEMAS = {
     "chat.message": lambda e: MessageObject.model_validate(e["message"]),
     "chat.conversation": lambda e: ConversationObject.model_validate(e["conversation"]),
-    "queue.added": lambda e: (ConversationObject.model_validate(e["conversation"]), str(e["preview"]), list(e["excluded"])),
-    "queue.removed": lambda e: str(e["conversation"]),
-    "chat.read": lambda e: (str(e["conversation"]), e["reader"] in ("visitor", "expert"), int(e["seq"])),
-    "expert.presence": lambda e: e["status"] in ("online", "away", "offline"),
-    "chat.typing": lambda e: (str(e["conversation"]), e["author"] in ("visitor", "expert"), bool(e["active"])),
+    "queue.added": _queue_added,
+    "queue.removed": _queue_removed,
+    "chat.read": _read,
+    "expert.presence": _presence,
+    "chat.typing": _typing,
 }
 
 

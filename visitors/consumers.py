@@ -1,4 +1,4 @@
-"""The visitor widget's socket: /ws/v1/visitor/<brand_slug>/ (PROTOCOL.md, "Visitor socket")."""
+"""The visitor widget's socket: /ws/v1/visitor/<brand_slug>/ (docs/protocol.md, "Visitor socket")."""
 
 import asyncio
 import logging

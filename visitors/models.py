@@ -58,6 +58,9 @@ class Visitor(models.Model):
     address_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now_add=True)
+    # When the visitor asked for erasure (``data.erase``); what an open report or a block still held
+    # then is erased by the retention purge once it no longer holds (moderation/privacy.py).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return self.nickname or f"Visitor {str(self.id)[:8]}"

@@ -1,4 +1,4 @@
-/* The expert dashboard (PROTOCOL.md, "Expert socket"): presence, the live queue,
+/* The expert dashboard (docs/protocol.md, "Expert socket"): presence, the live queue,
  * one tab per conversation, the moderation ladder. Text written by visitors and
  * experts is only ever inserted with textContent. */
 (function () {

@@ -1,4 +1,4 @@
-/* The visitor widget (PROTOCOL.md, "Visitor socket").
+/* The visitor widget (docs/protocol.md, "Visitor socket").
  *
  * State lives in the server; this page keeps only what it needs to resume:
  * the visitor token (localStorage, per brand, never in a URL), the messages it
@@ -344,7 +344,7 @@
     var kind = m.kind === "warning" ? "warning" : m.kind === "notice" ? "notice" : m.author;
     var li = C.el("li", "msg msg-" + kind);
     var meta = C.el("div", "msg-meta");
-    var who = m.kind === "warning" ? warningLabel() : m.author === "visitor" ? "You" : m.author_name;
+    var who = m.kind === "warning" ? warningLabel(m) : m.author === "visitor" ? "You" : m.author_name;
     meta.appendChild(C.el("span", "msg-author", who));
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     li.appendChild(meta);
@@ -355,10 +355,10 @@
     return li;
   }
 
-  /* Warnings are posted by the expert from their dashboard (moderation.warn). */
-  function warningLabel() {
-    var expert = state.conversation && state.conversation.expert;
-    return expert ? "Warning from " + expert.display_name + ", your expert" : "Warning";
+  /* A warning is labelled from its own message (author_name "Moderation", docs/protocol.md), never from the
+     conversation's current expert: after "talk to another expert" that would name someone who never warned. */
+  function warningLabel(m) {
+    return "Warning from " + (m.author_name || "Moderation");
   }
 
   function addMessage(m, live) {

@@ -42,6 +42,18 @@ def database_url() -> str:
     return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+def run_prefixes() -> dict:
+    """The test run's own Redis prefixes (chatplatform/test_settings.py), for the servers it starts: without them a
+    server counts floods and keeps its layer and cache under the production prefixes of whatever Redis it is given."""
+    prefixes = {"FLOOD_KEY_PREFIX": settings.FLOOD_KEY_PREFIX}
+    layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    if "prefix" in layer:
+        prefixes["CHANNEL_PREFIX"] = layer["prefix"]
+    if "KEY_PREFIX" in settings.CACHES["default"]:
+        prefixes["CACHE_PREFIX"] = settings.CACHES["default"]["KEY_PREFIX"]
+    return prefixes
+
+
 def server_env(**extra) -> dict:
     env = {
         **os.environ,
@@ -55,6 +67,7 @@ def server_env(**extra) -> dict:
         "PYTHONUNBUFFERED": "1",
         "CHAT_HELLO_TIMEOUT_SECONDS": "10",
     }
+    env.update(run_prefixes())
     env.update({k: str(v) for k, v in extra.items()})
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set in the test process (Playwright): never in a server
     return env

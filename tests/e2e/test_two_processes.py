@@ -95,6 +95,7 @@ def two_servers(tmp_path, request):
         "REDIS_URL": support.redis_url(),
         "CHANNEL_PREFIX": prefix,
         "CACHE_PREFIX": prefix + "cache",
+        "FLOOD_KEY_PREFIX": prefix + "flood",  # not the production prefix, nor another run's counts
         "SECRET_KEY": settings.SECRET_KEY,  # the session cookies are made here
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DEBUG": "",

@@ -1,4 +1,4 @@
-"""A refused visitor frame changes nothing (PROTOCOL.md: "Nothing is half-applied")."""
+"""A refused visitor frame changes nothing: after an `error` answer (docs/protocol.md, "Error frame") everything is as it was."""
 
 import pytest
 

@@ -19,6 +19,7 @@ from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import models
+from django.utils import timezone
 
 from tests.e2e.servers import daphne_server
 from tests.support import client_id, session_cookie
@@ -282,3 +283,126 @@ async def test_through_daphne_the_log_holds_no_address_token_session_or_secret_u
     assert "Not Found: /no-such-page/" in log  # the log is the server's, and it does log requests that go wrong
     for secret in (ADDRESS, "127.0.0.1", token, session, csrf):
         assert secret not in log, (secret, log[-3000:])
+
+
+async def test_erasure_keeps_what_others_wrote_and_the_evidence_of_an_open_expert_report(connect, brand, alice, via_proxy):
+    # Guards against: a reported visitor erasing the evidence (the expert's lines, the expert's ticket, their own lines
+    # under an open report), or erasure that never finishes once the report is resolved.
+    from moderation.models import ReportTicket
+    from visitors.models import Message
+
+    visitor, expert, conversation_id = await full_conversation(connect, alice)
+    await expert.request({"type": "message.send", "conversation": conversation_id, "text": "Please stay polite.",
+                          "client_id": client_id()}, "message")
+    await expert.request({"type": "report.file", "conversation": conversation_id, "category": "disrespectful",
+                          "description": "Insulted me twice."}, "report.filed")
+    await visitor.send({"type": "data.erase"})
+    assert await visitor.closed_with(timeout=2) == 4401
+
+    def lines():
+        return {(m.author, m.author_name, m.text) for m in Message.objects.filter(conversation_id=conversation_id)}
+
+    def tickets():
+        return {t.filed_by: (t.description, t.email) for t in ReportTicket.objects.filter(conversation_id=conversation_id)}
+
+    kept = await database_sync_to_async(lines)()
+    assert "Please stay polite." in {t for a, _, t in kept if a == "expert"}
+    assert ("visitor", "Sam Doe", "call me at 555-0100") in kept  # under an open expert report: kept for now
+    assert await database_sync_to_async(tickets)() == {"expert": ("Insulted me twice.", ""), "visitor": ("[removed]", "")}
+
+    # Once the ticket is resolved, the next purge finishes the erasure (whatever the retention period).
+    await database_sync_to_async(lambda: ReportTicket.objects.filter(filed_by="expert").update(status="resolved"))()
+    await database_sync_to_async(call_command)("purge_personal_data", stdout=io.StringIO())
+    after = await database_sync_to_async(lines)()
+    assert {t for a, _, t in after if a == "visitor"} == {"[removed]"} and {n for a, n, _ in after if a == "visitor"} == {"Visitor"}
+    assert "Please stay polite." in {t for a, _, t in after if a == "expert"}
+    assert (await database_sync_to_async(tickets)())["expert"] == ("Insulted me twice.", "")
+
+
+async def test_erasure_without_a_report_blanks_the_visitors_lines_but_not_the_experts(connect, brand, alice, via_proxy):
+    # Guards against: erasure blanking what the expert wrote (not the visitor's personal data).
+    from visitors.models import Message
+
+    visitor, expert, conversation_id = await full_conversation(connect, alice)
+    await expert.request({"type": "message.send", "conversation": conversation_id, "text": "Your parcel ships today.",
+                          "client_id": client_id()}, "message")
+    await visitor.send({"type": "data.erase"})
+    assert await visitor.closed_with(timeout=2) == 4401
+    texts = await database_sync_to_async(
+        lambda: {(m.author, m.text) for m in Message.objects.filter(conversation_id=conversation_id)})()
+    assert texts == {("visitor", "[removed]"), ("expert", "Your parcel ships today.")}
+
+
+async def test_retention_purges_a_conversation_never_ended_once_its_last_activity_is_old(connect, brand, alice, via_proxy):
+    # Guards against: an abandoned question (never ended) keeping its texts, nickname and address hash forever.
+    from visitors.models import Conversation, Message, Visitor
+
+    old_visitor, _, old_id = await full_conversation(connect, alice, nickname="Gone Away")
+    await old_visitor.close()
+    recent_visitor, _, recent_id = await full_conversation(connect, alice, nickname="Just Wrote", address="203.0.113.5")
+
+    def age(conversation_id, days):
+        when = timezone.now() - timedelta(days=days)
+        Conversation.objects.filter(pk=conversation_id).update(created_at=when)
+        Message.objects.filter(conversation_id=conversation_id).update(created_at=when)
+        Visitor.objects.filter(conversations__pk=conversation_id).update(last_seen=when)
+
+    def purge():
+        out = io.StringIO()
+        call_command("purge_personal_data", "--days", "30", stdout=out)
+        return out.getvalue()
+
+    def state(conversation_id):
+        conversation = Conversation.objects.select_related("visitor").get(pk=conversation_id)
+        texts = set(Message.objects.filter(conversation_id=conversation_id).values_list("text", flat=True))
+        return conversation.status, conversation.ended_by, texts, conversation.visitor.nickname, conversation.visitor.address_hash
+
+    await database_sync_to_async(age)(old_id, 40)
+    # Created 40 days ago, but its last message is from 10 days ago: still active, kept.
+    await database_sync_to_async(age)(recent_id, 40)
+    await database_sync_to_async(
+        lambda: Message.objects.filter(conversation_id=recent_id, seq=2).update(created_at=timezone.now() - timedelta(days=10)))()
+    output = await database_sync_to_async(purge)()
+    assert "1 abandoned" in output
+    status, ended_by, texts, nickname, address_hash = await database_sync_to_async(state)(old_id)
+    assert (status, ended_by, texts, nickname, address_hash) == ("ended", "system", {"[removed]"}, "", "")
+    status, _, texts, nickname, _ = await database_sync_to_async(state)(recent_id)
+    assert status == "active" and "call me at 555-0100" in texts and nickname == "Just Wrote"
+
+
+async def test_retention_keeps_a_conversation_under_an_open_expert_report_until_it_is_dismissed(connect, brand, alice, via_proxy):
+    # Guards against: the retention purge destroying the evidence of a report nobody has worked yet.
+    from moderation.models import ReportTicket
+    from visitors.models import Conversation, Message
+
+    visitor, expert, conversation_id = await full_conversation(connect, alice)
+    await expert.request({"type": "report.file", "conversation": conversation_id, "category": "inappropriate",
+                          "description": "Spam links."}, "report.filed")
+    await visitor.request({"type": "conversation.end"}, "conversation")
+
+    def age_and_purge():
+        Conversation.objects.filter(pk=conversation_id).update(ended_at=timezone.now() - timedelta(days=400))
+        call_command("purge_personal_data", stdout=io.StringIO())
+        return set(Message.objects.filter(conversation_id=conversation_id).values_list("text", flat=True))
+
+    assert "call me at 555-0100" in await database_sync_to_async(age_and_purge)()
+    await database_sync_to_async(lambda: ReportTicket.objects.filter(filed_by="expert").update(status="dismissed"))()
+    assert await database_sync_to_async(age_and_purge)() == {"[removed]"}
+
+
+async def test_retention_purges_a_closed_report_about_no_conversation_and_keeps_an_open_one(connect, brand, via_proxy):
+    # Guards against: a visitor's report text (filed without a conversation) kept forever once the ticket is closed.
+    from moderation.models import ReportTicket
+
+    visitor = await connect.visitor(nickname="Kim", address=ADDRESS)
+    for words in ("The widget covers the checkout button.", "Still covered, see my phone."):
+        await visitor.request({"type": "report.file", "category": "other", "description": words}, "report.filed")
+
+    def age_close_one_and_purge():
+        ReportTicket.objects.update(created_at=timezone.now() - timedelta(days=200))
+        ReportTicket.objects.filter(description__startswith="The widget").update(status="resolved")
+        call_command("purge_personal_data", stdout=io.StringIO())
+        return set(ReportTicket.objects.values_list("status", "description"))
+
+    assert await database_sync_to_async(age_close_one_and_purge)() == {
+        ("resolved", "[removed]"), ("open", "Still covered, see my phone.")}

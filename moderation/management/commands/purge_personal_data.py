@@ -7,7 +7,8 @@ MAX_DAYS = 100 * 366
 
 
 class Command(BaseCommand):
-    help = "Purge personal data (texts, nicknames, report e-mails, address hashes) of conversations ended more than --days ago."
+    help = ("Purge personal data (texts, nicknames, report e-mails, address hashes) of conversations ended, or left open "
+            "untouched, more than --days ago (docs/security.md).")
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=None, help="Retention period (default: the RETENTION_DAYS setting).")
