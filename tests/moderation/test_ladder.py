@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.core import mail
 
 from tests.moderation.sockets import active_conversation, moderation_feed, visitor_from
-from tests.support import session_cookie
+from tests.support import arun_worker_once, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,6 +32,8 @@ async def test_alert_reaches_the_live_feed_and_the_managers_mailbox(connect, bra
     assert created["alert"]["id"] == raised["alert"]["id"]
     assert created["alert"]["note"] == "Insults again" and created["alert"]["raised_by"] == "Alice"
     assert created["alert"]["conversation"] == conversation_id and created["alert"]["status"] == "open"
+    assert mail.outbox == []  # the socket's path only queues it: the worker sends it
+    await arun_worker_once()
     assert [m.to for m in mail.outbox] == [["carol@example.test"]]
     updated = await feed.request({"type": "alert.ack", "alert": raised["alert"]["id"]}, "alert.updated")
     assert updated["alert"]["status"] == "acknowledged"
@@ -308,6 +310,7 @@ async def test_the_abuse_alert_is_raised_once_per_conversation(connect, brand, a
     assert [f for f in await feed.drain(timeout=0.3) if f["type"] == "alert.created"] == []
     assert await database_sync_to_async(Alert.objects.filter(kind="abuse").count)() == 1
     assert await database_sync_to_async(ModerationEvent.objects.filter(action="flag").count)() == 5  # each flag is still recorded
+    await arun_worker_once()
     assert len(mail.outbox) == 1
 
 
