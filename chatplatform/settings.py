@@ -219,6 +219,8 @@ CHAT_WORKER_LEASE_SECONDS = float(os.environ.get("CHAT_WORKER_LEASE_SECONDS", "3
 # The sweeps: scheduled work of the same worker, each run by one worker at a time
 # (name: (function, every so many seconds)).
 CHAT_WORKER_SWEEPS = {
+    "inactive": ("visitors.tasks.end_inactive_conversations", env_int("CHAT_SWEEP_INACTIVE_SECONDS", 60)),
+    "unanswered": ("visitors.tasks.close_unanswered_questions", env_int("CHAT_SWEEP_UNANSWERED_SECONDS", 300)),
     "retention": ("moderation.tasks.purge_expired_personal_data", env_int("CHAT_SWEEP_RETENTION_SECONDS", 3600)),
 }
 

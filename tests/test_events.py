@@ -15,6 +15,8 @@ SCHEMAS = {
     "chat.conversation": lambda e: ConversationObject.model_validate(e["conversation"]),
     "queue.added": lambda e: (ConversationObject.model_validate(e["conversation"]), str(e["preview"]), list(e["excluded"])),
     "queue.removed": lambda e: str(e["conversation"]),
+    "queue.updated": lambda e: ConversationObject.model_validate(e["conversation"]),
+    "visitor.presence": lambda e: set(e) == {"type"},
     "chat.read": lambda e: (str(e["conversation"]), e["reader"] in ("visitor", "expert"), int(e["seq"])),
     "expert.presence": lambda e: e["status"] in ("online", "away", "offline"),
     "chat.typing": lambda e: (str(e["conversation"]), e["author"] in ("visitor", "expert"), bool(e["active"])),
@@ -37,6 +39,10 @@ def test_every_action_emits_schema_valid_msgpack_safe_events(brand, alice, bob, 
     visitor, _ = services.open_visitor_session(brand=brand, token=None, nickname="Sam", address_hash="")
     conversation = services.start_conversation(visitor=visitor, text="hello", client_id="c1")
     assert check(captured_events) == ["chat.conversation", "queue.added"]
+    services.mark_visitor_away(visitor_id=visitor.pk)
+    assert check(captured_events) == ["queue.updated", "visitor.presence"]
+    services.mark_visitor_here(visitor_id=visitor.pk)
+    assert check(captured_events) == ["queue.updated"]
     expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
     assert check(captured_events) == ["chat.conversation", "chat.conversation", "queue.removed"]
     services.send_visitor_message(visitor=visitor, text="more", client_id="c2")
@@ -51,8 +57,8 @@ def test_every_action_emits_schema_valid_msgpack_safe_events(brand, alice, bob, 
     check(captured_events)
     expert_services.release_conversation(expert=bob, conversation_id=conversation.pk)
     check(captured_events)
-    services.end_conversation(conversation_id=conversation.pk, ended_by="visitor")
-    assert check(captured_events) == ["chat.conversation", "queue.removed"]
+    services.end_by_system(conversation_id=conversation.pk, reason="unanswered", notice="Closed.")
+    assert check(captured_events) == ["chat.message", "chat.conversation", "queue.removed"]
     services.rate_conversation(visitor=visitor, score=4, comment="ok")
     check(captured_events)
     expert_services.set_presence(expert=alice, status="away")
