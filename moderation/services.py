@@ -25,7 +25,7 @@ from visitors.models import Conversation, Message
 
 from .models import Alert, Block, ModerationEvent, ReportTicket
 from .serializers import alert_object, block_object, report_object
-from .tasks import email_managers
+from .tasks import email_alert, email_report
 
 BLOCKED_DETAIL = "You can no longer use this chat: an expert blocked you after a conversation."
 
@@ -36,11 +36,6 @@ def record(action: str, *, actor_kind: str, brand=None, conversation=None, exper
         action=action, actor_kind=actor_kind, brand=brand, conversation=conversation, expert=expert, user=user,
         details={k: v for k, v in details.items() if v is not None},
     )
-
-
-def _email_managers(key: str, subject: str, body: str) -> None:
-    """Queue the managers' e-mail in the caller's transaction; the worker sends it (never a socket's thread)."""
-    enqueue(email_managers, key=key, subject=subject, body=body)
 
 
 # --- the expert's ladder ------------------------------------------------------------
@@ -73,13 +68,8 @@ def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None)
     alert = Alert.objects.create(brand=brand, kind=kind, note=note, conversation=conversation, raised_by=expert)
     alert = Alert.objects.select_related("brand", "raised_by").get(pk=alert.pk)
     send_event_on_commit(moderators_group(), {"type": "alert.created", "alert": alert_object(alert)})
-    who = expert.display_name if expert else "The system"
-    _email_managers(
-        f"moderation.alert:{alert.pk}",
-        f"[{brand.name}] {alert.get_kind_display()}",
-        f"{who} raised an alert for {brand.name}.\n\nNote: {note}\n\nConversation: {conversation.pk if conversation else '-'}\n"
-        "Review it in the admin under Moderation > Alerts.",
-    )
+    # Queued in this transaction, sent by the worker: never from a socket's database thread.
+    enqueue(email_alert, alert_id=alert.pk)
     return alert
 
 
@@ -157,12 +147,7 @@ def file_report(*, brand, category: str, description: str, visitor=None, expert=
     )
     report = ReportTicket.objects.select_related("brand").get(pk=report.pk)
     send_event_on_commit(moderators_group(), {"type": "report.created", "report": report_object(report)})
-    _email_managers(
-        f"moderation.report:{report.pk}",
-        f"[{brand.name}] New report {report.reference} ({category})",
-        f"A {report.filed_by} filed report {report.reference} ({category}).\n\n{description}\n\n"
-        "Review it in the admin under Moderation > Report tickets.",
-    )
+    enqueue(email_report, report_id=report.pk)
     record(ModerationEvent.Action.REPORT, actor_kind=report.filed_by, expert=expert, brand=brand,
            conversation=conversation, report=report.reference, category=category)
     return report

@@ -143,22 +143,24 @@ def test_a_queued_task_waits_for_a_worker_and_a_stopped_worker_finishes_its_task
 
 @pytest.mark.django_db(transaction=True)
 def test_one_e_mail_per_key_whatever_the_duplicates_and_reruns(settings):
-    from moderation.tasks import email_managers
-
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
+    from moderation.models import Alert
     from moderation.permissions import COMMUNITY_MANAGERS
+    from moderation.tasks import email_alert
+    from visitors.models import Brand
 
     carol = get_user_model().objects.create_user("carol", email="carol@example.test")
     carol.groups.add(Group.objects.get_or_create(name=COMMUNITY_MANAGERS)[0])
+    alert = Alert.objects.create(brand=Brand.objects.create(slug="acme", name="Acme"), kind=Alert.Kind.FLOOD, note="Look")
     for _ in range(2):  # a duplicate enqueue
-        worker.enqueue(email_managers, key="moderation.alert:7", subject="Alert", body="Look")
+        worker.enqueue(email_alert, alert_id=alert.pk)
     run_worker_once()
     run_worker_once()
-    assert [m.subject for m in mail.outbox] == ["Alert"]
-    assert email_managers.call(key="moderation.alert:7", subject="Alert", body="Look") is False  # a re-run
-    assert len(mail.outbox) == 1 and SentOnce.objects.get(key="moderation.alert:7").state == "sent"
+    assert [m.subject for m in mail.outbox] == ["[Acme] " + alert.get_kind_display()]
+    assert email_alert.call(alert_id=alert.pk) is False  # a re-run (e.g. after its worker was killed)
+    assert len(mail.outbox) == 1 and SentOnce.objects.get(key=f"moderation.alert:{alert.pk}").state == "sent"
 
 
 # --- the sweeps ---------------------------------------------------------------------------

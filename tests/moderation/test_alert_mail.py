@@ -83,6 +83,6 @@ async def test_a_hung_mail_server_delays_no_chat_frame_and_the_timeout_frees_the
     started = time.monotonic()
     await asyncio.wait_for(stuck, timeout=10)
     assert time.monotonic() - started < 3  # EMAIL_TIMEOUT (2 s) bounds the wait
-    row = await database_sync_to_async(DBTaskResult.objects.get)(task_path="moderation.tasks.email_managers")
+    row = await database_sync_to_async(DBTaskResult.objects.get)(task_path="moderation.tasks.email_alert")
     assert row.status == TaskResultStatus.READY and row.run_after > timezone.now()  # to be tried again later
     assert mail.outbox == [] and not await database_sync_to_async(SentOnce.objects.exists)()  # nothing was sent

@@ -182,6 +182,10 @@ async def test_visitor_reports_during_after_and_without_a_conversation(connect, 
     by_expert = await expert.request({"type": "report.file", "conversation": conversation_id, "category": "inappropriate", "description": "Sent a link to a scam."}, "report.filed")
     ticket = await database_sync_to_async(ReportTicket.objects.select_related("filed_by_expert").get)(reference=by_expert["reference"])
     assert ticket.filed_by == "expert" and ticket.filed_by_expert.pk == alice.pk
+    await arun_worker_once()  # the managers hear of each report once, from the worker
+    mailed = sorted(re.search(r"R-\w+", m.subject).group() for m in mail.outbox)
+    assert mailed == sorted(r["reference"] for r in (filed, during, after, by_expert))
+    assert "The expert mocked me." in next(m.body for m in mail.outbox if during["reference"] in m.subject)
 
 
 async def test_every_action_is_in_the_audit_trail(connect, brand, alice, via_proxy):
