@@ -82,6 +82,35 @@ def test_a_task_rolled_back_with_its_cause_never_runs():
     assert DBTaskResult.objects.count() == 0 and "rolled-back" not in worker_tasks.RUNS
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_run_each_task_once():
+    import threading
+
+    from django.db import connection
+
+    results = [worker.enqueue(worker_tasks.mark, key=f"pair:{n}") for n in range(30)]
+    errors = []
+
+    def one_worker():
+        try:
+            run_worker_once()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one_worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    rows = DBTaskResult.objects.filter(pk__in=[r.id for r in results])
+    # mark() would fail on its unique key if it ran twice; each ran once, by one of the two.
+    assert {(row.status, len(row.worker_ids)) for row in rows} == {(TaskResultStatus.SUCCESSFUL, 1)}
+    assert SentOnce.objects.filter(key__startswith="pair:").count() == 30
+
+
 def _worker_process(**env):
     log = open(VAR / "worker-test.log", "w+")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
