@@ -29,15 +29,19 @@ class SilentSMTPServer:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.held = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
         while True:
             try:
-                self.held.append(self.sock.accept()[0])
+                conn, _ = self.sock.accept()
             except OSError:
                 return
+            self.held.append(conn)
+            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+
+    def session(self, conn):
+        """Say nothing."""
 
     def close(self):
         for conn in self.held:
@@ -89,28 +93,12 @@ async def test_a_hung_mail_server_delays_no_chat_frame_and_the_timeout_frees_the
     assert mail.outbox == [] and not await database_sync_to_async(SentOnce.objects.exists)()  # nothing was sent
 
 
-class SMTPServerHangingAfterData:
+class SMTPServerHangingAfterData(SilentSMTPServer):
     """A mail server that takes the whole message in and never confirms it (the ambiguous failure)."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.messages_received = 0
-        self.held = []
-        threading.Thread(target=self._serve, daemon=True).start()
+    messages_received = 0
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
-
-    def _session(self, conn):
+    def session(self, conn):
         reader = conn.makefile("rb")
         try:
             conn.sendall(b"220 mail.test ready\r\n")
@@ -129,11 +117,6 @@ class SMTPServerHangingAfterData:
                     return
         except OSError:
             return
-
-    def close(self):
-        for conn in self.held:
-            conn.close()
-        self.sock.close()
 
 
 def test_a_mail_server_that_fails_after_taking_the_message_gets_it_once_not_again(manager, brand, settings):
