@@ -22,18 +22,18 @@ migrate: install
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(HOST):$(PORT)
 
-# Embedded default: SQLite and the in-memory channel layer, one server process and its worker
-# (manage.py chat_worker: the queued e-mails and the sweeps, docs/operations.md). daphne (chatplatform/serve.py) as in
+# Embedded default: SQLite and the in-memory channel layer, one process, which also runs the background
+# worker (CHAT_WORKER_IN_SERVER: the queued e-mails and the sweeps, docs/operations.md). daphne (chatplatform/serve.py) as in
 # production, access log off (it would hold client addresses: docs/security.md).
+run: export CHAT_WORKER_IN_SERVER = 1
 run: demo
 	@echo ""
 	@echo "  Demo shop (visitor):   http://$(HOST):$(PORT)/demo/"
 	@echo "  Expert dashboard:      http://$(HOST):$(PORT)/dashboard/   (alice or bob)"
 	@echo "  Community managers:    http://$(HOST):$(PORT)/admin/       (carol)"
 	@echo "  Password for all three demo sign-ins: demo-pass-123"
-	@echo "  The background worker (e-mails, sweeps) runs beside the server and stops with it."
+	@echo "  The background worker (e-mails, sweeps) runs inside the server and stops with it."
 	@echo ""
-	DEBUG=1 $(BIN)/python manage.py chat_worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=1 ALLOWED_HOSTS="$(HOST),localhost,127.0.0.1" $(BIN)/python -m chatplatform.serve -v 0 -b $(HOST) -p $(PORT) chatplatform.asgi:application
 
 test: install

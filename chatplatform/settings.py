@@ -207,6 +207,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Background work (chatplatform/worker.py, `manage.py chat_worker`) ----------------------
 # Tasks are rows in the database, written in the transaction that caused them (docs/architecture.md).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Run the worker inside the server process (daphne) instead of `manage.py chat_worker`: for the
+# in-memory channel layer (one process, `make run`), where only the server's own events reach its sockets.
+CHAT_WORKER_IN_SERVER = env_bool("CHAT_WORKER_IN_SERVER")
 # Seconds the worker sleeps when nothing is due.
 CHAT_WORKER_INTERVAL_SECONDS = float(os.environ.get("CHAT_WORKER_INTERVAL_SECONDS", "1"))
 # A failing task runs again after CHAT_WORKER_RETRY_SECONDS, then twice that, ... (capped at an

@@ -11,13 +11,21 @@ The API the apps use (docs/architecture.md, "Background work"):
   worker at a time runs it every so many seconds.
 
 ``manage.py chat_worker`` runs all of it (``--once``: what is due, then exit).
+With the in-memory channel layer (no REDIS_URL) the events a task or sweep sends
+(a conversation ended) reach only sockets of its own process: there the server
+runs the worker itself (``CHAT_WORKER_IN_SERVER=1``, what ``make run`` sets).
 django-tasks' database worker has no retries and leaves a task whose worker was
 killed "running" for ever; ``ChatWorker`` adds both (backoff, lease) on top of it.
 """
 
+import asyncio
 import logging
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+
+from asgiref.sync import SyncToAsync
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -171,3 +179,28 @@ def run_forever(worker: ChatWorker) -> None:
         run_once(worker)
         if worker.running:
             time.sleep(settings.CHAT_WORKER_INTERVAL_SECONDS)
+
+
+# --- inside the server (the in-memory channel layer) ------------------------------------
+
+def start_in_server() -> bool:
+    """Under daphne with CHAT_WORKER_IN_SERVER: run the worker's passes in this process; return whether it will."""
+    if not settings.CHAT_WORKER_IN_SERVER or "twisted.internet.reactor" not in sys.modules:
+        return False
+    from twisted.internet import reactor
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(_passes_in_server()))
+    return True
+
+
+async def _passes_in_server() -> None:
+    # One thread of its own, off the sockets' database threads; called through asgiref so that
+    # the events its work sends are handed to this loop (chatplatform/events.py).
+    run_pass = SyncToAsync(run_once, thread_sensitive=False, executor=ThreadPoolExecutor(1, "chat-worker"))
+    worker = ChatWorker()
+    while True:
+        try:
+            await run_pass(worker)
+        except Exception:  # the database is away for a moment: the next pass tries again
+            logger.exception("worker pass failed")
+        await asyncio.sleep(settings.CHAT_WORKER_INTERVAL_SECONDS)
