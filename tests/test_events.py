@@ -16,7 +16,7 @@ SCHEMAS = {
     "queue.added": lambda e: (ConversationObject.model_validate(e["conversation"]), str(e["preview"]), list(e["excluded"])),
     "queue.removed": lambda e: str(e["conversation"]),
     "queue.updated": lambda e: ConversationObject.model_validate(e["conversation"]),
-    "visitor.presence": lambda e: set(e) == {"type"},
+    "visitor.presence": lambda e: set(e) == {"type", "visitor"} and isinstance(e["visitor"], str),
     "chat.read": lambda e: (str(e["conversation"]), e["reader"] in ("visitor", "expert"), int(e["seq"])),
     "expert.presence": lambda e: e["status"] in ("online", "away", "offline"),
     "chat.typing": lambda e: (str(e["conversation"]), e["author"] in ("visitor", "expert"), bool(e["active"])),

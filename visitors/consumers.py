@@ -496,8 +496,11 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))
 
     async def visitor_presence(self, event):
-        """Another socket of this visitor closed and marked them away: this one is still open."""
-        await database_sync_to_async(services.mark_visitor_here)(visitor_id=self.visitor.pk)
+        """Another socket of this visitor closed and marked them away: this one is still open.
+
+        By the event's id: this socket may be between joining the visitor's group and its welcome.
+        """
+        await database_sync_to_async(services.mark_visitor_here)(visitor_id=event["visitor"])
 
     async def visitor_erased(self, event):
         """The visitor's data was erased: the token is void, so the socket goes too (4401)."""

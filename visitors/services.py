@@ -93,7 +93,7 @@ def mark_visitor_away(*, visitor_id) -> bool:
     if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=True).update(away_since=timezone.now()):
         return False
     _announce_presence_to_queue(visitor_id)
-    send_event_on_commit(visitor_group(visitor_id), {"type": "visitor.presence"})
+    send_event_on_commit(visitor_group(visitor_id), {"type": "visitor.presence", "visitor": str(visitor_id)})
     return True
 
 
