@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from tests.e2e.servers import daphne_server
@@ -41,6 +42,6 @@ async def test_the_experts_tab_hears_at_once_that_an_abandoned_conversation_ende
                 await expert.send(json.dumps({"type": "conversation.claim", "conversation": conversation_id}))
                 await recv_type(expert, "conversation")
             await asyncio.sleep(0.3)  # the visitor's close reaches the server
-            await sync_to_async(_idle_for_an_hour)(conversation_id)
+            await database_sync_to_async(_idle_for_an_hour)(conversation_id)  # closes its connection after
             ended = (await recv_type(expert, "conversation", timeout=10))["conversation"]
             assert (ended["id"], ended["status"], ended["end_reason"]) == (conversation_id, "ended", "inactive")
