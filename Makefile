@@ -27,8 +27,10 @@ LINK_HOST = $(shell $(BIN)/python -m chatplatform.devrun address $(HOST))
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py seed_demo --origin http://$(LINK_HOST):$(PORT)
 
-# Embedded default: SQLite and the in-memory channel layer, one process. daphne (chatplatform/serve.py) as in
+# Embedded default: SQLite and the in-memory channel layer, one process, which also runs the background
+# worker (CHAT_WORKER_IN_SERVER: the queued e-mails and the sweeps, docs/operations.md). daphne (chatplatform/serve.py) as in
 # production, access log off (it would hold client addresses: docs/security.md).
+run: export CHAT_WORKER_IN_SERVER = 1
 # The links, or one line saying the port is taken and how to pick another (chatplatform/devrun.py).
 run: demo
 	@$(BIN)/python -m chatplatform.devrun links $(HOST) $(PORT)

@@ -295,6 +295,8 @@ class ExpertObject(OutboundObject):
 class VisitorObject(OutboundObject):
     id: str
     nickname: Optional[str]
+    # Added: null while the visitor has a chat window open, else when their last one closed.
+    away_since: Optional[datetime] = None
 
 
 class RatingObject(OutboundObject):
@@ -317,6 +319,8 @@ class ConversationObject(OutboundObject):
     # Added: how far each side has read, so a reloaded client shows read marks.
     visitor_read_seq: int = 0
     expert_read_seq: int = 0
+    # Added: why the system ended it (ended_by "system"); null otherwise.
+    end_reason: Optional[Literal["inactive", "unanswered"]] = None
 
 
 class MessageObject(OutboundObject):
@@ -362,6 +366,11 @@ def read_frame(conversation_id: str, reader: str, seq: int) -> dict:
 
 def queue_added_frame(conversation: dict, preview: str) -> dict:
     return {"type": "queue.added", "conversation": conversation, "preview": preview}
+
+
+def queue_updated_frame(conversation: dict) -> dict:
+    """Added: a queued conversation changed in place (its visitor left or came back)."""
+    return {"type": "queue.updated", "conversation": conversation}
 
 
 def queue_removed_frame(conversation_id: str) -> dict:

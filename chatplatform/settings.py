@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "visitors",
     "experts",
     "moderation",
+    # The background worker's queue (django-tasks' database backend) and chat_worker's own records.
+    "django_tasks",
+    "django_tasks_db",
+    "chatplatform",
 ]
 
 MIDDLEWARE = [
@@ -194,8 +198,36 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# The file backend's folder (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+# Seconds an SMTP connect, greeting or reply may take: a hung mail server fails the
+# worker's task (retried later) instead of holding it. Mail never leaves from a socket's path.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chat@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Background work (chatplatform/worker.py, `manage.py chat_worker`) ----------------------
+# Tasks are rows in the database, written in the transaction that caused them (docs/architecture.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Run the worker inside the server process (daphne) instead of `manage.py chat_worker`: for the
+# in-memory channel layer (one process, `make run`), where only the server's own events reach its sockets.
+CHAT_WORKER_IN_SERVER = env_bool("CHAT_WORKER_IN_SERVER")
+# Seconds the worker sleeps when nothing is due.
+CHAT_WORKER_INTERVAL_SECONDS = float(os.environ.get("CHAT_WORKER_INTERVAL_SECONDS", "1"))
+# A failing task runs again after CHAT_WORKER_RETRY_SECONDS, then twice that, ... (capped at an
+# hour), CHAT_WORKER_MAX_ATTEMPTS runs in all; then it stays failed (logged, in the admin).
+CHAT_WORKER_MAX_ATTEMPTS = env_int("CHAT_WORKER_MAX_ATTEMPTS", 5)
+CHAT_WORKER_RETRY_SECONDS = float(os.environ.get("CHAT_WORKER_RETRY_SECONDS", "30"))
+# A task still marked running this long after it started belongs to a worker that died
+# (killed, machine lost): it is run again. Far longer than any task takes (EMAIL_TIMEOUT bounds mail).
+CHAT_WORKER_LEASE_SECONDS = float(os.environ.get("CHAT_WORKER_LEASE_SECONDS", "300"))
+# The sweeps: scheduled work of the same worker, each run by one worker at a time
+# (name: (function, every so many seconds)).
+CHAT_WORKER_SWEEPS = {
+    "inactive": ("visitors.tasks.end_inactive_conversations", env_int("CHAT_SWEEP_INACTIVE_SECONDS", 60)),
+    "unanswered": ("visitors.tasks.close_unanswered_questions", env_int("CHAT_SWEEP_UNANSWERED_SECONDS", 300)),
+    "retention": ("moderation.tasks.purge_expired_personal_data", env_int("CHAT_SWEEP_RETENTION_SECONDS", 3600)),
+}
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -331,6 +363,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # chat_worker runs its pass every second: not a "Starting worker" line each time.
+        "django_tasks_db": {"level": "WARNING"},
     },
 }
 

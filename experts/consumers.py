@@ -327,6 +327,10 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         self.queue_shown.add(conversation_id)
         await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
 
+    async def queue_updated(self, event):
+        if self.queue_shown is not None and event["conversation"]["id"] in self.queue_shown:
+            await self.send_frame(protocol.queue_updated_frame(event["conversation"]))
+
     async def queue_removed(self, event):
         self.queue_shown.discard(event["conversation"])
         await self.send_frame(protocol.queue_removed_frame(event["conversation"]))

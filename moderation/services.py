@@ -9,8 +9,6 @@ import re
 from datetime import timedelta, timezone as dt_timezone
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import address_group, expert_group, moderators_group, visitor_group
+from chatplatform.worker import enqueue
 from experts.models import ExpertProfile
 from experts.selectors import access_conversation
 from experts.services import back_to_waiting
@@ -25,8 +24,8 @@ from visitors import services as visitor_services
 from visitors.models import Conversation, Message
 
 from .models import Alert, Block, ModerationEvent, ReportTicket
-from .permissions import COMMUNITY_MANAGERS
 from .serializers import alert_object, block_object, report_object
+from .tasks import email_alert, email_report
 
 BLOCKED_DETAIL = "You can no longer use this chat: an expert blocked you after a conversation."
 
@@ -37,20 +36,6 @@ def record(action: str, *, actor_kind: str, brand=None, conversation=None, exper
         action=action, actor_kind=actor_kind, brand=brand, conversation=conversation, expert=expert, user=user,
         details={k: v for k, v in details.items() if v is not None},
     )
-
-
-def _manager_emails() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    return list(users.filter(groups__name=COMMUNITY_MANAGERS).values_list("email", flat=True).distinct())
-
-
-def _email_managers_on_commit(subject: str, body: str) -> None:
-    def deliver():
-        recipients = _manager_emails()
-        if recipients:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=True)
-
-    transaction.on_commit(deliver)
 
 
 # --- the expert's ladder ------------------------------------------------------------
@@ -83,12 +68,8 @@ def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None)
     alert = Alert.objects.create(brand=brand, kind=kind, note=note, conversation=conversation, raised_by=expert)
     alert = Alert.objects.select_related("brand", "raised_by").get(pk=alert.pk)
     send_event_on_commit(moderators_group(), {"type": "alert.created", "alert": alert_object(alert)})
-    who = expert.display_name if expert else "The system"
-    _email_managers_on_commit(
-        f"[{brand.name}] {alert.get_kind_display()}",
-        f"{who} raised an alert for {brand.name}.\n\nNote: {note}\n\nConversation: {conversation.pk if conversation else '-'}\n"
-        "Review it in the admin under Moderation > Alerts.",
-    )
+    # Queued in this transaction, sent by the worker: never from a socket's database thread.
+    enqueue(email_alert, alert_id=alert.pk)
     return alert
 
 
@@ -166,11 +147,7 @@ def file_report(*, brand, category: str, description: str, visitor=None, expert=
     )
     report = ReportTicket.objects.select_related("brand").get(pk=report.pk)
     send_event_on_commit(moderators_group(), {"type": "report.created", "report": report_object(report)})
-    _email_managers_on_commit(
-        f"[{brand.name}] New report {report.reference} ({category})",
-        f"A {report.filed_by} filed report {report.reference} ({category}).\n\n{description}\n\n"
-        "Review it in the admin under Moderation > Report tickets.",
-    )
+    enqueue(email_report, report_id=report.pk)
     record(ModerationEvent.Action.REPORT, actor_kind=report.filed_by, expert=expert, brand=brand,
            conversation=conversation, report=report.reference, category=category)
     return report

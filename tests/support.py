@@ -185,3 +185,14 @@ def session_cookie(user) -> bytes:
 
 def client_id() -> str:
     return uuid.uuid4().hex
+
+
+def run_worker_once() -> None:
+    """What cron's `manage.py chat_worker --once` does: run the due tasks and sweeps, then return."""
+    from django.core.management import call_command
+
+    call_command("chat_worker", "--once")
+
+
+async def arun_worker_once() -> None:
+    await database_sync_to_async(run_worker_once)()

@@ -10,6 +10,7 @@ from visitors import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 def _queue_added(e):
     ConversationObject.model_validate(e["conversation"])
     assert isinstance(e["preview"], str) and isinstance(e["excluded"], list), e
@@ -22,6 +23,10 @@ def _queue_removed(e):
 def _read(e):
     assert isinstance(e["conversation"], str) and e["reader"] in ("visitor", "expert"), e
     assert type(e["seq"]) is int and e["seq"] >= 0, e
+
+
+def _visitor_presence(e):
+    assert set(e) == {"type", "visitor"} and isinstance(e["visitor"], str), e
 
 
 def _presence(e):
@@ -39,6 +44,8 @@ SCHEMAS = {
     "chat.conversation": lambda e: ConversationObject.model_validate(e["conversation"]),
     "queue.added": _queue_added,
     "queue.removed": _queue_removed,
+    "queue.updated": lambda e: ConversationObject.model_validate(e["conversation"]),
+    "visitor.presence": _visitor_presence,
     "chat.read": _read,
     "expert.presence": _presence,
     "chat.typing": _typing,
@@ -61,6 +68,10 @@ def test_every_action_emits_schema_valid_msgpack_safe_events(brand, alice, bob, 
     visitor, _ = services.open_visitor_session(brand=brand, token=None, nickname="Sam", address_hash="")
     conversation = services.start_conversation(visitor=visitor, text="hello", client_id="c1")
     assert check(captured_events) == ["chat.conversation", "queue.added"]
+    services.mark_visitor_away(visitor_id=visitor.pk)
+    assert check(captured_events) == ["queue.updated", "visitor.presence"]
+    services.mark_visitor_here(visitor_id=visitor.pk)
+    assert check(captured_events) == ["queue.updated"]
     expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
     assert check(captured_events) == ["chat.conversation", "chat.conversation", "queue.removed"]
     services.send_visitor_message(visitor=visitor, text="more", client_id="c2")
@@ -75,8 +86,8 @@ def test_every_action_emits_schema_valid_msgpack_safe_events(brand, alice, bob, 
     check(captured_events)
     expert_services.release_conversation(expert=bob, conversation_id=conversation.pk)
     check(captured_events)
-    services.end_conversation(conversation_id=conversation.pk, ended_by="visitor")
-    assert check(captured_events) == ["chat.conversation", "queue.removed"]
+    services.end_by_system(conversation_id=conversation.pk, reason="unanswered", notice="Closed.")
+    assert check(captured_events) == ["chat.message", "chat.conversation", "queue.removed"]
     services.rate_conversation(visitor=visitor, score=4, comment="ok")
     check(captured_events)
     expert_services.set_presence(expert=alice, status="away")

@@ -31,3 +31,28 @@ def test_redis_reads_outlast_the_channel_layers_blocking_pop(layer):
     assert hosts, "a Redis layer without hosts"
     for host in hosts:
         assert host["socket_timeout"] is None or host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+
+
+def test_mail_settings_come_from_the_environment_file_path_and_timeout_included(tmp_path):
+    """EMAIL_FILE_PATH sends the file backend's e-mails to that folder; EMAIL_TIMEOUT bounds SMTP's waits."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings; from django.core.mail import send_mail\n"
+        "send_mail('Alert', 'Look', 'chat@example.test', ['carol@example.test'])\n"
+        "print(settings.EMAIL_TIMEOUT)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatplatform.settings", "DEBUG": "1", "EMAIL_TIMEOUT": "4",
+           "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4.0"
+    [written] = list(tmp_path.iterdir())
+    assert "Subject: Alert" in written.read_text()
+    assert settings.EMAIL_TIMEOUT > 0  # the default too: never an unbounded wait

@@ -30,8 +30,8 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "brand", "status", "expert", "visitor", "created_at", "ended_by", "rating_score"]
-    list_filter = ["status", "brand", "ended_by"]
+    list_display = ["id", "brand", "status", "expert", "visitor", "created_at", "ended_by", "end_reason", "rating_score"]
+    list_filter = ["status", "brand", "ended_by", "end_reason"]
     date_hierarchy = "created_at"
     list_select_related = ["brand", "expert", "visitor"]
     readonly_fields = [f.name for f in Conversation._meta.fields] + ["excluded_experts"]
@@ -51,7 +51,7 @@ class ConversationAdmin(admin.ModelAdmin):
 class VisitorAdmin(admin.ModelAdmin):
     list_display = ["__str__", "brand", "first_seen", "last_seen"]
     list_filter = ["brand"]
-    readonly_fields = ["id", "brand", "nickname", "first_seen", "last_seen"]
+    readonly_fields = ["id", "brand", "nickname", "first_seen", "last_seen", "away_since"]
     exclude = ["token_hash", "address_hash"]
 
     def has_add_permission(self, request):

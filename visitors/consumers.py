@@ -55,11 +55,16 @@ def _lookup(brand, token, address_hashes):
 
 def _open_session(brand, known, token, nickname, address_hash, last_seq):
     """Open the visitor's session (a new visitor if ``known`` is None) and read its welcome, in one trip."""
+    was_away = known is not None and known.away_since is not None
     visitor, token = services.open_visitor_session(
         brand=brand, token=token if known else None, nickname=nickname, address_hash=address_hash, visitor=known
     )
     # A visitor made just now has no conversation to read.
-    return visitor, token, _welcome_state(visitor, brand, last_seq, has_conversations=known is not None)
+    state = _welcome_state(visitor, brand, last_seq, has_conversations=known is not None)
+    waiting = state["conversation"]
+    if was_away and waiting is not None and waiting["status"] == "waiting":  # back: the queue shows them here
+        services.announce_in_queue(brand.slug, waiting)
+    return visitor, token, state
 
 
 def _refuse_if_blocked(visitor, address_hashes):
@@ -264,6 +269,12 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if hasattr(self, "followed"):
             await self.unfollow_all()
+        if getattr(self, "visitor", None) is not None:
+            # After leaving the groups: the visitor's other sockets (not this one) answer "still here".
+            try:
+                await database_sync_to_async(services.mark_visitor_away)(visitor_id=self.visitor.pk)
+            except Exception as exc:  # the database is away: the next hello sets it right
+                logger.warning("visitor away mark failed (%s)", type(exc).__name__)
 
     async def before_frame(self, frame_type):
         if self.blocked:
@@ -501,6 +512,13 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     async def chat_read(self, event):
         if event["conversation"] in self.followed:
             await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))
+
+    async def visitor_presence(self, event):
+        """Another socket of this visitor closed and marked them away: this one is still open.
+
+        By the event's id: this socket may be between joining the visitor's group and its welcome.
+        """
+        await database_sync_to_async(services.mark_visitor_here)(visitor_id=event["visitor"])
 
     async def visitor_erased(self, event):
         """The visitor's data was erased: the token is void, so the socket goes too (4401)."""

@@ -33,6 +33,12 @@ class Brand(models.Model):
     block_by_address = models.BooleanField(default=True)
     # Extra words (one per line) that the abuse filter flags in visitors' messages.
     flagged_words = models.TextField(blank=True, default="")
+    # A waiting question stays in the experts' queue this long, the visitor there or not;
+    # then the worker closes it as unanswered (visitors/tasks.py).
+    waiting_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1), MaxValueValidator(365)])
+    # A claimed conversation with no message for this long, while the visitor is away,
+    # ends as inactive and frees the expert's place (visitors/tasks.py).
+    idle_minutes = models.PositiveSmallIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(10080)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +67,9 @@ class Visitor(models.Model):
     # When the visitor asked for erasure (``data.erase``); what an open report or a block still held
     # then is erased by the retention purge once it no longer holds (moderation/privacy.py).
     erased_at = models.DateTimeField(null=True, blank=True)
+    # When the visitor's last socket closed; null while one is open (set at hello).
+    # The queue shows it ("away for 2 h"); the inactivity sweep ends only conversations of visitors away.
+    away_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return self.nickname or f"Visitor {str(self.id)[:8]}"
@@ -80,6 +89,12 @@ class Conversation(models.Model):
         MODERATOR = "moderator"
         SYSTEM = "system"
 
+    class EndReason(models.TextChoices):
+        # Ended by the worker (ended_by system): no message for Brand.idle_minutes while the visitor was away.
+        INACTIVE = "inactive"
+        # Closed by the worker: nobody claimed it within Brand.waiting_days.
+        UNANSWERED = "unanswered"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="conversations")
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
@@ -89,6 +104,8 @@ class Conversation(models.Model):
     topic = models.ForeignKey("experts.Topic", null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     ended_by = models.CharField(max_length=10, choices=EndedBy.choices, blank=True, default="")
+    # Why the system ended it; blank when a person did.
+    end_reason = models.CharField(max_length=10, choices=EndReason.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -38,7 +38,10 @@ def conversation_object(conversation: Conversation) -> dict:
             status=conversation.status,
             topic=conversation.topic.slug if conversation.topic_id else None,
             expert=expert_object(conversation.expert) if conversation.expert_id else None,
-            visitor=VisitorObject(id=str(conversation.visitor_id), nickname=conversation.visitor.nickname or None),
+            visitor=VisitorObject(
+                id=str(conversation.visitor_id), nickname=conversation.visitor.nickname or None,
+                away_since=conversation.visitor.away_since,
+            ),
             created_at=conversation.created_at,
             ended_at=conversation.ended_at,
             ended_by=conversation.ended_by or None,
@@ -46,6 +49,7 @@ def conversation_object(conversation: Conversation) -> dict:
             rating=rating,
             visitor_read_seq=conversation.visitor_read_seq,
             expert_read_seq=conversation.expert_read_seq,
+            end_reason=conversation.end_reason or None,
         )
     )
 

@@ -36,8 +36,9 @@ def _visitor_update(*fields: str) -> UpdateStatement:
 
 
 # Every returning visitor's hello writes these (chatplatform/statements.py).
-_touch_visitor = _visitor_update("last_seen", "address_hash")
-_touch_and_rename_visitor = _visitor_update("last_seen", "address_hash", "nickname")
+# ``away_since`` goes back to null in the same statement: the visitor is here again.
+_touch_visitor = _visitor_update("last_seen", "address_hash", "away_since")
+_touch_and_rename_visitor = _visitor_update("last_seen", "address_hash", "away_since", "nickname")
 
 
 # --- visitors --------------------------------------------------------------------
@@ -58,7 +59,7 @@ def open_visitor_session(
             brand=brand, token_hash=hash_token(token), nickname=(nickname or "").strip(), address_hash=address_hash
         )
         return visitor, token
-    fields = {"last_seen": now, "address_hash": address_hash}
+    fields = {"last_seen": now, "address_hash": address_hash, "away_since": None}
     if nickname is not None and nickname.strip() and nickname.strip() != visitor.nickname:
         fields["nickname"] = nickname.strip()
     (_touch_and_rename_visitor if "nickname" in fields else _touch_visitor).run(visitor=visitor.pk, **fields)
@@ -66,6 +67,44 @@ def open_visitor_session(
         setattr(visitor, name, value)
     visitor.brand = brand
     return visitor, token
+
+
+def announce_in_queue(brand_slug: str, conversation: dict) -> None:
+    """A waiting question's entry in the experts' queues shows whether its visitor is here (queue.updated)."""
+    send_event_on_commit(queue_group(brand_slug), {"type": "queue.updated", "conversation": conversation})
+
+
+def _announce_presence_to_queue(visitor_id) -> None:
+    waiting = (
+        Conversation.objects.select_related(*CONVERSATION_RELATED)
+        .filter(visitor_id=visitor_id, status=Conversation.Status.WAITING)
+        .first()
+    )
+    if waiting is not None:
+        announce_in_queue(waiting.brand.slug, conversation_object(waiting))
+
+
+@transaction.atomic
+def mark_visitor_away(*, visitor_id) -> bool:
+    """The visitor's socket closed: note since when they are away; return whether they were here.
+
+    Their other open sockets (another tab, maybe on another process) hear
+    ``visitor.presence`` and mark them here again.
+    """
+    if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=True).update(away_since=timezone.now()):
+        return False
+    _announce_presence_to_queue(visitor_id)
+    send_event_on_commit(visitor_group(visitor_id), {"type": "visitor.presence", "visitor": str(visitor_id)})
+    return True
+
+
+@transaction.atomic
+def mark_visitor_here(*, visitor_id) -> bool:
+    """One of the visitor's sockets is still open: they are here (after another socket of theirs closed)."""
+    if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=False).update(away_since=None):
+        return False
+    _announce_presence_to_queue(visitor_id)
+    return True
 
 
 # --- events ------------------------------------------------------------------------
@@ -433,6 +472,30 @@ def end_conversation(*, conversation_id, ended_by: str, expected_expert=None) ->
     conversation.ended_by = ended_by
     conversation.ended_at = timezone.now()
     conversation.save(update_fields=["status", "ended_by", "ended_at"])
+    announce_conversation(conversation)
+    if was_waiting:
+        withdraw_from_queue(conversation)
+    return conversation
+
+
+@transaction.atomic
+def end_by_system(*, conversation_id, reason: str, notice: str, still=None) -> Conversation | None:
+    """End an open conversation for the worker's sweeps, with a notice both sides read; None if it changed.
+
+    ``still(conversation)``: the sweep's condition, checked again under the row lock
+    (a message or a claim that came in meanwhile keeps the conversation open).
+    """
+    conversation = _lock_conversation(conversation_id)
+    if not conversation.is_open or (still is not None and not still(conversation)):
+        return None
+    _append(conversation, author=Message.Author.SYSTEM, text=notice, client_id=None, author_name=SYSTEM_NAME,
+            kind=Message.Kind.NOTICE)
+    was_waiting = conversation.status == Conversation.Status.WAITING
+    conversation.status = Conversation.Status.ENDED
+    conversation.ended_by = Conversation.EndedBy.SYSTEM
+    conversation.end_reason = reason
+    conversation.ended_at = timezone.now()
+    conversation.save(update_fields=["status", "ended_by", "end_reason", "ended_at"])
     announce_conversation(conversation)
     if was_waiting:
         withdraw_from_queue(conversation)

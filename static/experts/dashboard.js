@@ -61,6 +61,7 @@
       case "presence": renderPresence(frame.status); return undefined;
       case "queue.added": addQueued(frame.conversation, frame.preview, true); return undefined;
       case "queue.removed": removeQueued(frame.conversation); return undefined;
+      case "queue.updated": updateQueued(frame.conversation); return undefined;
       case "conversation": return applyConversation(frame.conversation || frame);
       case "message": return addMessage(frame.message || frame, true);
       case "messages": return onMessages(frame);
@@ -177,6 +178,7 @@
     var wait = C.el("p", "queue-wait muted", waitingFor(conversation.created_at));
     wait.setAttribute("data-since", conversation.created_at);
     li.appendChild(wait);
+    li.appendChild(C.el("p", "queue-presence muted", visitorPresence(conversation.visitor)));
     var claim = C.el("button", "primary", "Claim");
     claim.type = "button";
     claim.setAttribute("aria-label", "Claim the question from " + (conversation.visitor.nickname || "a visitor"));
@@ -190,6 +192,22 @@
     state.queue[conversation.id] = { conversation: conversation, node: li };
     renderQueueCount();
     if (live) notify("A new question is waiting", preview);
+  }
+
+  // Whether the visitor is still on the site: a question stays claimable after they left.
+  function visitorPresence(visitor) {
+    if (!visitor.away_since) return "Visitor is here";
+    var minutes = Math.floor((Date.now() - new Date(visitor.away_since).getTime()) / 60000);
+    if (minutes < 60) return "Visitor left " + Math.max(minutes, 1) + " min ago";
+    if (minutes < 48 * 60) return "Visitor left " + Math.floor(minutes / 60) + " h ago";
+    return "Visitor left " + Math.floor(minutes / 1440) + " days ago";
+  }
+
+  function updateQueued(conversation) {
+    var item = state.queue[conversation.id];
+    if (!item) return;
+    item.conversation = conversation;
+    item.node.querySelector(".queue-presence").textContent = visitorPresence(conversation.visitor);
   }
 
   function removeQueued(id) {
@@ -209,6 +227,10 @@
   setInterval(function () {
     Array.prototype.forEach.call(document.querySelectorAll(".queue-wait"), function (node) {
       node.textContent = waitingFor(node.getAttribute("data-since"));
+    });
+    Object.keys(state.queue).forEach(function (id) {
+      var item = state.queue[id];
+      item.node.querySelector(".queue-presence").textContent = visitorPresence(item.conversation.visitor);
     });
   }, 15000);
 
@@ -365,6 +387,7 @@
     var open = c.status === "active" && c.expert && c.expert.id === state.me;
     var text = STATUS_TEXT[c.status] || c.status;
     if (c.status === "ended" && c.ended_by) text = "Ended by the " + c.ended_by;
+    if (c.status === "ended" && c.end_reason === "inactive") text = "Ended: no messages for a while after the visitor left";
     if (c.status === "waiting") text = "Handed back: another expert may take it";
     if (c.rating) text += " · rated " + c.rating.score + "/5";
     view.panel.querySelector(".conv-status").textContent = text;

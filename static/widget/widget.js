@@ -273,6 +273,11 @@
   }
 
   var PANELS = ["start", "chat", "after", "report", "blocked"];
+  // Why the system ended a conversation (Conversation.end_reason).
+  var END_REASONS = {
+    inactive: "It ended after a while without messages, once you had left.",
+    unanswered: "No expert was free to answer in time. You are welcome to ask again."
+  };
 
   function showPanel(name, keepChat) {
     PANELS.forEach(function (panel) { $(panel + "-panel").hidden = panel !== name; });
@@ -314,6 +319,9 @@
     $("end-conversation").hidden = ended;
     $("chat-actions").hidden = ended; // the after panel has its own buttons
     if (ended) {
+      var reason = END_REASONS[conversation.end_reason] || "";
+      $("after-reason").textContent = reason;
+      $("after-reason").hidden = !reason;
       var rated = conversation.rating;
       $("rate-done").textContent = rated ? "Thank you: you rated this conversation " + rated.score + " out of 5." : "";
       $("after-next-expert").hidden = !(previous && previous.expert) && !conversation.expert;

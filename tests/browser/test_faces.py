@@ -73,6 +73,18 @@ def start_conversation(new_page, base):
     return expert, visitor, widget, panel
 
 
+def test_the_queue_shows_whether_the_visitor_is_still_here(live_server_url, new_page):
+    expert = new_page()
+    sign_in(expert, live_server_url)
+    visitor = new_page()
+    ask(open_widget(visitor, live_server_url), "Which shoe for muddy trails?")
+    item = expert.locator(".queue-item", has_text="Sam")
+    expect(item.locator(".queue-presence")).to_have_text("Visitor is here")
+    visitor.close()  # the visitor leaves the shop: the question stays, and the queue says so
+    expect(item.locator(".queue-presence")).to_have_text("Visitor left 1 min ago")
+    expect(item.get_by_role("button", name=re.compile("Claim"))).to_be_enabled()
+
+
 def test_visitor_and_expert_hold_a_conversation(live_server_url, new_page, screenshot):
     expert, visitor, widget, panel = start_conversation(new_page, live_server_url)
     expect(widget.locator("#independent")).to_contain_text("not Acme Outdoor staff")

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.core import mail
 
 from tests.moderation.sockets import active_conversation, moderation_feed, visitor_from
-from tests.support import session_cookie
+from tests.support import arun_worker_once, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,6 +32,8 @@ async def test_alert_reaches_the_live_feed_and_the_managers_mailbox(connect, bra
     assert created["alert"]["id"] == raised["alert"]["id"]
     assert created["alert"]["note"] == "Insults again" and created["alert"]["raised_by"] == "Alice"
     assert created["alert"]["conversation"] == conversation_id and created["alert"]["status"] == "open"
+    assert mail.outbox == []  # the socket's path only queues it: the worker sends it
+    await arun_worker_once()
     assert [m.to for m in mail.outbox] == [["carol@example.test"]]
     updated = await feed.request({"type": "alert.ack", "alert": raised["alert"]["id"]}, "alert.updated")
     assert updated["alert"]["status"] == "acknowledged"
@@ -180,6 +182,10 @@ async def test_visitor_reports_during_after_and_without_a_conversation(connect, 
     by_expert = await expert.request({"type": "report.file", "conversation": conversation_id, "category": "inappropriate", "description": "Sent a link to a scam."}, "report.filed")
     ticket = await database_sync_to_async(ReportTicket.objects.select_related("filed_by_expert").get)(reference=by_expert["reference"])
     assert ticket.filed_by == "expert" and ticket.filed_by_expert.pk == alice.pk
+    await arun_worker_once()  # the managers hear of each report once, from the worker
+    mailed = sorted(re.search(r"R-\w+", m.subject).group() for m in mail.outbox)
+    assert mailed == sorted(r["reference"] for r in (filed, during, after, by_expert))
+    assert "The expert mocked me." in next(m.body for m in mail.outbox if during["reference"] in m.subject)
 
 
 async def test_every_action_is_in_the_audit_trail(connect, brand, alice, via_proxy):
@@ -308,6 +314,7 @@ async def test_the_abuse_alert_is_raised_once_per_conversation(connect, brand, a
     assert [f for f in await feed.drain(timeout=0.3) if f["type"] == "alert.created"] == []
     assert await database_sync_to_async(Alert.objects.filter(kind="abuse").count)() == 1
     assert await database_sync_to_async(ModerationEvent.objects.filter(action="flag").count)() == 5  # each flag is still recorded
+    await arun_worker_once()
     assert len(mail.outbox) == 1
 
 

@@ -1,0 +1,80 @@
+"""The visitors' sweeps: scheduled work of `manage.py chat_worker` (CHAT_WORKER_SWEEPS, chatplatform/worker.py).
+
+Each sweep reads its candidates, then ends each one in a transaction of its
+own with the condition checked again under the conversation's row lock, so a
+message or a claim that arrives meanwhile wins.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from .models import Brand, Conversation, Message
+from .services import end_by_system
+
+# Ended per sweep at most: the rest wait for the next run, a minute later.
+BATCH = 500
+# A visitor away for less than this is reloading the page, not gone.
+AWAY_GRACE = timedelta(minutes=1)
+
+
+def inactive_notice(minutes: int) -> str:
+    return f"This conversation ended after {minutes} minutes without messages."
+
+
+def unanswered_notice(days: int) -> str:
+    return f"No expert was free to answer within {days} days, so this question was closed. You are welcome to ask again."
+
+
+def end_inactive_conversations(now=None) -> int:
+    """End the claimed conversations with no message for the brand's ``idle_minutes`` while the visitor is away.
+
+    The expert's place is free again (capacity counts active conversations);
+    both sides' sockets get the ended conversation and the notice.
+    """
+    now = now or timezone.now()
+    ended = 0
+    for minutes in Brand.objects.values_list("idle_minutes", flat=True).distinct():
+        cutoff = now - timedelta(minutes=minutes)
+        recent = Message.objects.filter(conversation=OuterRef("pk"), created_at__gte=cutoff)
+        idle = (
+            Conversation.objects.filter(
+                status=Conversation.Status.ACTIVE, brand__idle_minutes=minutes, claimed_at__lt=cutoff,
+                visitor__away_since__lt=now - AWAY_GRACE,
+            )
+            .exclude(Exists(recent))
+            .values_list("pk", "last_seq")[:BATCH]
+        )
+        for pk, last_seq in idle:
+
+            def still(conversation, last_seq=last_seq):
+                # No message since the read, still active, and the visitor did not come back.
+                return (conversation.status == Conversation.Status.ACTIVE and conversation.last_seq == last_seq
+                        and conversation.visitor.away_since is not None)
+
+            if end_by_system(conversation_id=pk, reason=Conversation.EndReason.INACTIVE,
+                             notice=inactive_notice(minutes), still=still):
+                ended += 1
+    return ended
+
+
+def close_unanswered_questions(now=None) -> int:
+    """Close the waiting questions nobody claimed within the brand's ``waiting_days``.
+
+    Until then a question stays in the queue and claimable, its visitor there or
+    not. Hook for the visitor's "closed, ask again" e-mail (reachable visitors):
+    enqueue it next to ``end_by_system`` below, in the same transaction.
+    """
+    now = now or timezone.now()
+    closed = 0
+    for days in Brand.objects.values_list("waiting_days", flat=True).distinct():
+        cutoff = now - timedelta(days=days)
+        old = Conversation.objects.filter(
+            status=Conversation.Status.WAITING, brand__waiting_days=days, created_at__lt=cutoff
+        ).values_list("pk", flat=True)[:BATCH]
+        for pk in old:
+            if end_by_system(conversation_id=pk, reason=Conversation.EndReason.UNANSWERED, notice=unanswered_notice(days),
+                             still=lambda c: c.status == Conversation.Status.WAITING):
+                closed += 1
+    return closed
