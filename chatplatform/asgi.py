@@ -11,11 +11,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from chatplatform.consumers import close_sockets_on_shutdown  # noqa: E402
+from chatplatform.db import close_connections_after_requests  # noqa: E402
 from chatplatform.gc_tuning import tune_for_many_sockets  # noqa: E402
 from chatplatform.handshake_logging import format_lazily  # noqa: E402
 from chatplatform.routing import websocket_application  # noqa: E402
 
 close_sockets_on_shutdown()
+close_connections_after_requests()
 format_lazily()
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
