@@ -39,7 +39,18 @@ from time import monotonic
 from asgiref.sync import SyncToAsync
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+from django.db import Error as DjangoDatabaseError
 from django.db import close_old_connections, connections
+
+try:
+    from psycopg import Error as PsycopgError
+except ImportError:  # SQLite-only installs
+    PsycopgError = DjangoDatabaseError
+
+# What a database that is away for a moment raises: through Django (the threads) or psycopg
+# itself (the hot path's pool, chatplatform/asyncdb.py). Sockets answer these `unavailable` or
+# close with 1012 (chatplatform/consumers.py), never 1011.
+DATABASE_ERRORS = (DjangoDatabaseError, PsycopgError)
 
 # When the chat socket whose task this is opened (time.monotonic()); None: not a socket's task.
 # Set by chatplatform.consumers.ProtocolConsumer; also read by chatplatform/layers.py.
