@@ -55,3 +55,14 @@ async def test_a_database_error_in_a_layer_resync_closes_the_expert_socket_with_
     monkeypatch.setattr(consumers, "_queue_state", failing)
     await get_channel_layer().group_send(expert_group(alice.pk), {"type": "layer.resync"})
     assert await expert.closed_with() == CLOSE_GOING_AWAY
+
+
+def test_a_database_error_in_a_page_answers_503_with_retry_after_and_the_next_request_works(client, brand, monkeypatch):
+    from visitors import selectors
+
+    real = selectors.get_active_brand
+    monkeypatch.setattr(selectors, "get_active_brand", failing)
+    response = client.get("/widget/acme/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    monkeypatch.setattr(selectors, "get_active_brand", real)
+    assert client.get("/widget/acme/").status_code == 200
