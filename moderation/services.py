@@ -26,6 +26,7 @@ from visitors.models import Conversation, Message
 
 from .models import Alert, Block, ModerationEvent, ReportTicket
 from .permissions import COMMUNITY_MANAGERS
+from .selectors import can_moderate
 from .serializers import alert_object, block_object, report_object
 
 BLOCKED_DETAIL = "You can no longer use this chat: an expert blocked you after a conversation."
@@ -238,6 +239,10 @@ def _alert_changed(alert: Alert) -> None:
 
 @transaction.atomic
 def acknowledge_alert(*, user, alert_id) -> Alert:
+    # Read afresh: the caller's user (a live feed's) holds the rights of its handshake.
+    fresh = get_user_model().objects.filter(pk=user.pk).first()
+    if fresh is None or not can_moderate(fresh):
+        raise ChatError(errors.FORBIDDEN, "You may no longer moderate.")
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
     alert = Alert.objects.select_for_update().filter(pk=int(alert_id)).first() if re.fullmatch(r"[0-9]{1,18}", str(alert_id)) else None
     if alert is None:
