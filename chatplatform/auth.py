@@ -61,6 +61,18 @@ def _read_user(scope):
     return user
 
 
+def user_of_session(session_key):
+    """The user a session signs in now, read afresh (AnonymousUser if none); in a database thread.
+
+    For sockets that re-check who they serve: the scope's session and user are
+    the ones read at the handshake.
+    """
+    from importlib import import_module
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    return _read_user({"session": session})
+
+
 def read_user_now(scope):
     """The scope's user (AnonymousUser when the session signs nobody in), read once; call it in a database thread."""
     user = scope["user"]

@@ -14,11 +14,10 @@ from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
-from django.db import DatabaseError, InterfaceError
 from redis.exceptions import RedisError
 
 from chatplatform import errors, protocol
-from chatplatform.db import SOCKET_OPENED
+from chatplatform.db import DATABASE_ERRORS, SOCKET_OPENED
 from chatplatform.errors import ChatError
 
 logger = logging.getLogger(__name__)
@@ -48,18 +47,36 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         # Marks this task as a chat socket's: its database calls queue by age (chatplatform/db.py),
         # and its own channel is subscribed without holding up the handshake (chatplatform/layers.py).
         SOCKET_OPENED.set(monotonic())
+        self.accepted = False
         try:
             await super().__call__(scope, receive, send)
         except (RedisError, OSError) as exc:
             # The channel layer went away (Redis restarted, network cut). Without this the
             # consumer dies with a traceback and a 1011; the database holds every message, so
             # the client is told to reconnect and resume (1012) instead.
-            logger.warning("channel layer unavailable (%s); closing the socket with %s", type(exc).__name__, CLOSE_GOING_AWAY)
-            LIVE_SOCKETS.discard(self)
-            await send({"type": "websocket.close", "code": CLOSE_GOING_AWAY})
+            await self.close_going_away(send, "channel layer", exc)
+        except DATABASE_ERRORS as exc:
+            # The database went away (a failover, a restart) in a handshake, a layer event or a
+            # close: the next attempt gets a fresh connection (CONN_HEALTH_CHECKS), so the
+            # client is told to reconnect (1012), not that the server failed (1011, HTTP 500).
+            await self.close_going_away(send, "database", exc)
+
+    async def close_going_away(self, send, what: str, exc: BaseException) -> None:
+        logger.warning("%s unavailable (%s); closing the socket with %s", what, type(exc).__name__, CLOSE_GOING_AWAY)
+        LIVE_SOCKETS.discard(self)
+        if not self.accepted:  # refused before accept, daphne answers HTTP 403: accept, so the 1012 reaches the client
+            await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": CLOSE_GOING_AWAY})
+        try:  # what the close would have done (groups, presence rows, heartbeats), as far as it can now
+            for group in self.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            await self.disconnect(CLOSE_GOING_AWAY)
+        except Exception as cleanup:  # the same outage: what is left expires (group expiry, stale rows)
+            logger.warning("cleanup after closing with %s failed (%s)", CLOSE_GOING_AWAY, type(cleanup).__name__)
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
+        self.accepted = True
         LIVE_SOCKETS.add(self)
 
     async def websocket_disconnect(self, message):
@@ -91,7 +108,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         except ChatError as exc:
             await self.send_error(exc.code, exc.detail, protocol.frame_ref(data), **exc.extra)
             await self.after_refusal(exc)
-        except (DatabaseError, InterfaceError):
+        except DATABASE_ERRORS:
             logger.exception("database error while handling a %s frame", self.__class__.__name__)
             await self.send_error(
                 errors.UNAVAILABLE, "The server could not store this just now; send it again.", protocol.frame_ref(data)

@@ -39,7 +39,18 @@ from time import monotonic
 from asgiref.sync import SyncToAsync
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import Error as DjangoDatabaseError
+from django.db import close_old_connections, connections
+
+try:
+    from psycopg import Error as PsycopgError
+except ImportError:  # SQLite-only installs
+    PsycopgError = DjangoDatabaseError
+
+# What a database that is away for a moment raises: through Django (the threads) or psycopg
+# itself (the hot path's pool, chatplatform/asyncdb.py). Sockets answer these `unavailable` or
+# close with 1012 (chatplatform/consumers.py), never 1011.
+DATABASE_ERRORS = (DjangoDatabaseError, PsycopgError)
 
 # When the chat socket whose task this is opened (time.monotonic()); None: not a socket's task.
 # Set by chatplatform.consumers.ProtocolConsumer; also read by chatplatform/layers.py.
@@ -192,3 +203,28 @@ def shutdown() -> None:
         _executor.shutdown(wait=True)
         _executor = None
         gc.collect()
+
+
+def _close_request_connections(sender, **kwargs) -> None:
+    # On the request's own thread (Django runs request_finished's sync receivers there).
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+def close_connections_after_requests() -> None:
+    """Under the ASGI server, close each HTTP request's database connections when it finishes.
+
+    Django runs each request's view on a thread of its own (asgiref's
+    ThreadSensitiveContext), so a connection kept for CONN_MAX_AGE outlives its
+    thread: nothing reuses it, and it closes only when the garbage collector,
+    tuned to run rarely (chatplatform/gc_tuning.py), frees it. 80 requests left
+    81 connections open; 200 sign-ins in a row ran PostgreSQL out of them.
+    The sockets' threads above keep theirs (CONN_MAX_AGE): they live as long
+    as the process. Connected for Django's ASGIHandler only, so the test
+    client's requests (inside a test's transaction) are left alone.
+    """
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.signals import request_finished
+
+    request_finished.connect(_close_request_connections, sender=ASGIHandler, dispatch_uid="chatplatform.db.close_request_connections")

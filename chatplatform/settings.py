@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A database error in a view: 503 and Retry-After, not a 500.
+    "chatplatform.unavailable.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into a 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -99,7 +101,11 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Health checks: a connection kept since an earlier call is tested (one SELECT 1) before each
+# database call of the sockets' threads and replaced if dead, e.g. after a failover terminated it.
+DATABASES = {"default": dj_database_url.parse(
+    DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
+)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One process, several threads: wait for the write lock instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -311,6 +311,10 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     user_revoked = expert_revoked
 
+    async def user_permissions_changed(self, event):
+        """The user's groups, staff status or permissions changed (moderation/revocation.py): the heartbeat's check, now."""
+        await heartbeats.check_now(self)
+
     async def layer_resync(self, event):
         await super().layer_resync(event)
         if self.queue_groups and self.queue_shown is not None:

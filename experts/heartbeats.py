@@ -76,7 +76,9 @@ class _Heartbeat:
 
     async def beat_once(self, index: int = 0, slices: int = 1) -> None:
         """Beat for the sockets of slice ``index`` (of ``slices``): all of them by default."""
-        members = [c for name, c in self.sockets.items() if slices == 1 or _slot(name, slices) == index]
+        await self.beat_members([c for name, c in self.sockets.items() if slices == 1 or _slot(name, slices) == index])
+
+    async def beat_members(self, members: list) -> None:
         if not members:
             return
         verdicts = await database_sync_to_async(beat)(
@@ -112,6 +114,13 @@ def _for_this_loop() -> _Heartbeat:
 def join(consumer) -> None:
     """Beat for this socket from now on (it has ``channel_name``, ``session_key``, ``user`` and ``expert``)."""
     _for_this_loop().add(consumer)
+
+
+async def check_now(consumer) -> None:
+    """The beat's check for this one socket at once (its rights changed), without waiting for its slice."""
+    heartbeat = _for_this_loop()
+    if heartbeat.sockets.get(consumer.channel_name) is consumer:
+        await heartbeat.beat_members([consumer])
 
 
 def leave(consumer) -> None:

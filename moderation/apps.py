@@ -15,3 +15,4 @@ class ModerationConfig(AppConfig):
     def ready(self):
         # After every migrate, the "Community managers" group holds exactly its permissions.
         post_migrate.connect(_ensure_group, sender=self)
+        from . import revocation  # noqa: F401 - connects the receivers that make live feeds re-check rights

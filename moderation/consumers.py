@@ -1,12 +1,32 @@
-"""The community managers' live feed: /ws/v1/moderation/ (docs/protocol.md, "Moderation socket")."""
+"""The community managers' live feed: /ws/v1/moderation/ (docs/protocol.md, "Moderation socket").
 
-from chatplatform import protocol
+The feed re-checks its manager's rights (moderation/revocation.py): when they
+change (groups, staff, permissions: `user.permissions_changed`) and every
+CHAT_PRESENCE_HEARTBEAT_SECONDS, the backstop for a change no signal saw (a
+queryset update, SQL) or an event lost. A manager who lost them is closed
+with 4403, one signed out with 4401.
+"""
+
+import asyncio
+import logging
+
+from django.conf import settings
+
+from chatplatform import errors, protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
-from chatplatform.db import database_sync_to_async
+from chatplatform.db import DATABASE_ERRORS, database_sync_to_async
 from chatplatform.groups import moderators_group, user_group
 
 from . import flood, selectors, services
 from .serializers import alert_object
+
+logger = logging.getLogger(__name__)
+
+# What a failed re-check says, and how the feed closes.
+LOST = {
+    "signed_out": (CLOSE_UNAUTHENTICATED, "Your session has ended: sign in again."),
+    "forbidden": (CLOSE_FORBIDDEN, "You may no longer follow the moderation feed."),
+}
 
 
 def _welcome():
@@ -33,6 +53,7 @@ class ModerationConsumer(ProtocolConsumer):
     async def connect(self):
         self.user = self.scope.get("user")
         self.joined = False
+        self.rechecks = None
         if not getattr(self.user, "is_authenticated", False):
             await self.accept()
             await self.close(CLOSE_UNAUTHENTICATED)
@@ -42,13 +63,21 @@ class ModerationConsumer(ProtocolConsumer):
             await self.close(CLOSE_FORBIDDEN)
             return
         await self.accept()
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
         await self.channel_layer.group_add(moderators_group(), self.channel_name)
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
         self.joined = True
         await self.send_frame(await database_sync_to_async(_welcome)())
+        self.rechecks = asyncio.ensure_future(self._recheck_every_beat())
 
     async def disconnect(self, code):
+        if self.rechecks is not None and self.rechecks is not asyncio.current_task():
+            self.rechecks.cancel()
+        await self._leave_groups()
+
+    async def _leave_groups(self) -> None:
         if self.joined:
+            self.joined = False
             await self.channel_layer.group_discard(moderators_group(), self.channel_name)
             await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
 
@@ -56,7 +85,37 @@ class ModerationConsumer(ProtocolConsumer):
         alert = await database_sync_to_async(_ack)(self.user, frame.alert)
         await self.send_frame({"type": "alert.updated", "alert": alert})
 
+    async def after_refusal(self, exc):
+        if exc.code == errors.FORBIDDEN:  # the rights went since the last check: the feed goes too
+            await self.recheck()
+
+    # --- the rights, re-checked -------------------------------------------------
+
+    async def recheck(self) -> None:
+        verdict = await database_sync_to_async(selectors.feed_still_allowed)(
+            session_key=self.session_key, user_id=self.user.pk
+        )
+        if verdict is not None and self.joined:
+            code, detail = LOST[verdict]
+            await self.send_error(errors.FORBIDDEN, detail)
+            await self.close(code)
+            await self._leave_groups()  # at once: no alert reaches it before its disconnect
+
+    async def _recheck_every_beat(self) -> None:
+        while self.joined:
+            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS)
+            try:
+                await self.recheck()
+            except asyncio.CancelledError:
+                raise
+            except DATABASE_ERRORS as exc:  # the database is away for a moment: the next beat tries again
+                logger.warning("moderation feed re-check failed (%s); trying again at the next beat", type(exc).__name__)
+
     # --- pushed ---------------------------------------------------------------
+
+    async def user_permissions_changed(self, event):
+        """The manager's groups, staff status or permissions changed: still allowed?"""
+        await self.recheck()
 
     async def user_revoked(self, event):
         """Signed out or password changed: the feed goes with the session."""

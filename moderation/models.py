@@ -85,12 +85,19 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # System alerts raised at most once per key: "abuse:<conversation id>", "flood:<visitor id>:<UTC hour>".
+    # Unique (below), so two processes racing to raise the same alert make one. None: no such rule.
+    dedupe_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         permissions = [("moderate", "Can follow the live moderation feed")]
         # The open alerts, newest first (live feed welcome, overview).
         indexes = [models.Index(fields=["status", "created_at"], name="alert_status_created")]
+        # "Alert once" (moderation/services.py, _raise_alert); its index also serves the read before the insert.
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=models.Q(dedupe_key__isnull=False), name="alert_once_per_key"),
+        ]
 
     def __str__(self):
         return f"Alert {self.pk}: {self.get_kind_display()}"

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from chatplatform.auth import user_of_session
 from chatplatform.statements import Param, Statement
 from visitors.models import Brand, Visitor
 
@@ -85,7 +86,23 @@ def active_block_count() -> int:
 
 
 def can_moderate(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm("moderation.moderate"))
+    """An active staff user holding ``moderation.moderate`` (the Community managers group, or a superuser)."""
+    return bool(
+        getattr(user, "is_authenticated", False) and user.is_active and user.is_staff
+        and user.has_perm("moderation.moderate")
+    )
+
+
+def feed_still_allowed(*, session_key, user_id) -> str | None:
+    """None if a live feed opened by ``user_id`` with this session may stay open; else "signed_out" or "forbidden".
+
+    Read afresh (the session, the user, their groups and permissions): the
+    feed's own user object holds what was true at its handshake.
+    """
+    user = user_of_session(session_key) if session_key else None
+    if user is None or not user.is_authenticated or user.pk != user_id:
+        return "signed_out"
+    return None if can_moderate(user) else "forbidden"
 
 
 def per_day(model, days: int = 30) -> list[tuple]:

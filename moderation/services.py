@@ -9,7 +9,8 @@ import re
 from datetime import timedelta, timezone as dt_timezone
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chatplatform import errors
@@ -24,6 +25,7 @@ from visitors import services as visitor_services
 from visitors.models import Conversation, Message
 
 from .models import Alert, Block, ModerationEvent, ReportTicket
+from .selectors import can_moderate
 from .serializers import alert_object, block_object, report_object
 from .tasks import email_alert, email_report
 
@@ -64,8 +66,19 @@ def end_by_expert(*, expert: ExpertProfile, conversation_id) -> Conversation:
     return conversation
 
 
-def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None) -> Alert:
-    alert = Alert.objects.create(brand=brand, kind=kind, note=note, conversation=conversation, raised_by=expert)
+def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None, dedupe_key: str | None = None) -> Alert | None:
+    """Create an alert and tell the managers; with ``dedupe_key``, None if one with that key exists (Alert.dedupe_key)."""
+    fields = {"brand": brand, "kind": kind, "note": note, "conversation": conversation, "raised_by": expert}
+    if dedupe_key is None:
+        alert = Alert.objects.create(**fields)
+    else:
+        if Alert.objects.filter(dedupe_key=dedupe_key).exists():  # the common case, on the constraint's index
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: the caller's transaction goes on after a lost race
+                alert = Alert.objects.create(**fields, dedupe_key=dedupe_key)
+        except IntegrityError:  # another process raised it meanwhile
+            return None
     alert = Alert.objects.select_related("brand", "raised_by").get(pk=alert.pk)
     send_event_on_commit(moderators_group(), {"type": "alert.created", "alert": alert_object(alert)})
     # Queued in this transaction, sent by the worker: never from a socket's database thread.
@@ -177,22 +190,22 @@ def note_flagged_message(*, message: Message) -> Alert | None:
     conversation = Conversation.objects.select_related("brand").get(pk=message.conversation_id)
     record(ModerationEvent.Action.FLAG, actor_kind="system", brand=conversation.brand, conversation=conversation, seq=message.seq)
     flagged = Message.objects.filter(conversation=conversation, flagged=True).count()
-    already = Alert.objects.filter(conversation=conversation, kind=Alert.Kind.ABUSE).exists()
-    if flagged >= settings.ABUSE_ALERT_THRESHOLD and not already:
-        return _raise_alert(brand=conversation.brand, kind=Alert.Kind.ABUSE, conversation=conversation,
-                            note=f"{flagged} messages from the visitor were flagged as abusive.")
-    return None
+    if flagged < settings.ABUSE_ALERT_THRESHOLD:
+        return None
+    return _raise_alert(brand=conversation.brand, kind=Alert.Kind.ABUSE, conversation=conversation,
+                        note=f"{flagged} messages from the visitor were flagged as abusive.",
+                        dedupe_key=f"abuse:{conversation.pk}")
 
 
 @transaction.atomic
 def note_flooding(*, visitor) -> Alert | None:
-    """A visitor hit a flood limit: tell the managers, at most once an hour per visitor."""
-    since = timezone.now() - timedelta(hours=1)
-    recent = ModerationEvent.objects.filter(action=ModerationEvent.Action.FLOOD, details__visitor=str(visitor.pk), created_at__gte=since)
-    if recent.exists():
-        return None
-    record(ModerationEvent.Action.FLOOD, actor_kind="system", brand=visitor.brand, visitor=str(visitor.pk))
-    return _raise_alert(brand=visitor.brand, kind=Alert.Kind.FLOOD, note="A visitor went over the flood limits and was slowed down.")
+    """A visitor hit a flood limit: tell the managers, at most once per visitor per hour (UTC clock hours)."""
+    hour = timezone.now().astimezone(dt_timezone.utc).strftime("%Y%m%d%H")
+    alert = _raise_alert(brand=visitor.brand, kind=Alert.Kind.FLOOD, dedupe_key=f"flood:{visitor.pk}:{hour}",
+                         note="A visitor went over the flood limits and was slowed down.")
+    if alert is not None:
+        record(ModerationEvent.Action.FLOOD, actor_kind="system", brand=visitor.brand, visitor=str(visitor.pk))
+    return alert
 
 
 # --- community managers -------------------------------------------------------------------
@@ -204,6 +217,10 @@ def _alert_changed(alert: Alert) -> None:
 
 @transaction.atomic
 def acknowledge_alert(*, user, alert_id) -> Alert:
+    # Read afresh: the caller's user (a live feed's) holds the rights of its handshake.
+    fresh = get_user_model().objects.filter(pk=user.pk).first()
+    if fresh is None or not can_moderate(fresh):
+        raise ChatError(errors.FORBIDDEN, "You may no longer moderate.")
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
     alert = Alert.objects.select_for_update().filter(pk=int(alert_id)).first() if re.fullmatch(r"[0-9]{1,18}", str(alert_id)) else None
     if alert is None:
