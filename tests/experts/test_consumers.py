@@ -391,8 +391,10 @@ async def test_one_heartbeat_serves_every_expert_socket_of_the_process(connect, 
     settings.CHAT_PRESENCE_HEARTBEAT_SLICES = 1  # all five in each beat
     alices = [await connect.expert(alice) for _ in range(3)]
     bobs = [await connect.expert(bob) for _ in range(2)]
+    # Counted once all five are in: how long their handshakes take depends on the machine, not on the beats.
+    calls.clear()
     await asyncio.sleep(0.7)
-    assert 2 <= len(calls) <= 4 and max(calls) == 5, calls  # about one beat per interval, for all five sockets
+    assert 1 <= len(calls) <= 4 and set(calls) == {5}, calls  # about one beat per interval, for all five sockets
     seen = await database_sync_to_async(lambda: sorted(ExpertConnection.objects.values_list("seen_at", flat=True)))()
     assert len(seen) == 5 and seen[-1] - seen[0] < timedelta(seconds=0.2)  # refreshed together
     await database_sync_to_async(ExpertProfile.objects.filter(pk=bob.pk).update)(is_suspended=True)
