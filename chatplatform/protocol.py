@@ -54,6 +54,24 @@ Nickname = Annotated[str, Field(max_length=40), AfterValidator(_blank_as_empty)]
 Status = Literal["online", "away", "offline"]
 
 
+MAX_PAGE_PATH = 200
+MAX_PAGE_TITLE = 200
+
+
+def _no_controls(value: str) -> str:
+    # Control characters (NUL, line breaks, escapes) have no place in a path or a title.
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _page_path(value: str) -> str:
+    _no_controls(value)
+    if not value.startswith("/") or "?" in value or "#" in value:
+        raise ValueError("must be a path starting with `/`, without query string or fragment")
+    return value
+
+
 class InboundFrame(BaseModel):
     """A frame a client sends. Strict types: "5" is not a number, 1 is not text."""
 
@@ -62,10 +80,20 @@ class InboundFrame(BaseModel):
 
 # --- visitor socket -------------------------------------------------------------
 
+class Page(InboundFrame):
+    """Added: the brand's page the visitor asks from (the loader passes it; docs/protocol.md)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    path: Annotated[str, Field(min_length=1, max_length=MAX_PAGE_PATH), AfterValidator(_page_path)]
+    title: Annotated[str, Field(max_length=MAX_PAGE_TITLE), AfterValidator(_no_controls)] = ""
+
+
 class Hello(InboundFrame):
     token: Optional[Annotated[str, Field(max_length=200)]] = None
     nickname: Optional[Nickname] = None
     last_seq: Seq = 0
+    # Added: the page the widget is open on; a question started on this socket without one of its own gets it.
+    page: Optional[Page] = None
 
 
 class ConversationStart(InboundFrame):
@@ -74,6 +102,8 @@ class ConversationStart(InboundFrame):
     client_id: ClientId
     # Added: the nickname may also be given with the question.
     nickname: Optional[Nickname] = None
+    # Added: the page the question is asked from.
+    page: Optional[Page] = None
 
 
 class VisitorMessageSend(InboundFrame):
@@ -299,6 +329,11 @@ class VisitorObject(OutboundObject):
     away_since: Optional[datetime] = None
 
 
+class PageObject(OutboundObject):
+    path: str
+    title: str
+
+
 class RatingObject(OutboundObject):
     score: int
     comment: str
@@ -321,6 +356,8 @@ class ConversationObject(OutboundObject):
     expert_read_seq: int = 0
     # Added: why the system ended it (ended_by "system"); null otherwise.
     end_reason: Optional[Literal["inactive", "unanswered"]] = None
+    # Added: the brand's page the question was asked from (path and title), when the widget said.
+    page: Optional[PageObject] = None
 
 
 class MessageObject(OutboundObject):
@@ -375,6 +412,11 @@ def queue_updated_frame(conversation: dict) -> dict:
 
 def queue_removed_frame(conversation_id: str) -> dict:
     return {"type": "queue.removed", "conversation": conversation_id}
+
+
+def experts_online_frame(count: int) -> dict:
+    """Added: how many experts could take the visitor's question now (pushed when it changes)."""
+    return {"type": "experts.online", "count": count}
 
 
 def presence_frame(status: str) -> dict:

@@ -2,7 +2,8 @@
 
 Personal data here is what visitors wrote or what identifies them: message
 texts, nicknames (also kept as messages' author names), rating comments, report
-descriptions and e-mails, and keyed address hashes. This module sits at the top
+descriptions and e-mails, the pages questions were asked from (path and title),
+and keyed address hashes. This module sits at the top
 layer because it spans the messaging core and the moderation records.
 """
 
@@ -45,6 +46,7 @@ def _purge_conversations(conversations) -> int:
     count = messages.update(text=PURGED)
     Message.objects.filter(conversation__in=conversations, author=Message.Author.VISITOR).update(author_name=VISITOR_DEFAULT_NAME)
     Conversation.objects.filter(pk__in=conversations).exclude(rating_comment="").update(rating_comment="")
+    _forget_pages(conversations)
     ReportTicket.objects.filter(conversation__in=conversations).exclude(email="", description=PURGED).update(
         email="", description=PURGED
     )
@@ -57,7 +59,13 @@ def _erase_visitor_parts(conversations) -> int:
     count = mine.exclude(text=PURGED).update(text=PURGED)
     mine.exclude(author_name=VISITOR_DEFAULT_NAME).update(author_name=VISITOR_DEFAULT_NAME)
     Conversation.objects.filter(pk__in=conversations).exclude(rating_comment="").update(rating_comment="")
+    _forget_pages(conversations)
     return count
+
+
+def _forget_pages(conversations) -> None:
+    """The page a question was asked from goes with its texts: an order page's title or path may name the visitor."""
+    Conversation.objects.filter(pk__in=conversations).exclude(page_path="", page_title="").update(page_path="", page_title="")
 
 
 def _abandoned_conversations(cutoff):

@@ -96,13 +96,14 @@ def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True
     }
 
 
-def _start(visitor, address_hashes, frame, flagged):
+def _start(visitor, address_hashes, frame, flagged, page=None):
     _refuse_if_blocked(visitor, address_hashes)
+    page = frame.page or page  # the question's own page, else the one the socket said at hello
     retry = selectors.started_with(visitor=visitor, client_id=frame.client_id)
     # The nickname changes with the start, in its transaction: a refused start changes nothing.
     conversation = services.start_conversation(
         visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged,
-        nickname=frame.nickname,
+        nickname=frame.nickname, page_path=page.path if page else "", page_title=page.title if page else "",
     )
     first = conversation.messages.get(seq=1)
     if flagged and not retry:
@@ -217,6 +218,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     async def connect(self):
         self.init_delivery()
         self.visitor = None
+        self.page = None  # the page said at hello (protocol.Page), for a question started without one
         self.open_conversation_id = None
         self.hello_deadline = None
         self.heartbeat = None
@@ -338,6 +340,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.open_sockets.claim("visitor", visitor.id)
             await self.join_own_group(visitor_group(visitor.id))
         self.visitor = visitor
+        self.page = frame.page
         state["brand"]["experts_online"] = await shared_experts_online_count(self.brand)
         conversation = state["conversation"]
         if conversation_id and (conversation is None or conversation["id"] != conversation_id):
@@ -409,7 +412,9 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         return abuse.is_abusive(text, self.brand_words)
 
     async def on_conversation_start(self, frame):
-        conversation, first = await database_sync_to_async(_start)(self.visitor, self.address_hashes, frame, self.flagged(frame.text))
+        conversation, first = await database_sync_to_async(_start)(
+            self.visitor, self.address_hashes, frame, self.flagged(frame.text), self.page
+        )
         if not await self.apply_conversation(conversation):
             # A retry of a start this socket already showed: answer it all the same.
             await self.send_frame(protocol.conversation_frame(conversation))

@@ -123,6 +123,11 @@ class Conversation(models.Model):
     rated_at = models.DateTimeField(null=True, blank=True)
     # How many times the rating was changed after it was first given (at most CHAT_RATING_CHANGES).
     rating_changes = models.PositiveSmallIntegerField(default=0)
+    # The brand's page the question was asked from, as the widget said at the start (path without
+    # query string, and the page's title): shown to experts; blank when not said. Personal
+    # (an order page's title), so the retention purge and erasure blank both.
+    page_path = models.CharField(max_length=200, blank=True, default="")
+    page_title = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

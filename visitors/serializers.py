@@ -4,6 +4,7 @@ from chatplatform.protocol import (
     ConversationObject,
     ExpertObject,
     MessageObject,
+    PageObject,
     RatingObject,
     VisitorObject,
     dump,
@@ -50,6 +51,7 @@ def conversation_object(conversation: Conversation) -> dict:
             visitor_read_seq=conversation.visitor_read_seq,
             expert_read_seq=conversation.expert_read_seq,
             end_reason=conversation.end_reason or None,
+            page=PageObject(path=conversation.page_path, title=conversation.page_title) if conversation.page_path else None,
         )
     )
 

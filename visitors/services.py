@@ -150,14 +150,15 @@ def _lock_visitor(visitor: Visitor) -> None:
 @transaction.atomic
 def start_conversation(
     *, visitor: Visitor, text: str, client_id: str, topic_slug: str | None = None, excluded=(), flagged: bool = False,
-    nickname: str | None = None,
+    nickname: str | None = None, page_path: str = "", page_title: str = "",
 ) -> Conversation:
     """Open a waiting conversation with its first message and offer it to the experts.
 
     A retry of the same start (same client id) returns the conversation it made.
     Experts the visitor asked to move on from before stay excluded. A
     ``nickname`` given with the question is set in the same transaction, so a
-    refused start leaves it as it was.
+    refused start leaves it as it was. ``page_path`` and ``page_title``: the brand's page it was
+    asked from, as the widget said (validated by chatplatform/protocol.py's ``Page``).
     """
     _lock_visitor(visitor)  # two tabs starting at once: exactly one conversation
     earlier = (
@@ -185,7 +186,8 @@ def start_conversation(
     if name != visitor.nickname:
         Visitor.objects.filter(pk=visitor.pk).update(nickname=name)
     conversation = Conversation.objects.create(
-        brand_id=visitor.brand_id, visitor=visitor, topic=topic, last_seq=1
+        brand_id=visitor.brand_id, visitor=visitor, topic=topic, last_seq=1,
+        page_path=page_path, page_title=page_title if page_path else "",
     )
     Message.objects.create(
         conversation=conversation,

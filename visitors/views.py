@@ -13,10 +13,13 @@ from . import selectors
 DEMO_BRAND = "acme"
 
 
+def _brand_origins(brand) -> list[str]:
+    return list(dict.fromkeys(o for o in (normalise_origin(line) for line in brand.origin_list) if o))
+
+
 def _frame_ancestors(brand) -> list[str]:
     """'self' and the brand's allowed origins: only those pages may frame its widget."""
-    origins = [o for o in (normalise_origin(line) for line in brand.origin_list) if o]
-    return [SELF, *dict.fromkeys(origins)]
+    return [SELF, *_brand_origins(brand)]
 
 
 @require_GET
@@ -26,7 +29,9 @@ def widget(request, brand_slug):
     brand = selectors.get_active_brand(brand_slug)
     if brand is None:
         raise Http404("No such brand.")
-    response = render(request, "visitors/widget.html", {"brand": brand})
+    # The widget takes the host page's path and title only from these (static/widget/widget.js).
+    context = {"brand": brand, "page_origins": " ".join(_brand_origins(brand))}
+    response = render(request, "visitors/widget.html", context)
     # What django-csp's @csp_replace sets, computed per brand.
     response._csp_replace = {"frame-ancestors": _frame_ancestors(brand)}
     return response

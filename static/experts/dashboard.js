@@ -174,6 +174,7 @@
     head.appendChild(C.el("strong", null, conversation.visitor.nickname || "Visitor"));
     head.appendChild(C.el("span", "muted queue-topic", " · " + (topicLabel(conversation) || "no topic")));
     li.appendChild(head);
+    if (conversation.page) li.appendChild(C.el("p", "queue-page muted", pageLabel(conversation.page)));
     li.appendChild(C.el("p", "queue-preview", preview));
     var wait = C.el("p", "queue-wait muted", waitingFor(conversation.created_at));
     wait.setAttribute("data-since", conversation.created_at);
@@ -192,6 +193,11 @@
     state.queue[conversation.id] = { conversation: conversation, node: li };
     renderQueueCount();
     if (live) notify("A new question is waiting", preview);
+  }
+
+  // The brand's page the question was asked from, as text (never a link: the visitor's widget said it).
+  function pageLabel(page) {
+    return "Asked on " + (page.title ? "\u201c" + page.title + "\u201d (" + page.path + ")" : page.path);
   }
 
   // Whether the visitor is still on the site: a question stays claimable after they left.
@@ -282,6 +288,7 @@
     };
     panel.querySelector(".conv-visitor").textContent = c.visitor.nickname || "Visitor";
     panel.querySelector(".conv-topic").textContent = c.topic ? "· " + topicLabel(c) : "";
+    panel.querySelector(".conv-page").textContent = c.page ? pageLabel(c.page) : "";
 
     var select = panel.querySelector(".canned");
     canned.forEach(function (text, i) {

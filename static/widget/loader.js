@@ -12,7 +12,11 @@
  *   The hidden widget does not connect its socket until it is opened, or
  *   until the loader tells it the visitor has a conversation going.
  * - The unread count is a "(n) " prefix on the host's title; removing it
- *   keeps whatever title the host page has set since. */
+ *   keeps whatever title the host page has set since.
+ * - The widget is told which page it is open on (path without query string or
+ *   fragment, and title, each cut to 200 characters, control characters
+ *   removed), when it is ready and each time it opens: the expert sees where
+ *   the question was asked. The widget takes it only from a brand's origin. */
 (function () {
   "use strict";
   try {
@@ -90,6 +94,18 @@
       layout();
     }
 
+    function clip(text, most) {
+      // By code points, as the server counts: never half of a surrogate pair.
+      return Array.from(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").replace(/\s+/g, " ").trim()).slice(0, most).join("");
+    }
+
+    /* Where the visitor is: the path alone (a query string may hold an order number or a search). */
+    function page() {
+      var path = clip(String(location.pathname || "/"), 200) || "/";
+      if (path.charAt(0) !== "/") path = "/" + path.slice(0, 199);
+      return { type: "page", path: path, title: clip(hostTitle(), 200) };
+    }
+
     function unavailable() {
       if (panel && panel.parentNode) panel.parentNode.removeChild(panel);
       if (button && button.parentNode) button.parentNode.removeChild(button);
@@ -126,6 +142,7 @@
       renderBadge();
       layout();
       storage.set("sessionStorage", "open", "1");
+      post(page());  // before "visibility": the hello it may trigger says where
       post({ type: "visibility", open: true });
       frame.focus();
     }
@@ -146,6 +163,7 @@
       ready = true;
       script.setAttribute("data-chat-widget", "ready");
       layout();
+      post(page());
       // Open again on the next page of this tab; else connect at once when a
       // conversation is going, to hear new messages while the bubble is closed.
       if (storage.get("sessionStorage", "open")) open();

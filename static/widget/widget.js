@@ -41,8 +41,11 @@
     typingTimer: null,
     typingSentAt: 0,
     typingStopTimer: null,
-    originalTitle: document.title
+    originalTitle: document.title,
+    page: null             // the host's page ({path, title}) as loader.js said, from a brand origin
   };
+  // The origins whose pages may tell us where the visitor is: the brand's, and our own (the demo shop).
+  var pageOrigins = (root.getAttribute("data-page-origins") || "").split(" ").filter(Boolean).concat([location.origin]);
 
   // --- talking to the host page (loader.js) -------------------------------------
 
@@ -63,6 +66,9 @@
       setOpen(!!data.open);
     } else if (data.type === "connect") {
       start();
+    } else if (data.type === "page" && pageOrigins.indexOf(event.origin) !== -1 &&
+               typeof data.path === "string" && data.path.charAt(0) === "/" && typeof data.title === "string") {
+      state.page = { path: data.path, title: data.title };
     }
   });
 
@@ -127,7 +133,8 @@
         type: "hello",
         token: store.get("token"),
         nickname: store.get("nickname") || undefined,
-        last_seq: state.lastSeq
+        last_seq: state.lastSeq,
+        page: state.page || undefined
       });
     },
     onFrame: onFrame,
@@ -501,6 +508,7 @@
     showPanel("chat");
     var frame = { type: "conversation.start", text: text, client_id: C.clientId(), created_at: new Date().toISOString() };
     if ($("topic").value) frame.topic = $("topic").value;
+    if (state.page) frame.page = state.page;
     $("question").value = "";
     if (nicknameChanged && state.welcomed) {
       // The protocol takes the nickname at hello: say hello again, then ask.
