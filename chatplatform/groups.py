@@ -34,6 +34,11 @@ def queue_group(brand_slug: str) -> str:
     return f"queue.{brand_slug}"
 
 
+def experts_online_group(brand_slug: str) -> str:
+    """One watcher per server process with the brand's widgets open, rung when its experts online may change."""
+    return f"online.{brand_slug}"
+
+
 def moderators_group() -> str:
     """Every community manager's live feed."""
     return "moderators"

@@ -230,6 +230,7 @@ CHAT_WORKER_LEASE_SECONDS = float(os.environ.get("CHAT_WORKER_LEASE_SECONDS", "3
 # The sweeps: scheduled work of the same worker, each run by one worker at a time
 # (name: (function, every so many seconds)).
 CHAT_WORKER_SWEEPS = {
+    "presence": ("visitors.tasks.mark_vanished_visitors_away", env_int("CHAT_SWEEP_PRESENCE_SECONDS", 60)),
     "inactive": ("visitors.tasks.end_inactive_conversations", env_int("CHAT_SWEEP_INACTIVE_SECONDS", 60)),
     "unanswered": ("visitors.tasks.close_unanswered_questions", env_int("CHAT_SWEEP_UNANSWERED_SECONDS", 300)),
     "retention": ("moderation.tasks.purge_expired_personal_data", env_int("CHAT_SWEEP_RETENTION_SECONDS", 3600)),
@@ -346,6 +347,9 @@ CHAT_ASYNC_DB_WAIT_SECONDS = float(os.environ.get("CHAT_ASYNC_DB_WAIT_SECONDS", 
 CHAT_BRAND_CACHE_SECONDS = float(os.environ.get("CHAT_BRAND_CACHE_SECONDS", "10"))
 # How long the visitor handshakes of a process share one count of a brand's online experts (0: count for each).
 CHAT_ONLINE_COUNT_SECONDS = float(os.environ.get("CHAT_ONLINE_COUNT_SECONDS", "2"))
+# An open widget hears `experts.online` when that count changes: a process counts at most once per
+# this many seconds per brand, however many experts come and go (visitors/experts_online.py).
+CHAT_ONLINE_PUSH_SECONDS = float(os.environ.get("CHAT_ONLINE_PUSH_SECONDS", "1"))
 # An expert's socket re-announces itself this often; one silent three times as
 # long (a killed process) no longer counts as online.
 CHAT_PRESENCE_HEARTBEAT_SECONDS = env_int("CHAT_PRESENCE_HEARTBEAT_SECONDS", 30)

@@ -40,6 +40,7 @@ FLOOD_KEY_PREFIX = f"chattestflood{os.getpid()}"
 # Each test makes its brands anew (same slug, new row): no process-wide copy.
 CHAT_BRAND_CACHE_SECONDS = 0
 CHAT_ONLINE_COUNT_SECONDS = 0
+CHAT_ONLINE_PUSH_SECONDS = 0.05
 # Nor a shared copy of a brand's blocks (ids repeat across tests); tests/moderation/test_block_index.py sets it.
 CHAT_BLOCK_INDEX_SECONDS = 0
 # The test process keeps CPython's collector: gc.freeze() here would keep whatever the first test

@@ -8,7 +8,7 @@ from chatplatform.groups import expert_group, queue_group, user_group
 from moderation import flood
 from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
-from visitors import loop_messages
+from visitors import experts_online, loop_messages
 from visitors import services as visitor_services
 from visitors.delivery import ConversationDelivery
 from visitors.selectors import messages_after, parse_conversation_id
@@ -174,6 +174,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         )
         # Presence kept alive, and the backstop for lost revocation events: one beat per process (heartbeats.py).
         heartbeats.join(self)
+        await experts_online.ring(self.brand_slugs)  # the widgets' "n experts online" (one more socket)
 
     async def disconnect(self, code):
         if self.expert is None:
@@ -184,6 +185,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
         await self.set_queue_groups([])
         await self.unfollow_all()
+        await experts_online.ring(self.brand_slugs)
 
     # --- presence ---------------------------------------------------------------
 
@@ -220,6 +222,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_presence_set(self, frame):
         await database_sync_to_async(services.set_presence)(expert=self.expert, status=frame.status)
+        await experts_online.ring(self.brand_slugs)
         # Every tab (this one included) hears the change through the expert group.
 
     async def on_conversation_claim(self, frame):

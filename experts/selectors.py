@@ -195,6 +195,22 @@ def experts_online_count(brand) -> int:
     )
 
 
+def experts_online_counts(brand_ids) -> dict:
+    """``experts_online_count`` for many brands (ids) in one query: brand id -> count (brands with none left out)."""
+    Membership = ExpertProfile.brands.through
+    rows = (
+        Membership.objects.filter(
+            brand_id__in=list(brand_ids),
+            expertprofile__presence=ExpertProfile.Presence.ONLINE,
+            expertprofile__is_suspended=False,
+            expertprofile__connections__seen_at__gte=live_since(),
+        )
+        .values("brand_id")
+        .annotate(experts=Count("expertprofile_id", distinct=True))
+    )
+    return {row["brand_id"]: row["experts"] for row in rows}
+
+
 _online_counts = SharedReads(experts_online_count, ttl=lambda: settings.CHAT_ONLINE_COUNT_SECONDS)
 
 

@@ -28,7 +28,7 @@ from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.serializers import block_object, protocol_time
 
-from . import loop_messages, selectors, services
+from . import experts_online, loop_messages, presence, selectors, services
 from .delivery import ConversationDelivery
 from .serializers import conversation_object, message_object
 from .tokens import address_hashes
@@ -219,6 +219,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.init_delivery()
         self.visitor = None
         self.page = None  # the page said at hello (protocol.Page), for a question started without one
+        self.experts_online = None  # the figure this socket showed last (welcome, then experts.online)
+        self.watched = False
         self.open_conversation_id = None
         self.hello_deadline = None
         self.heartbeat = None
@@ -265,6 +267,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             self.hello_deadline.cancel()
         if getattr(self, "heartbeat", None) is not None:
             self.heartbeat.cancel()
+        if getattr(self, "watched", False):
+            await experts_online.unwatch(self)
         if getattr(self, "open_sockets", None) is not None:
             await self.open_sockets.release()
         for group in getattr(self, "own_groups", ()):
@@ -272,6 +276,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         if hasattr(self, "followed"):
             await self.unfollow_all()
         if getattr(self, "visitor", None) is not None:
+            presence.leave(self.visitor.pk)
             # After leaving the groups: the visitor's other sockets (not this one) answer "still here".
             try:
                 await database_sync_to_async(services.mark_visitor_away)(visitor_id=self.visitor.pk)
@@ -340,8 +345,12 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.open_sockets.claim("visitor", visitor.id)
             await self.join_own_group(visitor_group(visitor.id))
         self.visitor = visitor
+        presence.join(visitor.pk)  # last_seen refreshed by this process while the socket is open
         self.page = frame.page
-        state["brand"]["experts_online"] = await shared_experts_online_count(self.brand)
+        # This process's watcher keeps the figure current while it has widgets of the brand open.
+        known = experts_online.known_count(self.brand.pk)
+        state["brand"]["experts_online"] = known if known is not None else await shared_experts_online_count(self.brand)
+        self.experts_online = state["brand"]["experts_online"]
         conversation = state["conversation"]
         if conversation_id and (conversation is None or conversation["id"] != conversation_id):
             await self.unfollow(conversation_id)
@@ -372,6 +381,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             if followed_late or self.followed[conversation["id"]] < conversation["last_seq"]:
                 await self.catch_up(conversation["id"])
         self.heartbeat = asyncio.ensure_future(self._beat())
+        self.watched = True
+        await experts_online.watch(self)
 
     async def join_own_group(self, group: str) -> None:
         if group not in self.own_groups:
@@ -407,6 +418,16 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def send_frame(self, frame: dict) -> None:
         await super().send_frame(visitor_view(frame))
+
+    async def show_experts_online(self, count: int) -> None:
+        """The process's watcher counted the brand's experts online: say so if the figure changed."""
+        if count == self.experts_online or self.blocked:
+            return
+        self.experts_online = count
+        try:
+            await self.send_frame(protocol.experts_online_frame(count))
+        except Exception as exc:  # closing meanwhile: nothing to tell
+            logger.debug("experts.online not sent (%s)", type(exc).__name__)
 
     def flagged(self, text: str) -> bool:
         return abuse.is_abusive(text, self.brand_words)

@@ -7,6 +7,8 @@ seen before returns the stored row instead of a second one.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -102,6 +104,35 @@ def mark_visitor_away(*, visitor_id) -> bool:
 def mark_visitor_here(*, visitor_id) -> bool:
     """One of the visitor's sockets is still open: they are here (after another socket of theirs closed)."""
     if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=False).update(away_since=None):
+        return False
+    _announce_presence_to_queue(visitor_id)
+    return True
+
+
+def refresh_visitors_seen(*, visitor_ids) -> None:
+    """These visitors have a socket open in the calling process: one UPDATE for all (visitors/presence.py).
+
+    One the presence sweep marked away meanwhile (this process could not reach
+    the database for three heartbeats) is here again, and the queue says so.
+    """
+    ids = list(visitor_ids)
+    for start in range(0, len(ids), 500):
+        Visitor.objects.filter(pk__in=ids[start:start + 500]).update(last_seen=timezone.now())
+    for visitor_id in Visitor.objects.filter(pk__in=ids, away_since__isnull=False).values_list("pk", flat=True)[:500]:
+        mark_visitor_here(visitor_id=visitor_id)
+
+
+def vanished_since():
+    """Visitors not refreshed since then have no open socket anywhere (three visitor heartbeats)."""
+    return timezone.now() - timedelta(seconds=3 * settings.CHAT_VISITOR_HEARTBEAT_SECONDS)
+
+
+@transaction.atomic
+def mark_vanished_away(*, visitor_id) -> bool:
+    """No process refreshed the visitor (theirs died with the socket open): away since they were last seen."""
+    if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=True, last_seen__lt=vanished_since()).update(
+        away_since=F("last_seen")
+    ):
         return False
     _announce_presence_to_queue(visitor_id)
     return True

@@ -10,13 +10,22 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .models import Brand, Conversation, Message
-from .services import end_by_system
+from .models import Brand, Conversation, Message, Visitor
+from .services import end_by_system, mark_vanished_away, vanished_since
 
 # Ended per sweep at most: the rest wait for the next run, a minute later.
 BATCH = 500
 # A visitor away for less than this is reloading the page, not gone.
 AWAY_GRACE = timedelta(minutes=1)
+
+
+def mark_vanished_visitors_away() -> int:
+    """Mark away the visitors whose sockets' process died: none refreshed them for three heartbeats (visitors/presence.py).
+
+    Away as of when they were last seen, so the inactivity sweep and the queue count from then.
+    """
+    vanished = Visitor.objects.filter(away_since__isnull=True, last_seen__lt=vanished_since()).values_list("pk", flat=True)
+    return sum(mark_vanished_away(visitor_id=pk) for pk in vanished[:BATCH])
 
 
 def inactive_notice(minutes: int) -> str:

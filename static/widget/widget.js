@@ -164,6 +164,7 @@
       case "typing": return onTyping(frame);
       case "read": return onRead(frame);
       case "report.filed": return onReportFiled(frame);
+      case "experts.online": return renderExpertsOnline(frame.count);
       case "error": return onError(frame);
       default: return undefined;
     }
@@ -262,10 +263,14 @@
 
   // --- brand and panels ----------------------------------------------------------
 
-  function renderBrand(brand) {
-    var count = brand.experts_online;
+  /* "n experts online": in the welcome, then pushed (`experts.online`) whenever it changes. */
+  function renderExpertsOnline(count) {
     $("experts-online").textContent = count === 1 ? "1 expert online" : count + " experts online";
     $("nobody-online").hidden = count > 0;
+  }
+
+  function renderBrand(brand) {
+    renderExpertsOnline(brand.experts_online);
     if (brand.welcome_message) $("welcome-text").textContent = brand.welcome_message;
     var select = $("topic");
     var chosen = select.value;
