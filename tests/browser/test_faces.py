@@ -575,3 +575,30 @@ def test_reconnect_delays_grow_are_capped_and_jittered(new_page):
     assert lowest[5] > highest[1]  # they grow
     assert max(highest) <= 30_000 and highest[-1] > 15_000  # up to a cap of 30 s
     assert all(len(set(samples)) > 1 for samples in delays)  # jitter: not every client at the same instant
+
+
+def test_the_widget_counts_experts_live_and_the_expert_sees_where_the_question_was_asked(live_server_url, new_page):
+    visitor = new_page()
+    visitor.goto(live_server_url + "/demo/?order=4711#reviews")  # the query and fragment never leave the page
+    visitor.get_by_role("button", name=re.compile("Open the community chat")).click()
+    widget = visitor.frame_locator(WIDGET_FRAME)
+    expect(widget.locator("#connection")).to_have_text("Connected")
+    expect(widget.locator("#experts-online")).to_have_text("0 experts online")
+    expect(widget.locator("#nobody-online")).to_be_visible()
+    expert = new_page()
+    sign_in(expert, live_server_url)  # the open widget hears of it, no reload
+    expect(widget.locator("#experts-online")).to_have_text("1 expert online")
+    expect(widget.locator("#nobody-online")).to_be_hidden()
+    expert.get_by_label("Your status").select_option("away")
+    expect(widget.locator("#experts-online")).to_have_text("0 experts online")
+    expert.get_by_label("Your status").select_option("online")
+    expect(widget.locator("#experts-online")).to_have_text("1 expert online")
+
+    title = visitor.evaluate("document.title")
+    ask(widget, "Does this tent fit two?", nickname="Lou")
+    where = f"Asked on \u201c{title}\u201d (/demo/)"
+    item = expert.locator(".queue-item", has_text="Lou")
+    expect(item.locator(".queue-page")).to_have_text(where)
+    panel = claim(expert, nickname="Lou")
+    expect(panel.locator(".conv-page")).to_have_text(where)
+    assert "4711" not in expert.content()
