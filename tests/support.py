@@ -89,8 +89,19 @@ class Socket:
         await self.send(frame)
         return await self.recv_type("error")
 
-    async def nothing(self, timeout=0.2) -> bool:
-        return await self.communicator.receive_nothing(timeout=timeout)
+    async def nothing(self, timeout=0.2, *, besides=("experts.online",)) -> bool:
+        """True when nothing arrives within ``timeout`` but frames of the types ``besides`` (kept in ``log``).
+
+        By default a visitor's `experts.online` does not count: it comes whenever an expert
+        of the brand connects or changes status, which most tests do around what they check.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if await self.communicator.receive_nothing(timeout=max(0.0, deadline - loop.time())):
+                return True
+            if (await self.recv())["type"] not in besides:
+                return False
 
     async def drain(self, timeout=0.2) -> list[dict]:
         frames = []

@@ -32,7 +32,7 @@ async def test_a_second_tab_of_the_same_expert_changes_nothing(connect, brand, a
     await connect.expert(alice)
     assert await online_figure(visitor) == 1
     await connect.expert(alice)
-    assert await visitor.nothing(timeout=0.5)
+    assert await visitor.nothing(timeout=0.5, besides=())
 
 
 async def test_only_the_brands_own_widgets_hear_it(connect, brand, other_brand, make_expert):
@@ -41,7 +41,7 @@ async def test_only_the_brands_own_widgets_hear_it(connect, brand, other_brand, 
     carol = await database_sync_to_async(make_expert)("carol", brands=[other_brand])
     await connect.expert(carol)
     assert await online_figure(theirs) == 1
-    assert await ours.nothing(timeout=0.5)
+    assert await ours.nothing(timeout=0.5, besides=())
 
 
 async def test_a_burst_of_experts_is_one_count_per_process(connect, brand, make_expert, monkeypatch):
