@@ -63,19 +63,35 @@ class _Watcher:
         self.pending: set[int] = set()  # brands rung since the last count
         self.tasks: list[asyncio.Task] = []
         self.flush: asyncio.TimerHandle | None = None
+        self.lock = asyncio.Lock()
 
     async def add(self, consumer) -> None:
+        async with self.lock:  # a burst of handshakes: one channel, one group_add per brand
+            await self._add(consumer)
+
+    async def discard(self, consumer) -> None:
+        async with self.lock:
+            await self._discard(consumer)
+
+    async def _add(self, consumer) -> None:
         brand = consumer.brand
-        if self.channel is None:
-            self.channel = await self.layer.new_channel()
-            self.tasks = [asyncio.ensure_future(self._listen()), asyncio.ensure_future(self._recount_now_and_then())]
+        try:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.tasks = [asyncio.ensure_future(self._listen()), asyncio.ensure_future(self._recount_now_and_then())]
+        except Exception as exc:  # the layer is away: this socket keeps its welcome's figure
+            logger.warning("experts-online watcher could not start (%s)", type(exc).__name__)
+            return
         members = self.sockets.setdefault(brand.pk, set())
         members.add(consumer)
         if len(members) == 1:
             self.slugs[brand.pk] = brand.slug
-            await self.layer.group_add(experts_online_group(brand.slug), self.channel)
+            try:
+                await self.layer.group_add(experts_online_group(brand.slug), self.channel)
+            except Exception as exc:  # no doorbells for this brand: the periodic count still runs
+                logger.warning("experts-online watcher could not join a group (%s)", type(exc).__name__)
 
-    async def discard(self, consumer) -> None:
+    async def _discard(self, consumer) -> None:
         brand_id = consumer.brand.pk
         members = self.sockets.get(brand_id)
         if not members or consumer not in members:
