@@ -81,6 +81,7 @@ async def test_one_refresh_per_process_for_all_its_visitors(connect, brand, sett
     real = services.refresh_visitors_seen
     monkeypatch.setattr(services, "refresh_visitors_seen", lambda **kw: calls.append(sorted(kw["visitor_ids"])) or real(**kw))
     visitors = [await connect.visitor() for _ in range(4)]
+    calls.clear()  # counted from the moment every socket is in (a loaded machine's handshakes take a while)
     await asyncio.sleep(0.5)
     everyone = sorted(__import__("uuid").UUID(v.welcome["visitor"]["id"]) for v in visitors)
-    assert calls and calls[-1] == everyone and len(calls) <= 3
+    assert calls and all(call == everyone for call in calls) and len(calls) <= 3  # one refresh per beat, for all four
