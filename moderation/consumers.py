@@ -29,12 +29,14 @@ LOST = {
 }
 
 
-def _welcome():
+def _welcome(brand_ids=None):
+    counts = selectors.counts(brand_ids)
     return {
         "type": "welcome",
-        "open_alerts": [alert_object(a) for a in selectors.open_alerts()],
-        "open_reports": selectors.open_report_count(),
-        "active_blocks": selectors.active_block_count(),
+        "open_alerts": [alert_object(a) for a in selectors.open_alerts(brand_ids=brand_ids)],
+        "open_alert_count": counts["open_alerts"],
+        "open_reports": counts["open_reports"],
+        "active_blocks": counts["active_blocks"],
     }
 
 
@@ -54,6 +56,7 @@ class ModerationConsumer(ProtocolConsumer):
         self.user = self.scope.get("user")
         self.joined = False
         self.rechecks = None
+        self.brand_ids = None  # the brands this manager follows; None: all of them
         if not getattr(self.user, "is_authenticated", False):
             await self.accept()
             await self.close(CLOSE_UNAUTHENTICATED)
@@ -67,7 +70,7 @@ class ModerationConsumer(ProtocolConsumer):
         await self.channel_layer.group_add(moderators_group(), self.channel_name)
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
         self.joined = True
-        await self.send_frame(await database_sync_to_async(_welcome)())
+        await self.send_frame(await database_sync_to_async(_welcome)(self.brand_ids))
         self.rechecks = asyncio.ensure_future(self._recheck_every_beat())
 
     async def disconnect(self, code):
@@ -124,12 +127,25 @@ class ModerationConsumer(ProtocolConsumer):
 
     async def alert_created(self, event):
         await self.send_frame({"type": "alert.created", "alert": event["alert"]})
+        await self.send_counts()
 
     async def alert_updated(self, event):
         await self.send_frame({"type": "alert.updated", "alert": event["alert"]})
+        await self.send_counts()
 
     async def block_created(self, event):
         await self.send_frame({"type": "block.created", "block": event["block"]})
+        await self.send_counts()
 
     async def report_created(self, event):
         await self.send_frame({"type": "report.created", "report": event["report"]})
+        await self.send_counts()
+
+    async def layer_resync(self, event):
+        """Pushes may have been lost: a fresh welcome, which the console redraws itself from."""
+        await self.send_frame(await database_sync_to_async(_welcome)(self.brand_ids))
+
+    async def send_counts(self):
+        """After each change, the true numbers for this manager's brands (the console shows them live)."""
+        counts = await database_sync_to_async(selectors.counts)(self.brand_ids)
+        await self.send_frame({"type": "counts", **counts})
