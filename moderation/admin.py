@@ -17,7 +17,8 @@ from chatplatform.errors import ChatError
 from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
 from experts.models import ExpertProfile
 from visitors.admin import ConversationAdmin as BaseConversationAdmin
-from visitors.models import Conversation
+from visitors.admin import VisitorAdmin as BaseVisitorAdmin
+from visitors.models import Conversation, Visitor
 
 from . import services
 from .models import Alert, Block, ModerationEvent, ReportTicket
@@ -40,6 +41,81 @@ class BlockStatusFilter(admin.SimpleListFilter):
         if self.value() == "lifted":
             return queryset.filter(lifted_at__isnull=False)
         return queryset
+
+
+BLOCK_LENGTHS = [("1", "1 hour"), ("24", "24 hours"), ("168", "7 days"), ("720", "30 days"), ("until", "Until lifted"),
+                 ("other", "Another number of hours")]
+
+
+class BlockVisitorForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000,
+                             help_text="Why (kept in the audit trail, shown to other managers).")
+    length = forms.ChoiceField(choices=BLOCK_LENGTHS, initial="24", label="For how long")
+    hours = forms.IntegerField(required=False, min_value=1, label="Hours",
+                               help_text="Only for \u201canother number of hours\u201d.")
+    by_address = forms.BooleanField(required=False, initial=True, label="Also block their network address",
+                                    help_text="Its keyed hash, as an expert's block does (an IPv6 address's whole "
+                                              "/64 by default, CHAT_IPV6_PREFIX); only where the brand blocks by address.")
+
+    def clean(self):
+        data = super().clean()
+        length = data.get("length")
+        if length == "other" and not data.get("hours"):
+            self.add_error("hours", "Give the number of hours.")
+        data["duration_hours"] = None if length == "until" else data.get("hours") if length == "other" else int(length or 0)
+        return data
+
+
+def block_from_admin(model_admin, request, queryset, targets):
+    """The intermediate page and the blocks of the "Block the visitor" actions.
+
+    ``targets`` maps each selected row to (visitor, conversation, alert, report);
+    rows that name no visitor are skipped and said so.
+    """
+    rows = [(row, *targets(row)) for row in queryset]
+    blockable = [r for r in rows if r[1] is not None]
+    if "apply" in request.POST:
+        form = BlockVisitorForm(request.POST)
+        if form.is_valid():
+            done, refused = 0, []
+            for _row, visitor, conversation, alert, report in blockable:
+                try:
+                    services.block_visitor_as_manager(
+                        user=request.user, visitor=visitor, reason=form.cleaned_data["reason"],
+                        duration_hours=form.cleaned_data["duration_hours"], by_address=form.cleaned_data["by_address"],
+                        conversation=conversation, alert=alert, report=report,
+                    )
+                    done += 1
+                except ChatError as exc:
+                    refused.append(exc.detail)
+            if refused:
+                model_admin.message_user(request, " ".join(dict.fromkeys(refused)), messages.ERROR)
+            if done:
+                model_admin.message_user(request, f"Blocked {done} visitor(s); their chat windows were closed.", messages.SUCCESS)
+            if len(blockable) < len(rows):
+                model_admin.message_user(request, f"{len(rows) - len(blockable)} selected row(s) name no visitor: nothing to block.",
+                                         messages.WARNING)
+            return None
+    else:
+        form = BlockVisitorForm()
+    return render(request, "admin/moderation/block_visitors.html", {
+        **model_admin.admin_site.each_context(request), "title": "Block visitors", "rows": rows, "form": form,
+        "blockable": blockable, "action": "block_visitors", "opts": model_admin.model._meta,
+    })
+
+
+class BlockActionMixin:
+    """Adds "Block the visitor…" to a list of rows that each lead to a visitor."""
+
+    def block_targets(self, row):
+        raise NotImplementedError
+
+    def has_block_permission(self, request):
+        return request.user.has_perm("moderation.add_block")
+
+    @admin.action(description="Block the visitor… (asks for a reason and a length)", permissions=["block"])
+    def block_visitors(self, request, queryset):
+        return block_from_admin(self, request, queryset, self.block_targets)
 
 
 class LiftForm(forms.Form):
@@ -100,13 +176,17 @@ class BlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(BlockActionMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "brand", "kind", "short_note", "raised_by", "status"]
     list_filter = ["status", "kind", "brand"]
     list_select_related = ["brand", "raised_by"]
     readonly_fields = ["brand", "conversation", "kind", "note", "raised_by", "status", "acknowledged_by",
                        "acknowledged_at", "closed_at", "created_at"]
-    actions = ["acknowledge", "close"]
+    actions = ["acknowledge", "close", "block_visitors"]
+
+    def block_targets(self, alert):
+        visitor = alert.visitor or (alert.conversation.visitor if alert.conversation_id else None)
+        return visitor, alert.conversation, alert, None
 
     @admin.display(description="note")
     def short_note(self, obj):
@@ -176,7 +256,7 @@ class ReportTicketForm(forms.ModelForm):
 
 
 @admin.register(ReportTicket)
-class ReportTicketAdmin(admin.ModelAdmin):
+class ReportTicketAdmin(BlockActionMixin, admin.ModelAdmin):
     form = ReportTicketForm
     list_display = ["reference", "created_at", "brand", "category", "filed_by", "status", "assignee"]
     list_filter = ["status", "category", "brand", AgeFilter]
@@ -185,7 +265,11 @@ class ReportTicketAdmin(admin.ModelAdmin):
     readonly_fields = ["reference", "brand", "conversation", "filed_by", "filed_by_expert", "category", "description",
                        "email", "created_at", "updated_at"]
     fields = readonly_fields[:8] + ["status", "assignee", "resolution_note", "created_at", "updated_at"]
-    actions = ["assign_to_me", "mark_in_review", "mark_resolved", "mark_dismissed"]
+    actions = ["assign_to_me", "mark_in_review", "mark_resolved", "mark_dismissed", "block_visitors"]
+
+    def block_targets(self, report):
+        visitor = report.visitor or (report.conversation.visitor if report.conversation_id else None)
+        return visitor, report.conversation, None, report
 
     def has_add_permission(self, request):
         return False
@@ -265,8 +349,23 @@ admin.site.unregister(Conversation)
 
 
 @admin.register(Conversation)
-class ConversationAdmin(BaseConversationAdmin):
+class ConversationAdmin(BlockActionMixin, BaseConversationAdmin):
     inlines = [*BaseConversationAdmin.inlines, ModerationEventInline]
+    actions = ["block_visitors"]
+
+    def block_targets(self, conversation):
+        return conversation.visitor, conversation, None, None
+
+
+admin.site.unregister(Visitor)
+
+
+@admin.register(Visitor)
+class VisitorAdmin(BlockActionMixin, BaseVisitorAdmin):
+    actions = ["block_visitors"]
+
+    def block_targets(self, visitor):
+        return visitor, None, None, None
 
 
 admin.site.unregister(ExpertProfile)
