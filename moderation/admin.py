@@ -4,6 +4,7 @@ Visitor-written text is only ever shown through Django's escaping (no
 mark_safe on it anywhere); the audit trail is read-only for everyone.
 """
 
+import uuid
 from datetime import timedelta
 
 from django import forms
@@ -12,15 +13,18 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 
 from chatplatform.errors import ChatError
 from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
 from experts.models import ExpertProfile
 from visitors.admin import ConversationAdmin as BaseConversationAdmin
+from visitors.admin import MessageInline as BaseMessageInline
 from visitors.admin import VisitorAdmin as BaseVisitorAdmin
 from visitors.models import Conversation, Visitor
 
-from . import services
+from . import history, services
 from .models import Alert, Block, ModerationEvent, ReportTicket
 from .permissions import COMMUNITY_MANAGERS
 
@@ -41,6 +45,49 @@ class BlockStatusFilter(admin.SimpleListFilter):
         if self.value() == "lifted":
             return queryset.filter(lifted_at__isnull=False)
         return queryset
+
+
+class ModerationMedia:
+    css = {"all": ["moderation/admin.css"]}
+
+
+def _uuid(term: str):
+    try:
+        return uuid.UUID(term)
+    except ValueError:
+        return None
+
+
+class IdSearchMixin:
+    """Search a list by what a manager is given: a conversation id (from an alert e-mail), a visitor's
+    nickname, a report reference. Each list names its lookups; an id that is not a UUID matches no id."""
+
+    search_fields = ["pk"]  # shows the search box; the search itself is get_search_results
+    search_help_text = "Conversation id, visitor nickname or report reference."
+    conversation_lookup = "conversation_id"
+    nickname_lookup = "visitor__nickname"
+    reference_lookup = None  # a ReportTicket reference field, where the row has one
+    conversation_reference = True  # also match rows of the conversation a report reference names
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(**{f"{self.nickname_lookup}__icontains": term}) if self.nickname_lookup else Q(pk__in=[])
+        conversation_id = _uuid(term)
+        if conversation_id is not None:
+            match |= Q(**{self.conversation_lookup: conversation_id})
+        if self.reference_lookup:
+            match |= Q(**{f"{self.reference_lookup}__iexact": term})
+        if self.conversation_reference:
+            reported = ReportTicket.objects.filter(reference__iexact=term, conversation__isnull=False).values("conversation_id")
+            match |= Q(**{f"{self.conversation_lookup}__in": reported})
+        match |= self.more_search(term, conversation_id)
+        return queryset.filter(match), "__" in self.conversation_lookup
+
+    def more_search(self, term: str, as_uuid) -> Q:
+        """Whatever else this list finds by (a visitor id, a reference kept in the details)."""
+        return Q(pk__in=[])
 
 
 BLOCK_LENGTHS = [("1", "1 hour"), ("24", "24 hours"), ("168", "7 days"), ("720", "30 days"), ("until", "Until lifted"),
@@ -123,22 +170,54 @@ class LiftForm(forms.Form):
 
 
 @admin.register(Block)
-class BlockAdmin(admin.ModelAdmin):
-    list_display = ["id", "brand", "visitor", "created_by", "created_at", "expires_at", "status_label", "by_address"]
+class BlockAdmin(IdSearchMixin, admin.ModelAdmin):
+    # Narrow columns, so the list fits a 1366 px screen beside the admin's menu.
+    list_display = ["visitor_name", "brand_slug", "who", "created_at", "state", "by_address", "short_reason"]
+    list_display_links = ["visitor_name"]
     list_filter = [BlockStatusFilter, "brand"]
-    list_select_related = ["brand", "visitor", "created_by"]
-    readonly_fields = ["brand", "visitor", "conversation", "reason", "created_by", "created_at", "expires_at",
+    list_select_related = ["brand", "visitor", "created_by", "created_by_user"]
+    readonly_fields = ["brand", "visitor", "conversation", "reason", "created_by", "created_by_user", "created_at", "expires_at",
                        "lifted_at", "lifted_by", "lift_reason", "by_address"]
     exclude = ["address_hash"]
     actions = ["lift_blocks", "extend_24h", "extend_7d"]
+    Media = ModerationMedia
 
     @admin.display(description="status")
     def status_label(self, obj):
         return obj.status
 
+    @admin.display(description="visitor", ordering="visitor__nickname")
+    def visitor_name(self, obj):
+        name = str(obj.visitor) if obj.visitor_id else f"Block {obj.pk}"
+        return name if len(name) <= 24 else name[:23] + "\u2026"
+
+    @admin.display(description="brand", ordering="brand__slug")
+    def brand_slug(self, obj):
+        return obj.brand.slug
+
+    @admin.display(description="status", ordering="expires_at")
+    def state(self, obj):
+        status = obj.status
+        if status != "active":
+            return status
+        return f"active until {date_format(timezone.localtime(obj.expires_at), 'DATETIME_FORMAT')}" if obj.expires_at else "active until lifted"
+
     @admin.display(description="by address", boolean=True)
     def by_address(self, obj):
         return bool(obj.address_hash)
+
+    @admin.display(description="by")
+    def who(self, obj):
+        if obj.created_by_id:
+            return obj.created_by.display_name
+        return obj.created_by_user.get_username() if obj.created_by_user_id else "-"
+
+    def more_search(self, term, as_uuid):
+        return Q(visitor_id=as_uuid) if as_uuid else Q(pk__in=[])
+
+    @admin.display(description="reason")
+    def short_reason(self, obj):
+        return obj.reason if len(obj.reason) <= 40 else obj.reason[:39] + "\u2026"
 
     def has_add_permission(self, request):
         return False  # experts block from a conversation; managers lift or extend
@@ -176,12 +255,13 @@ class BlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(BlockActionMixin, admin.ModelAdmin):
+class AlertAdmin(IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "brand", "kind", "short_note", "raised_by", "status"]
     list_filter = ["status", "kind", "brand"]
     list_select_related = ["brand", "raised_by"]
-    readonly_fields = ["brand", "conversation", "kind", "note", "raised_by", "status", "acknowledged_by",
+    readonly_fields = ["brand", "conversation", "visitor", "kind", "note", "raised_by", "status", "acknowledged_by",
                        "acknowledged_at", "closed_at", "created_at"]
+    nickname_lookup = "conversation__visitor__nickname"
     actions = ["acknowledge", "close", "block_visitors"]
 
     def block_targets(self, alert):
@@ -256,11 +336,12 @@ class ReportTicketForm(forms.ModelForm):
 
 
 @admin.register(ReportTicket)
-class ReportTicketAdmin(BlockActionMixin, admin.ModelAdmin):
+class ReportTicketAdmin(IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     form = ReportTicketForm
+    reference_lookup = "reference"
+    conversation_reference = False
     list_display = ["reference", "created_at", "brand", "category", "filed_by", "status", "assignee"]
     list_filter = ["status", "category", "brand", AgeFilter]
-    search_fields = ["reference"]
     list_select_related = ["brand", "assignee"]
     readonly_fields = ["reference", "brand", "conversation", "filed_by", "filed_by_expert", "category", "description",
                        "email", "created_at", "updated_at"]
@@ -313,12 +394,27 @@ class ReportTicketAdmin(BlockActionMixin, admin.ModelAdmin):
 
 
 @admin.register(ModerationEvent)
-class ModerationEventAdmin(admin.ModelAdmin):
+class ModerationEventAdmin(IdSearchMixin, admin.ModelAdmin):
     """The audit trail: readable, never writable."""
 
-    list_display = ["created_at", "action", "actor_kind", "expert", "user", "brand", "conversation"]
+    list_display = ["created_at", "what", "brand", "conversation_link"]
     list_filter = ["action", "actor_kind", "brand"]
+    list_select_related = ["expert", "user", "brand"]
     date_hierarchy = "created_at"
+    nickname_lookup = "conversation__visitor__nickname"
+    readonly_fields = ["created_at", "what", "action", "actor_kind", "expert", "user", "brand", "conversation", "details"]
+    fields = readonly_fields
+
+    def more_search(self, term, as_uuid):
+        return Q(details__report=term.upper())
+
+    @admin.display(description="what happened")
+    def what(self, obj):
+        return history.describe(obj)
+
+    @admin.display(description="conversation")
+    def conversation_link(self, obj):
+        return str(obj.conversation_id) if obj.conversation_id else "-"
 
     def has_add_permission(self, request):
         return False
@@ -332,11 +428,15 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
 class ModerationEventInline(admin.TabularInline):
     model = ModerationEvent
-    fields = ["created_at", "action", "actor_kind", "expert", "user", "details"]
+    fields = ["created_at", "what"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     verbose_name_plural = "moderation history"
+
+    @admin.display(description="what happened")
+    def what(self, obj):
+        return history.describe(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -345,13 +445,28 @@ class ModerationEventInline(admin.TabularInline):
         return False
 
 
+class MessageInline(BaseMessageInline):
+    """The transcript, with flagged messages marked as such: a warning badge, never a tick."""
+
+    fields = ["seq", "created_at", "author", "author_name", "kind", "text", "flag"]
+    readonly_fields = fields
+
+    @admin.display(description="flagged")
+    def flag(self, obj):
+        if not obj.flagged:
+            return ""
+        return format_html('<span class="flag-badge" title="{}">\u26a0 Flagged</span>', "The abuse filter flagged this message")
+
+
 admin.site.unregister(Conversation)
 
 
 @admin.register(Conversation)
-class ConversationAdmin(BlockActionMixin, BaseConversationAdmin):
-    inlines = [*BaseConversationAdmin.inlines, ModerationEventInline]
+class ConversationAdmin(IdSearchMixin, BlockActionMixin, BaseConversationAdmin):
+    inlines = [MessageInline, ModerationEventInline]
     actions = ["block_visitors"]
+    conversation_lookup = "pk"
+    Media = ModerationMedia
 
     def block_targets(self, conversation):
         return conversation.visitor, conversation, None, None
@@ -361,8 +476,14 @@ admin.site.unregister(Visitor)
 
 
 @admin.register(Visitor)
-class VisitorAdmin(BlockActionMixin, BaseVisitorAdmin):
+class VisitorAdmin(IdSearchMixin, BlockActionMixin, BaseVisitorAdmin):
     actions = ["block_visitors"]
+    nickname_lookup = "nickname"
+    conversation_lookup = "conversations__id"
+    search_help_text = "Visitor nickname, conversation id or report reference."
+
+    def more_search(self, term, as_uuid):
+        return Q(pk=as_uuid) if as_uuid else Q(pk__in=[])
 
     def block_targets(self, visitor):
         return visitor, None, None, None

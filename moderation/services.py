@@ -160,7 +160,7 @@ def block_visitor(*, expert: ExpertProfile, conversation_id, reason: str, durati
     alert = _raise_alert(brand=brand, kind=Alert.Kind.BLOCK, note=f"{expert.display_name} blocked a visitor ({until}): {reason}",
                          conversation=conversation, expert=expert)
     record(ModerationEvent.Action.BLOCK, actor_kind="expert", expert=expert, brand=brand, conversation=conversation,
-           block=block.pk, alert=alert.pk, reason=reason, duration_hours=duration_hours)
+           block=block.pk, alert=alert.pk, reason=reason, duration_hours=duration_hours, by_address=bool(block.address_hash))
     return block
 
 

@@ -66,3 +66,26 @@ def test_the_console_says_when_it_is_reconnecting(live_server_url, new_page):
     expect(manager.locator("#console-status")).to_have_text(re.compile("Offline|reconnecting"))
     manager.context.set_offline(False)
     expect(manager.locator("#console-status")).to_have_attribute("data-state", "open")
+
+
+def test_the_blocks_list_fits_a_1366_pixel_screen(live_server_url, new_page, screenshot):
+    moderation_history()
+    from django.contrib.auth import get_user_model
+
+    from moderation import services
+    from visitors.models import Brand, Visitor
+
+    brand = Brand.objects.get(slug="acme")
+    carol = get_user_model().objects.get(username="carol")
+    for n in range(3):  # the widest a row gets: a 40-character nickname, a long reason, a manager's name
+        visitor = Visitor.objects.create(brand=brand, token_hash=f"wide-{n}", nickname=f"A very long visitor nickname number {n:04d}")
+        services.block_visitor_as_manager(user=carol, visitor=visitor, reason="Insults, threats and spam links " * 20,
+                                          duration_hours=None if n else 24 * 365)
+    page = manager_page(new_page, live_server_url, viewport={"width": 1366, "height": 768})
+    page.goto(live_server_url + "/admin/moderation/block/")
+    expect(page.locator("#result_list")).to_contain_text("A very long visitor nic\u2026")
+    screenshot(page, "blocks")
+    # The admin scrolls a wide table inside its box: nothing may hide past the box's right edge.
+    widths = page.evaluate("""[document.querySelector('.results').scrollWidth, document.querySelector('.results').clientWidth,
+                               document.documentElement.scrollWidth]""")
+    assert widths[0] <= widths[1] and widths[2] <= 1366, widths
