@@ -18,14 +18,17 @@ from django.utils.html import format_html
 
 from chatplatform.errors import ChatError
 from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
-from experts.models import ExpertProfile
+from experts.admin import CommunityPostAdmin as BaseCommunityPostAdmin
+from experts.admin import TopicAdmin as BaseTopicAdmin
+from experts.models import CommunityPost, ExpertProfile, Topic
+from visitors.admin import BrandAdmin as BaseBrandAdmin
 from visitors.admin import ConversationAdmin as BaseConversationAdmin
 from visitors.admin import MessageInline as BaseMessageInline
 from visitors.admin import VisitorAdmin as BaseVisitorAdmin
-from visitors.models import Conversation, Visitor
+from visitors.models import Brand, Conversation, Visitor
 
-from . import history, services
-from .models import Alert, Block, ModerationEvent, ReportTicket
+from . import history, scoping, services
+from .models import Alert, Block, ManagerScope, ModerationEvent, ReportTicket
 from .permissions import COMMUNITY_MANAGERS
 
 
@@ -45,6 +48,60 @@ class BlockStatusFilter(admin.SimpleListFilter):
         if self.value() == "lifted":
             return queryset.filter(lifted_at__isnull=False)
         return queryset
+
+
+class ScopedBrandFilter(admin.SimpleListFilter):
+    """The brand filter, listing only the brands the manager may see (the stock one lists every brand)."""
+
+    title = "brand"
+    parameter_name = "brand__id__exact"  # the stock filter's, so links keep working
+
+    def __init__(self, request, params, model, model_admin):
+        self.brand_field = model_admin.brand_field
+        if self.brand_field == "brands":
+            self.parameter_name = "brands__id__exact"
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        return [(str(b.pk), b.name) for b in scoping.limit(Brand.objects.order_by("name"), request.user, "pk")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isascii() or not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{self.brand_field: int(value)}).distinct()
+
+
+class BrandScopedAdmin:
+    """A list a brand-scoped manager sees only their brands' rows of (moderation.scoping).
+
+    Lists, searches, change pages, history and actions all start from ``get_queryset``;
+    a row of another brand is simply not there. The brand filter and the brand
+    choices of a form list the visible brands only.
+    """
+
+    brand_field = "brand"  # the path from a row to its brand
+
+    def get_queryset(self, request):
+        queryset = scoping.limit(super().get_queryset(request), request.user, self.brand_field)
+        return queryset.distinct() if "brands" in self.brand_field else queryset
+
+    def get_list_filter(self, request):
+        return [ScopedBrandFilter if f in ("brand", "brands") else f for f in super().get_list_filter(request)]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Brand:
+            kwargs["queryset"] = scoping.limit(Brand.objects.all(), request.user, "pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.related_model is Brand:
+            kwargs["queryset"] = scoping.limit(Brand.objects.all(), request.user, "pk")
+        elif db_field.related_model is Topic:
+            kwargs["queryset"] = scoping.limit(Topic.objects.select_related("brand"), request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class ModerationMedia:
@@ -170,7 +227,7 @@ class LiftForm(forms.Form):
 
 
 @admin.register(Block)
-class BlockAdmin(IdSearchMixin, admin.ModelAdmin):
+class BlockAdmin(BrandScopedAdmin, IdSearchMixin, admin.ModelAdmin):
     # Narrow columns, so the list fits a 1366 px screen beside the admin's menu.
     list_display = ["visitor_name", "brand_slug", "who", "created_at", "state", "by_address", "short_reason"]
     list_display_links = ["visitor_name"]
@@ -255,7 +312,7 @@ class BlockAdmin(IdSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
+class AlertAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "brand", "kind", "short_note", "raised_by", "status"]
     list_filter = ["status", "kind", "brand"]
     list_select_related = ["brand", "raised_by"]
@@ -336,7 +393,7 @@ class ReportTicketForm(forms.ModelForm):
 
 
 @admin.register(ReportTicket)
-class ReportTicketAdmin(IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
+class ReportTicketAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     form = ReportTicketForm
     reference_lookup = "reference"
     conversation_reference = False
@@ -394,7 +451,7 @@ class ReportTicketAdmin(IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
 
 
 @admin.register(ModerationEvent)
-class ModerationEventAdmin(IdSearchMixin, admin.ModelAdmin):
+class ModerationEventAdmin(BrandScopedAdmin, IdSearchMixin, admin.ModelAdmin):
     """The audit trail: readable, never writable."""
 
     list_display = ["created_at", "what", "brand", "conversation_link"]
@@ -462,7 +519,7 @@ admin.site.unregister(Conversation)
 
 
 @admin.register(Conversation)
-class ConversationAdmin(IdSearchMixin, BlockActionMixin, BaseConversationAdmin):
+class ConversationAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, BaseConversationAdmin):
     inlines = [MessageInline, ModerationEventInline]
     actions = ["block_visitors"]
     conversation_lookup = "pk"
@@ -476,7 +533,7 @@ admin.site.unregister(Visitor)
 
 
 @admin.register(Visitor)
-class VisitorAdmin(IdSearchMixin, BlockActionMixin, BaseVisitorAdmin):
+class VisitorAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, BaseVisitorAdmin):
     actions = ["block_visitors"]
     nickname_lookup = "nickname"
     conversation_lookup = "conversations__id"
@@ -493,18 +550,83 @@ admin.site.unregister(ExpertProfile)
 
 
 @admin.register(ExpertProfile)
-class ExpertProfileAdmin(BaseExpertProfileAdmin):
+class ExpertProfileAdmin(BrandScopedAdmin, BaseExpertProfileAdmin):
     actions = ["suspend", "reinstate"]
     readonly_fields = ["is_suspended"]
+    brand_field = "brands"
+
+    def save_related(self, request, form, formsets, change):
+        """A brand-scoped manager edits the expert's memberships of their brands only: the others are kept as they are."""
+        visible = scoping.brand_ids_for(request.user)
+        if change and visible is not None and "brands" in form.cleaned_data:
+            kept = [b for b in form.instance.brands.all() if b.pk not in visible]
+            form.cleaned_data["brands"] = [*form.cleaned_data["brands"], *kept]
+            if "topics" in form.cleaned_data:
+                kept_topics = [t for t in form.instance.topics.all() if t.brand_id not in visible]
+                form.cleaned_data["topics"] = [*form.cleaned_data["topics"], *kept_topics]
+        super().save_related(request, form, formsets, change)
+
+    def _outside_scope(self, request, expert) -> bool:
+        visible = scoping.brand_ids_for(request.user)
+        return visible is not None and any(pk not in visible for pk in expert.brands.values_list("pk", flat=True))
 
     @admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
     def suspend(self, request, queryset):
+        # An expert who also answers for brands this manager does not see is suspended by a manager of them all.
+        shared = [e for e in queryset if self._outside_scope(request, e)]
         for expert in queryset:
-            services.set_suspended(user=request.user, expert=expert, suspended=True)
-        self.message_user(request, "Suspended.")
+            if expert not in shared:
+                services.set_suspended(user=request.user, expert=expert, suspended=True)
+        if shared:
+            self.message_user(request, f"Not suspended: {', '.join(e.display_name for e in shared)} also answer(s) for "
+                              "brands you do not manage.", messages.WARNING)
+        if len(shared) < len(queryset):
+            self.message_user(request, "Suspended.")
 
     @admin.action(description="Reinstate the selected experts", permissions=["change"])
     def reinstate(self, request, queryset):
+        shared = [e for e in queryset if self._outside_scope(request, e)]
         for expert in queryset:
-            services.set_suspended(user=request.user, expert=expert, suspended=False)
-        self.message_user(request, "Reinstated.")
+            if expert not in shared:
+                services.set_suspended(user=request.user, expert=expert, suspended=False)
+        if shared:
+            self.message_user(request, f"Not reinstated: {', '.join(e.display_name for e in shared)} also answer(s) for "
+                              "brands you do not manage.", messages.WARNING)
+        if len(shared) < len(queryset):
+            self.message_user(request, "Reinstated.")
+
+
+# --- the rest of the managers' admin, limited to their brands too ----------------------
+
+admin.site.unregister(Brand)
+
+
+@admin.register(Brand)
+class BrandAdmin(BrandScopedAdmin, BaseBrandAdmin):
+    brand_field = "pk"
+
+
+admin.site.unregister(Topic)
+
+
+@admin.register(Topic)
+class TopicAdmin(BrandScopedAdmin, BaseTopicAdmin):
+    pass
+
+
+admin.site.unregister(CommunityPost)
+
+
+@admin.register(CommunityPost)
+class CommunityPostAdmin(BrandScopedAdmin, BaseCommunityPostAdmin):
+    """The experts' panel is one space for every brand: a brand-scoped manager sees the posts of their brands' experts."""
+
+    brand_field = "author__brands"
+
+
+@admin.register(ManagerScope)
+class ManagerScopeAdmin(admin.ModelAdmin):
+    """Which brands a manager is limited to (superusers only: the managers' group holds no permission on it)."""
+
+    list_display = ["__str__"]
+    filter_horizontal = ["brands"]

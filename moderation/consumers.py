@@ -16,8 +16,9 @@ from chatplatform import errors, protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import DATABASE_ERRORS, database_sync_to_async
 from chatplatform.groups import moderators_group, user_group
+from visitors.models import Brand
 
-from . import flood, selectors, services
+from . import flood, scoping, selectors, services
 from .serializers import alert_object
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ LOST = {
 }
 
 
-def _welcome(brand_ids=None):
+def _welcome(user):
+    brand_ids = scoping.brand_ids_for(user, fresh=True)
     counts = selectors.counts(brand_ids)
     return {
         "type": "welcome",
@@ -38,6 +40,17 @@ def _welcome(brand_ids=None):
         "open_reports": counts["open_reports"],
         "active_blocks": counts["active_blocks"],
     }
+
+
+def _counts_if_visible(user, brand_slug):
+    """The counts for this manager's brands, or None when ``brand_slug`` is not one of them.
+
+    Read afresh for every push, so a scope narrowed while the feed is open holds at once.
+    """
+    brand_ids = scoping.brand_ids_for(user, fresh=True)
+    if brand_ids is not None and not Brand.objects.filter(pk__in=brand_ids, slug=brand_slug).exists():
+        return None
+    return selectors.counts(brand_ids)
 
 
 def _ack(user, alert_id):
@@ -56,7 +69,6 @@ class ModerationConsumer(ProtocolConsumer):
         self.user = self.scope.get("user")
         self.joined = False
         self.rechecks = None
-        self.brand_ids = None  # the brands this manager follows; None: all of them
         if not getattr(self.user, "is_authenticated", False):
             await self.accept()
             await self.close(CLOSE_UNAUTHENTICATED)
@@ -70,7 +82,7 @@ class ModerationConsumer(ProtocolConsumer):
         await self.channel_layer.group_add(moderators_group(), self.channel_name)
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
         self.joined = True
-        await self.send_frame(await database_sync_to_async(_welcome)(self.brand_ids))
+        await self.send_frame(await database_sync_to_async(_welcome)(self.user))
         self.rechecks = asyncio.ensure_future(self._recheck_every_beat())
 
     async def disconnect(self, code):
@@ -126,26 +138,25 @@ class ModerationConsumer(ProtocolConsumer):
         await self.close(event["code"])
 
     async def alert_created(self, event):
-        await self.send_frame({"type": "alert.created", "alert": event["alert"]})
-        await self.send_counts()
+        await self.push({"type": "alert.created", "alert": event["alert"]}, event["alert"]["brand"])
 
     async def alert_updated(self, event):
-        await self.send_frame({"type": "alert.updated", "alert": event["alert"]})
-        await self.send_counts()
+        await self.push({"type": "alert.updated", "alert": event["alert"]}, event["alert"]["brand"])
 
     async def block_created(self, event):
-        await self.send_frame({"type": "block.created", "block": event["block"]})
-        await self.send_counts()
+        await self.push({"type": "block.created", "block": event["block"]}, event["block"]["brand"])
 
     async def report_created(self, event):
-        await self.send_frame({"type": "report.created", "report": event["report"]})
-        await self.send_counts()
+        await self.push({"type": "report.created", "report": event["report"]}, event["report"]["brand"])
 
     async def layer_resync(self, event):
         """Pushes may have been lost: a fresh welcome, which the console redraws itself from."""
-        await self.send_frame(await database_sync_to_async(_welcome)(self.brand_ids))
+        await self.send_frame(await database_sync_to_async(_welcome)(self.user))
 
-    async def send_counts(self):
-        """After each change, the true numbers for this manager's brands (the console shows them live)."""
-        counts = await database_sync_to_async(selectors.counts)(self.brand_ids)
+    async def push(self, frame, brand_slug):
+        """Pass a change on to a manager who may see its brand, then the true counts (the console shows them live)."""
+        counts = await database_sync_to_async(_counts_if_visible)(self.user, brand_slug)
+        if counts is None:
+            return
+        await self.send_frame(frame)
         await self.send_frame({"type": "counts", **counts})

@@ -193,3 +193,22 @@ class ModerationEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class ManagerScope(models.Model):
+    """A community manager limited to some brands: they see and act only on those brands' conversations,
+    visitors, blocks, alerts, report tickets and audit trail, in the admin and on the live feed.
+
+    A staff user without a scope (and every superuser) sees every brand; a scope with no brand, none.
+    Kept by superusers (the managers' group cannot change it).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="moderation_scope")
+    brands = models.ManyToManyField("visitors.Brand", blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = "manager's brands"
+        verbose_name_plural = "managers' brands"
+
+    def __str__(self):
+        return f"{self.user}: {', '.join(b.slug for b in self.brands.all()) or 'no brand'}"

@@ -24,6 +24,7 @@ from experts.services import back_to_waiting
 from visitors import services as visitor_services
 from visitors.models import Conversation, Message
 
+from . import scoping
 from .models import Alert, Block, ModerationEvent, ReportTicket
 from .selectors import can_moderate
 from .serializers import alert_object, block_object, report_object
@@ -181,6 +182,8 @@ def block_visitor_as_manager(*, user, visitor, reason: str, duration_hours: int 
     ``block.created``; the alert it came from, if any, is closed. No new alert:
     the manager is the one who would read it.
     """
+    if not scoping.may_see_brand(user, visitor.brand_id):
+        raise ChatError(errors.NOT_FOUND, "No such visitor.")
     reason = _clean_reason(reason)
     expires_at = _block_end(duration_hours)
     brand = visitor.brand
@@ -278,7 +281,7 @@ def acknowledge_alert(*, user, alert_id) -> Alert:
         raise ChatError(errors.FORBIDDEN, "You may no longer moderate.")
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
     alert = Alert.objects.select_for_update().filter(pk=int(alert_id)).first() if re.fullmatch(r"[0-9]{1,18}", str(alert_id)) else None
-    if alert is None:
+    if alert is None or not scoping.may_see_brand(fresh, alert.brand_id):  # another brand's: as if it did not exist
         raise ChatError(errors.NOT_FOUND, "No such alert.")
     if alert.status == Alert.Status.OPEN:
         alert.status = Alert.Status.ACKNOWLEDGED
