@@ -241,6 +241,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format everywhere (the admin's lists, change pages and the console): 2026-12-06 13:05.
+FORMAT_MODULE_PATH = ["chatplatform.formats"]
 
 # --- Static files -------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -4,6 +4,7 @@ Visitor-written text is only ever shown through Django's escaping (no
 mark_safe on it anywhere); the audit trail is read-only for everyone.
 """
 
+import uuid
 from datetime import timedelta
 
 from django import forms
@@ -12,15 +13,22 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 
 from chatplatform.errors import ChatError
 from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
-from experts.models import ExpertProfile
+from experts.admin import CommunityPostAdmin as BaseCommunityPostAdmin
+from experts.admin import TopicAdmin as BaseTopicAdmin
+from experts.models import CommunityPost, ExpertProfile, Topic
+from visitors.admin import BrandAdmin as BaseBrandAdmin
 from visitors.admin import ConversationAdmin as BaseConversationAdmin
-from visitors.models import Conversation
+from visitors.admin import MessageInline as BaseMessageInline
+from visitors.admin import VisitorAdmin as BaseVisitorAdmin
+from visitors.models import Brand, Conversation, Visitor
 
-from . import services
-from .models import Alert, Block, ModerationEvent, ReportTicket
+from . import history, scoping, services
+from .models import Alert, Block, ManagerScope, ModerationEvent, ReportTicket
 from .permissions import COMMUNITY_MANAGERS
 
 
@@ -42,27 +50,231 @@ class BlockStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ScopedBrandFilter(admin.SimpleListFilter):
+    """The brand filter, listing only the brands the manager may see (the stock one lists every brand)."""
+
+    title = "brand"
+    parameter_name = "brand__id__exact"  # the stock filter's, so links keep working
+
+    def __init__(self, request, params, model, model_admin):
+        self.brand_field = model_admin.brand_field
+        if self.brand_field == "brands":
+            self.parameter_name = "brands__id__exact"
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        return [(str(b.pk), b.name) for b in scoping.limit(Brand.objects.order_by("name"), request.user, "pk")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isascii() or not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{self.brand_field: int(value)}).distinct()
+
+
+class BrandScopedAdmin:
+    """A list a brand-scoped manager sees only their brands' rows of (moderation.scoping).
+
+    Lists, searches, change pages, history and actions all start from ``get_queryset``;
+    a row of another brand is simply not there. The brand filter and the brand
+    choices of a form list the visible brands only.
+    """
+
+    brand_field = "brand"  # the path from a row to its brand
+
+    def get_queryset(self, request):
+        queryset = scoping.limit(super().get_queryset(request), request.user, self.brand_field)
+        return queryset.distinct() if "brands" in self.brand_field else queryset
+
+    def get_list_filter(self, request):
+        return [ScopedBrandFilter if f in ("brand", "brands") else f for f in super().get_list_filter(request)]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Brand:
+            kwargs["queryset"] = scoping.limit(Brand.objects.all(), request.user, "pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.related_model is Brand:
+            kwargs["queryset"] = scoping.limit(Brand.objects.all(), request.user, "pk")
+        elif db_field.related_model is Topic:
+            kwargs["queryset"] = scoping.limit(Topic.objects.select_related("brand"), request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ModerationMedia:
+    css = {"all": ["moderation/admin.css"]}
+
+
+def _uuid(term: str):
+    try:
+        return uuid.UUID(term)
+    except ValueError:
+        return None
+
+
+class IdSearchMixin:
+    """Search a list by what a manager is given: a conversation id (from an alert e-mail), a visitor's
+    nickname, a report reference. Each list names its lookups; an id that is not a UUID matches no id."""
+
+    search_fields = ["pk"]  # shows the search box; the search itself is get_search_results
+    search_help_text = "Conversation id, visitor nickname or report reference."
+    conversation_lookup = "conversation_id"
+    nickname_lookup = "visitor__nickname"
+    reference_lookup = None  # a ReportTicket reference field, where the row has one
+    conversation_reference = True  # also match rows of the conversation a report reference names
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(**{f"{self.nickname_lookup}__icontains": term}) if self.nickname_lookup else Q(pk__in=[])
+        conversation_id = _uuid(term)
+        if conversation_id is not None:
+            match |= Q(**{self.conversation_lookup: conversation_id})
+        if self.reference_lookup:
+            match |= Q(**{f"{self.reference_lookup}__iexact": term})
+        if self.conversation_reference:
+            reported = ReportTicket.objects.filter(reference__iexact=term, conversation__isnull=False).values("conversation_id")
+            match |= Q(**{f"{self.conversation_lookup}__in": reported})
+        match |= self.more_search(term, conversation_id)
+        return queryset.filter(match), "__" in self.conversation_lookup
+
+    def more_search(self, term: str, as_uuid) -> Q:
+        """Whatever else this list finds by (a visitor id, a reference kept in the details)."""
+        return Q(pk__in=[])
+
+
+BLOCK_LENGTHS = [("1", "1 hour"), ("24", "24 hours"), ("168", "7 days"), ("720", "30 days"), ("until", "Until lifted"),
+                 ("other", "Another number of hours")]
+
+
+class BlockVisitorForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000,
+                             help_text="Why (kept in the audit trail, shown to other managers).")
+    length = forms.ChoiceField(choices=BLOCK_LENGTHS, initial="24", label="For how long")
+    hours = forms.IntegerField(required=False, min_value=1, label="Hours",
+                               help_text="Only for \u201canother number of hours\u201d.")
+    by_address = forms.BooleanField(required=False, initial=True, label="Also block their network address",
+                                    help_text="Its keyed hash, as an expert's block does (an IPv6 address's whole "
+                                              "/64 by default, CHAT_IPV6_PREFIX); only where the brand blocks by address.")
+
+    def clean(self):
+        data = super().clean()
+        length = data.get("length")
+        if length == "other" and not data.get("hours"):
+            self.add_error("hours", "Give the number of hours.")
+        data["duration_hours"] = None if length == "until" else data.get("hours") if length == "other" else int(length or 0)
+        return data
+
+
+def block_from_admin(model_admin, request, queryset, targets):
+    """The intermediate page and the blocks of the "Block the visitor" actions.
+
+    ``targets`` maps each selected row to (visitor, conversation, alert, report);
+    rows that name no visitor are skipped and said so.
+    """
+    rows = [(row, *targets(row)) for row in queryset]
+    blockable = [r for r in rows if r[1] is not None]
+    if "apply" in request.POST:
+        form = BlockVisitorForm(request.POST)
+        if form.is_valid():
+            done, refused = 0, []
+            for _row, visitor, conversation, alert, report in blockable:
+                try:
+                    services.block_visitor_as_manager(
+                        user=request.user, visitor=visitor, reason=form.cleaned_data["reason"],
+                        duration_hours=form.cleaned_data["duration_hours"], by_address=form.cleaned_data["by_address"],
+                        conversation=conversation, alert=alert, report=report,
+                    )
+                    done += 1
+                except ChatError as exc:
+                    refused.append(exc.detail)
+            if refused:
+                model_admin.message_user(request, " ".join(dict.fromkeys(refused)), messages.ERROR)
+            if done:
+                model_admin.message_user(request, f"Blocked {done} visitor(s); their chat windows were closed.", messages.SUCCESS)
+            if len(blockable) < len(rows):
+                model_admin.message_user(request, f"{len(rows) - len(blockable)} selected row(s) name no visitor: nothing to block.",
+                                         messages.WARNING)
+            return None
+    else:
+        form = BlockVisitorForm()
+    return render(request, "admin/moderation/block_visitors.html", {
+        **model_admin.admin_site.each_context(request), "title": "Block visitors", "rows": rows, "form": form,
+        "blockable": blockable, "action": "block_visitors", "opts": model_admin.model._meta,
+    })
+
+
+class BlockActionMixin:
+    """Adds "Block the visitor…" to a list of rows that each lead to a visitor."""
+
+    def block_targets(self, row):
+        raise NotImplementedError
+
+    def has_block_permission(self, request):
+        return request.user.has_perm("moderation.add_block")
+
+    @admin.action(description="Block the visitor… (asks for a reason and a length)", permissions=["block"])
+    def block_visitors(self, request, queryset):
+        return block_from_admin(self, request, queryset, self.block_targets)
+
+
 class LiftForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, help_text="Why the block is lifted (kept in the audit trail).")
 
 
 @admin.register(Block)
-class BlockAdmin(admin.ModelAdmin):
-    list_display = ["id", "brand", "visitor", "created_by", "created_at", "expires_at", "status_label", "by_address"]
+class BlockAdmin(BrandScopedAdmin, IdSearchMixin, admin.ModelAdmin):
+    # Narrow columns, so the list fits a 1366 px screen beside the admin's menu.
+    list_display = ["visitor_name", "brand_slug", "who", "created_at", "state", "by_address", "short_reason"]
+    list_display_links = ["visitor_name"]
     list_filter = [BlockStatusFilter, "brand"]
-    list_select_related = ["brand", "visitor", "created_by"]
-    readonly_fields = ["brand", "visitor", "conversation", "reason", "created_by", "created_at", "expires_at",
+    list_select_related = ["brand", "visitor", "created_by", "created_by_user"]
+    readonly_fields = ["brand", "visitor", "conversation", "reason", "created_by", "created_by_user", "created_at", "expires_at",
                        "lifted_at", "lifted_by", "lift_reason", "by_address"]
     exclude = ["address_hash"]
     actions = ["lift_blocks", "extend_24h", "extend_7d"]
+    Media = ModerationMedia
 
     @admin.display(description="status")
     def status_label(self, obj):
         return obj.status
 
+    @admin.display(description="visitor", ordering="visitor__nickname")
+    def visitor_name(self, obj):
+        name = str(obj.visitor) if obj.visitor_id else f"Block {obj.pk}"
+        return name if len(name) <= 24 else name[:23] + "\u2026"
+
+    @admin.display(description="brand", ordering="brand__slug")
+    def brand_slug(self, obj):
+        return obj.brand.slug
+
+    @admin.display(description="status", ordering="expires_at")
+    def state(self, obj):
+        status = obj.status
+        if status != "active":
+            return status
+        return f"active until {date_format(timezone.localtime(obj.expires_at), 'DATETIME_FORMAT')}" if obj.expires_at else "active until lifted"
+
     @admin.display(description="by address", boolean=True)
     def by_address(self, obj):
         return bool(obj.address_hash)
+
+    @admin.display(description="by")
+    def who(self, obj):
+        if obj.created_by_id:
+            return obj.created_by.display_name
+        return obj.created_by_user.get_username() if obj.created_by_user_id else "-"
+
+    def more_search(self, term, as_uuid):
+        return Q(visitor_id=as_uuid) if as_uuid else Q(pk__in=[])
+
+    @admin.display(description="reason")
+    def short_reason(self, obj):
+        return obj.reason if len(obj.reason) <= 40 else obj.reason[:39] + "\u2026"
 
     def has_add_permission(self, request):
         return False  # experts block from a conversation; managers lift or extend
@@ -100,13 +312,18 @@ class BlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "brand", "kind", "short_note", "raised_by", "status"]
     list_filter = ["status", "kind", "brand"]
     list_select_related = ["brand", "raised_by"]
-    readonly_fields = ["brand", "conversation", "kind", "note", "raised_by", "status", "acknowledged_by",
+    readonly_fields = ["brand", "conversation", "visitor", "kind", "note", "raised_by", "status", "acknowledged_by",
                        "acknowledged_at", "closed_at", "created_at"]
-    actions = ["acknowledge", "close"]
+    nickname_lookup = "conversation__visitor__nickname"
+    actions = ["acknowledge", "close", "block_visitors"]
+
+    def block_targets(self, alert):
+        visitor = alert.visitor or (alert.conversation.visitor if alert.conversation_id else None)
+        return visitor, alert.conversation, alert, None
 
     @admin.display(description="note")
     def short_note(self, obj):
@@ -176,16 +393,21 @@ class ReportTicketForm(forms.ModelForm):
 
 
 @admin.register(ReportTicket)
-class ReportTicketAdmin(admin.ModelAdmin):
+class ReportTicketAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     form = ReportTicketForm
+    reference_lookup = "reference"
+    conversation_reference = False
     list_display = ["reference", "created_at", "brand", "category", "filed_by", "status", "assignee"]
     list_filter = ["status", "category", "brand", AgeFilter]
-    search_fields = ["reference"]
     list_select_related = ["brand", "assignee"]
     readonly_fields = ["reference", "brand", "conversation", "filed_by", "filed_by_expert", "category", "description",
                        "email", "created_at", "updated_at"]
     fields = readonly_fields[:8] + ["status", "assignee", "resolution_note", "created_at", "updated_at"]
-    actions = ["assign_to_me", "mark_in_review", "mark_resolved", "mark_dismissed"]
+    actions = ["assign_to_me", "mark_in_review", "mark_resolved", "mark_dismissed", "block_visitors"]
+
+    def block_targets(self, report):
+        visitor = report.visitor or (report.conversation.visitor if report.conversation_id else None)
+        return visitor, report.conversation, None, report
 
     def has_add_permission(self, request):
         return False
@@ -229,12 +451,27 @@ class ReportTicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationEvent)
-class ModerationEventAdmin(admin.ModelAdmin):
+class ModerationEventAdmin(BrandScopedAdmin, IdSearchMixin, admin.ModelAdmin):
     """The audit trail: readable, never writable."""
 
-    list_display = ["created_at", "action", "actor_kind", "expert", "user", "brand", "conversation"]
+    list_display = ["created_at", "what", "brand", "conversation_link"]
     list_filter = ["action", "actor_kind", "brand"]
+    list_select_related = ["expert", "user", "brand"]
     date_hierarchy = "created_at"
+    nickname_lookup = "conversation__visitor__nickname"
+    readonly_fields = ["created_at", "what", "action", "actor_kind", "expert", "user", "brand", "conversation", "details"]
+    fields = readonly_fields
+
+    def more_search(self, term, as_uuid):
+        return Q(details__report=term.upper())
+
+    @admin.display(description="what happened")
+    def what(self, obj):
+        return history.describe(obj)
+
+    @admin.display(description="conversation")
+    def conversation_link(self, obj):
+        return str(obj.conversation_id) if obj.conversation_id else "-"
 
     def has_add_permission(self, request):
         return False
@@ -248,11 +485,15 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
 class ModerationEventInline(admin.TabularInline):
     model = ModerationEvent
-    fields = ["created_at", "action", "actor_kind", "expert", "user", "details"]
+    fields = ["created_at", "what"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     verbose_name_plural = "moderation history"
+
+    @admin.display(description="what happened")
+    def what(self, obj):
+        return history.describe(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -261,30 +502,131 @@ class ModerationEventInline(admin.TabularInline):
         return False
 
 
+class MessageInline(BaseMessageInline):
+    """The transcript, with flagged messages marked as such: a warning badge, never a tick."""
+
+    fields = ["seq", "created_at", "author", "author_name", "kind", "text", "flag"]
+    readonly_fields = fields
+
+    @admin.display(description="flagged")
+    def flag(self, obj):
+        if not obj.flagged:
+            return ""
+        return format_html('<span class="flag-badge" title="{}">\u26a0 Flagged</span>', "The abuse filter flagged this message")
+
+
 admin.site.unregister(Conversation)
 
 
 @admin.register(Conversation)
-class ConversationAdmin(BaseConversationAdmin):
-    inlines = [*BaseConversationAdmin.inlines, ModerationEventInline]
+class ConversationAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, BaseConversationAdmin):
+    inlines = [MessageInline, ModerationEventInline]
+    actions = ["block_visitors"]
+    conversation_lookup = "pk"
+    Media = ModerationMedia
+
+    def block_targets(self, conversation):
+        return conversation.visitor, conversation, None, None
+
+
+admin.site.unregister(Visitor)
+
+
+@admin.register(Visitor)
+class VisitorAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, BaseVisitorAdmin):
+    actions = ["block_visitors"]
+    nickname_lookup = "nickname"
+    conversation_lookup = "conversations__id"
+    search_help_text = "Visitor nickname, conversation id or report reference."
+
+    def more_search(self, term, as_uuid):
+        return Q(pk=as_uuid) if as_uuid else Q(pk__in=[])
+
+    def block_targets(self, visitor):
+        return visitor, None, None, None
 
 
 admin.site.unregister(ExpertProfile)
 
 
 @admin.register(ExpertProfile)
-class ExpertProfileAdmin(BaseExpertProfileAdmin):
+class ExpertProfileAdmin(BrandScopedAdmin, BaseExpertProfileAdmin):
     actions = ["suspend", "reinstate"]
     readonly_fields = ["is_suspended"]
+    brand_field = "brands"
+
+    def save_related(self, request, form, formsets, change):
+        """A brand-scoped manager edits the expert's memberships of their brands only: the others are kept as they are."""
+        visible = scoping.brand_ids_for(request.user)
+        if change and visible is not None and "brands" in form.cleaned_data:
+            kept = [b for b in form.instance.brands.all() if b.pk not in visible]
+            form.cleaned_data["brands"] = [*form.cleaned_data["brands"], *kept]
+            if "topics" in form.cleaned_data:
+                kept_topics = [t for t in form.instance.topics.all() if t.brand_id not in visible]
+                form.cleaned_data["topics"] = [*form.cleaned_data["topics"], *kept_topics]
+        super().save_related(request, form, formsets, change)
+
+    def _outside_scope(self, request, expert) -> bool:
+        visible = scoping.brand_ids_for(request.user)
+        return visible is not None and any(pk not in visible for pk in expert.brands.values_list("pk", flat=True))
 
     @admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
     def suspend(self, request, queryset):
+        # An expert who also answers for brands this manager does not see is suspended by a manager of them all.
+        shared = [e for e in queryset if self._outside_scope(request, e)]
         for expert in queryset:
-            services.set_suspended(user=request.user, expert=expert, suspended=True)
-        self.message_user(request, "Suspended.")
+            if expert not in shared:
+                services.set_suspended(user=request.user, expert=expert, suspended=True)
+        if shared:
+            self.message_user(request, f"Not suspended: {', '.join(e.display_name for e in shared)} also answer(s) for "
+                              "brands you do not manage.", messages.WARNING)
+        if len(shared) < len(queryset):
+            self.message_user(request, "Suspended.")
 
     @admin.action(description="Reinstate the selected experts", permissions=["change"])
     def reinstate(self, request, queryset):
+        shared = [e for e in queryset if self._outside_scope(request, e)]
         for expert in queryset:
-            services.set_suspended(user=request.user, expert=expert, suspended=False)
-        self.message_user(request, "Reinstated.")
+            if expert not in shared:
+                services.set_suspended(user=request.user, expert=expert, suspended=False)
+        if shared:
+            self.message_user(request, f"Not reinstated: {', '.join(e.display_name for e in shared)} also answer(s) for "
+                              "brands you do not manage.", messages.WARNING)
+        if len(shared) < len(queryset):
+            self.message_user(request, "Reinstated.")
+
+
+# --- the rest of the managers' admin, limited to their brands too ----------------------
+
+admin.site.unregister(Brand)
+
+
+@admin.register(Brand)
+class BrandAdmin(BrandScopedAdmin, BaseBrandAdmin):
+    brand_field = "pk"
+
+
+admin.site.unregister(Topic)
+
+
+@admin.register(Topic)
+class TopicAdmin(BrandScopedAdmin, BaseTopicAdmin):
+    pass
+
+
+admin.site.unregister(CommunityPost)
+
+
+@admin.register(CommunityPost)
+class CommunityPostAdmin(BrandScopedAdmin, BaseCommunityPostAdmin):
+    """The experts' panel is one space for every brand: a brand-scoped manager sees the posts of their brands' experts."""
+
+    brand_field = "author__brands"
+
+
+@admin.register(ManagerScope)
+class ManagerScopeAdmin(admin.ModelAdmin):
+    """Which brands a manager is limited to (superusers only: the managers' group holds no permission on it)."""
+
+    list_display = ["__str__"]
+    filter_horizontal = ["brands"]

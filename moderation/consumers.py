@@ -16,8 +16,9 @@ from chatplatform import errors, protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import DATABASE_ERRORS, database_sync_to_async
 from chatplatform.groups import moderators_group, user_group
+from visitors.models import Brand
 
-from . import flood, selectors, services
+from . import flood, scoping, selectors, services
 from .serializers import alert_object
 
 logger = logging.getLogger(__name__)
@@ -29,13 +30,27 @@ LOST = {
 }
 
 
-def _welcome():
+def _welcome(user):
+    brand_ids = scoping.brand_ids_for(user, fresh=True)
+    counts = selectors.counts(brand_ids)
     return {
         "type": "welcome",
-        "open_alerts": [alert_object(a) for a in selectors.open_alerts()],
-        "open_reports": selectors.open_report_count(),
-        "active_blocks": selectors.active_block_count(),
+        "open_alerts": [alert_object(a) for a in selectors.open_alerts(brand_ids=brand_ids)],
+        "open_alert_count": counts["open_alerts"],
+        "open_reports": counts["open_reports"],
+        "active_blocks": counts["active_blocks"],
     }
+
+
+def _counts_if_visible(user, brand_slug):
+    """The counts for this manager's brands, or None when ``brand_slug`` is not one of them.
+
+    Read afresh for every push, so a scope narrowed while the feed is open holds at once.
+    """
+    brand_ids = scoping.brand_ids_for(user, fresh=True)
+    if brand_ids is not None and not Brand.objects.filter(pk__in=brand_ids, slug=brand_slug).exists():
+        return None
+    return selectors.counts(brand_ids)
 
 
 def _ack(user, alert_id):
@@ -67,7 +82,7 @@ class ModerationConsumer(ProtocolConsumer):
         await self.channel_layer.group_add(moderators_group(), self.channel_name)
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
         self.joined = True
-        await self.send_frame(await database_sync_to_async(_welcome)())
+        await self.send_frame(await database_sync_to_async(_welcome)(self.user))
         self.rechecks = asyncio.ensure_future(self._recheck_every_beat())
 
     async def disconnect(self, code):
@@ -123,13 +138,25 @@ class ModerationConsumer(ProtocolConsumer):
         await self.close(event["code"])
 
     async def alert_created(self, event):
-        await self.send_frame({"type": "alert.created", "alert": event["alert"]})
+        await self.push({"type": "alert.created", "alert": event["alert"]}, event["alert"]["brand"])
 
     async def alert_updated(self, event):
-        await self.send_frame({"type": "alert.updated", "alert": event["alert"]})
+        await self.push({"type": "alert.updated", "alert": event["alert"]}, event["alert"]["brand"])
 
     async def block_created(self, event):
-        await self.send_frame({"type": "block.created", "block": event["block"]})
+        await self.push({"type": "block.created", "block": event["block"]}, event["block"]["brand"])
 
     async def report_created(self, event):
-        await self.send_frame({"type": "report.created", "report": event["report"]})
+        await self.push({"type": "report.created", "report": event["report"]}, event["report"]["brand"])
+
+    async def layer_resync(self, event):
+        """Pushes may have been lost: a fresh welcome, which the console redraws itself from."""
+        await self.send_frame(await database_sync_to_async(_welcome)(self.user))
+
+    async def push(self, frame, brand_slug):
+        """Pass a change on to a manager who may see its brand, then the true counts (the console shows them live)."""
+        counts = await database_sync_to_async(_counts_if_visible)(self.user, brand_slug)
+        if counts is None:
+            return
+        await self.send_frame(frame)
+        await self.send_frame({"type": "counts", **counts})

@@ -29,7 +29,10 @@ class Block(models.Model):
     address_hash = models.CharField(max_length=64, blank=True, default="")
     conversation = models.ForeignKey("visitors.Conversation", null=True, blank=True, on_delete=models.SET_NULL)
     reason = models.TextField(max_length=1000)
+    # Who blocked: an expert (from a conversation) or a community manager (from the admin).
     created_by = models.ForeignKey("experts.ExpertProfile", null=True, blank=True, on_delete=models.SET_NULL)
+    created_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", verbose_name="created by manager")
     created_at = models.DateTimeField(auto_now_add=True)
     # None: until a community manager lifts it.
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -76,6 +79,8 @@ class Alert(models.Model):
 
     brand = models.ForeignKey("visitors.Brand", on_delete=models.CASCADE, related_name="alerts")
     conversation = models.ForeignKey("visitors.Conversation", null=True, blank=True, on_delete=models.SET_NULL)
+    # The visitor it is about, when no conversation says it (a flooding alert): a manager may block them from it.
+    visitor = models.ForeignKey("visitors.Visitor", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     note = models.TextField(max_length=2000, blank=True, default="")
     # None for alerts the system raised.
@@ -188,3 +193,22 @@ class ModerationEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class ManagerScope(models.Model):
+    """A community manager limited to some brands: they see and act only on those brands' conversations,
+    visitors, blocks, alerts, report tickets and audit trail, in the admin and on the live feed.
+
+    A staff user without a scope (and every superuser) sees every brand; a scope with no brand, none.
+    Kept by superusers (the managers' group cannot change it).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="moderation_scope")
+    brands = models.ManyToManyField("visitors.Brand", blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = "manager's brands"
+        verbose_name_plural = "managers' brands"
+
+    def __str__(self):
+        return f"{self.user}: {', '.join(b.slug for b in self.brands.all()) or 'no brand'}"

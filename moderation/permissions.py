@@ -6,6 +6,7 @@ COMMUNITY_MANAGERS = "Community managers"
 
 # app_label -> codenames. Managers read conversations and people, act on
 # moderation records; they never delete transcripts or edit the audit trail.
+# ``add_block`` is blocking a visitor from the admin (the "Block the visitor" actions).
 GROUP_PERMISSIONS = {
     "visitors": ["view_brand", "change_brand", "view_conversation", "view_message", "view_visitor"],
     "experts": [
@@ -16,7 +17,7 @@ GROUP_PERMISSIONS = {
     "moderation": [
         "moderate",
         "view_alert", "change_alert",
-        "view_block", "change_block",
+        "view_block", "add_block", "change_block",
         "view_reportticket", "change_reportticket",
         "view_moderationevent",
     ],

@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from chatplatform.auth import user_of_session
@@ -71,18 +72,35 @@ def no_active_block_sql(*, brand, visitor, address_hashes=()) -> tuple[str, list
     return sql, [brand.pk, timezone.now(), *params]
 
 
-def open_alerts(limit: int = 100) -> list[Alert]:
-    return list(
-        Alert.objects.select_related("brand", "raised_by").exclude(status=Alert.Status.CLOSED).order_by("-created_at")[:limit]
-    )
+def _in_brands(queryset, brand_ids):
+    """``queryset`` limited to ``brand_ids`` (None: every brand; see moderation.scoping)."""
+    return queryset if brand_ids is None else queryset.filter(brand_id__in=brand_ids)
 
 
-def open_report_count() -> int:
-    return ReportTicket.objects.filter(status__in=[ReportTicket.Status.OPEN, ReportTicket.Status.IN_REVIEW]).count()
+def open_alerts(limit: int = 100, brand_ids=None) -> list[Alert]:
+    alerts = _in_brands(Alert.objects.exclude(status=Alert.Status.CLOSED), brand_ids)
+    return list(alerts.select_related("brand", "raised_by").order_by("-created_at")[:limit])
 
 
-def active_block_count() -> int:
-    return Block.objects.active().count()
+def open_tickets(brand_ids=None):
+    return _in_brands(ReportTicket.objects.filter(status__in=[ReportTicket.Status.OPEN, ReportTicket.Status.IN_REVIEW]), brand_ids)
+
+
+def open_report_count(brand_ids=None) -> int:
+    return open_tickets(brand_ids).count()
+
+
+def active_block_count(brand_ids=None) -> int:
+    return _in_brands(Block.objects.active(), brand_ids).count()
+
+
+def counts(brand_ids=None) -> dict:
+    """The console's three numbers, counted in the database (never the length of a capped list)."""
+    return {
+        "open_alerts": _in_brands(Alert.objects.exclude(status=Alert.Status.CLOSED), brand_ids).count(),
+        "open_reports": open_report_count(brand_ids),
+        "active_blocks": active_block_count(brand_ids),
+    }
 
 
 def can_moderate(user) -> bool:
@@ -105,16 +123,12 @@ def feed_still_allowed(*, session_key, user_id) -> str | None:
     return None if can_moderate(user) else "forbidden"
 
 
-def per_day(model, days: int = 30) -> list[tuple]:
-    """(date, count) for each of the last ``days`` days, oldest first, zeros included."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
-
+def per_day(rows_of, days: int = 30) -> list[tuple]:
+    """(date, count) of ``rows_of`` (a queryset) for each of the last ``days`` days, oldest first, zeros included."""
     today = timezone.now().date()
     start = today - timedelta(days=days - 1)
     rows = (
-        model.objects.filter(created_at__date__gte=start)
+        rows_of.filter(created_at__date__gte=start)
         .annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(n=Count("id"))
@@ -123,22 +137,21 @@ def per_day(model, days: int = 30) -> list[tuple]:
     return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
 
 
-def overview() -> dict:
-    """What the moderation overview page shows."""
-    from django.utils import timezone
-
+def overview(brand_ids=None) -> dict:
+    """What the moderation overview page shows: the newest rows of each list, and their true counts."""
     now = timezone.now()
-    open_tickets = ReportTicket.objects.filter(status__in=[ReportTicket.Status.OPEN, ReportTicket.Status.IN_REVIEW])
+    open_tickets_ = open_tickets(brand_ids)
     ages = [
-        ("under a day", open_tickets.filter(created_at__gte=now - timedelta(days=1)).count()),
-        ("1 to 7 days", open_tickets.filter(created_at__lt=now - timedelta(days=1), created_at__gte=now - timedelta(days=7)).count()),
-        ("over 7 days", open_tickets.filter(created_at__lt=now - timedelta(days=7)).count()),
+        ("under a day", open_tickets_.filter(created_at__gte=now - timedelta(days=1)).count()),
+        ("1 to 7 days", open_tickets_.filter(created_at__lt=now - timedelta(days=1), created_at__gte=now - timedelta(days=7)).count()),
+        ("over 7 days", open_tickets_.filter(created_at__lt=now - timedelta(days=7)).count()),
     ]
     return {
-        "alerts": open_alerts(50),
-        "tickets": list(open_tickets.select_related("brand").order_by("created_at")[:50]),
+        "alerts": open_alerts(50, brand_ids),
+        "tickets": list(open_tickets_.select_related("brand").order_by("-created_at")[:50]),
         "ticket_ages": ages,
-        "blocks": list(Block.objects.active(now).select_related("brand", "created_by").order_by("-created_at")[:50]),
-        "blocks_per_day": per_day(Block),
-        "reports_per_day": per_day(ReportTicket),
+        "blocks": list(_in_brands(Block.objects.active(now), brand_ids).select_related("brand", "created_by").order_by("-created_at")[:50]),
+        "counts": counts(brand_ids),
+        "blocks_per_day": per_day(_in_brands(Block.objects.all(), brand_ids)),
+        "reports_per_day": per_day(_in_brands(ReportTicket.objects.all(), brand_ids)),
     }

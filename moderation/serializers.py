@@ -29,7 +29,8 @@ def block_object(block: Block) -> dict:
         "conversation": str(block.conversation_id) if block.conversation_id else None,
         "reason": block.reason,
         "by_address": bool(block.address_hash),
-        "created_by": block.created_by.display_name if block.created_by_id else None,
+        "created_by": (block.created_by.display_name if block.created_by_id
+                       else block.created_by_user.get_username() if block.created_by_user_id else None),
         "created_at": protocol_time(block.created_at),
     }
 

@@ -24,6 +24,7 @@ from experts.services import back_to_waiting
 from visitors import services as visitor_services
 from visitors.models import Conversation, Message
 
+from . import scoping
 from .models import Alert, Block, ModerationEvent, ReportTicket
 from .selectors import can_moderate
 from .serializers import alert_object, block_object, report_object
@@ -66,9 +67,10 @@ def end_by_expert(*, expert: ExpertProfile, conversation_id) -> Conversation:
     return conversation
 
 
-def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None, dedupe_key: str | None = None) -> Alert | None:
+def _raise_alert(*, brand, kind: str, note: str, conversation=None, expert=None, visitor=None,
+                 dedupe_key: str | None = None) -> Alert | None:
     """Create an alert and tell the managers; with ``dedupe_key``, None if one with that key exists (Alert.dedupe_key)."""
-    fields = {"brand": brand, "kind": kind, "note": note, "conversation": conversation, "raised_by": expert}
+    fields = {"brand": brand, "kind": kind, "note": note, "conversation": conversation, "raised_by": expert, "visitor": visitor}
     if dedupe_key is None:
         alert = Alert.objects.create(**fields)
     else:
@@ -122,30 +124,86 @@ def _send_blocked(block: Block) -> None:
         send_event_on_commit(groups, {"type": "visitor.blocked", "detail": BLOCKED_DETAIL, "until": block_object(block)["until"]})
 
 
+def _place_block(*, brand, visitor, reason: str, expires_at, by_address: bool, conversation=None, expert=None, user=None) -> Block:
+    """Write the block and shut the door: what an expert's block and a manager's share.
+
+    By address means the visitor's stored ``address_hash``, hashed at hello by
+    visitors.tokens.hash_address (an IPv6 address's CHAT_IPV6_PREFIX network), and
+    only where the brand blocks by address.
+    """
+    block = Block.objects.create(
+        brand=brand, visitor=visitor, address_hash=visitor.address_hash if by_address and brand.block_by_address else "",
+        conversation=conversation, reason=reason, created_by=expert, created_by_user=user, expires_at=expires_at,
+    )
+    return Block.objects.select_related("brand", "created_by", "created_by_user").get(pk=block.pk)
+
+
+def _announce_block(block: Block) -> None:
+    """After commit (and after the conversation's own end): close the covered sockets, tell the live feed."""
+    _send_blocked(block)
+    send_event_on_commit(moderators_group(), {"type": "block.created", "block": block_object(block)})
+
+
 @transaction.atomic
 def block_visitor(*, expert: ExpertProfile, conversation_id, reason: str, duration_hours: int | None) -> Block:
     """Block the conversation's visitor: end it, close their sockets, alert the managers."""
     conversation = access_conversation(expert=expert, conversation_id=conversation_id)
     expires_at = _block_end(duration_hours)
     brand = conversation.brand
-    visitor = conversation.visitor
-    block = Block.objects.create(
-        brand=brand, visitor=visitor, address_hash=visitor.address_hash if brand.block_by_address else "",
-        conversation=conversation, reason=reason, created_by=expert, expires_at=expires_at,
-    )
-    block = Block.objects.select_related("brand", "created_by").get(pk=block.pk)
+    block = _place_block(brand=brand, visitor=conversation.visitor, reason=reason, expires_at=expires_at, by_address=True,
+                         conversation=conversation, expert=expert)
     # A visitor is never routed again to the expert who blocked them.
     conversation.excluded_experts.add(expert)
     if conversation.is_open:
         visitor_services.end_conversation(conversation_id=conversation.id, ended_by=Conversation.EndedBy.MODERATOR)
-    payload = block_object(block)
-    _send_blocked(block)
-    send_event_on_commit(moderators_group(), {"type": "block.created", "block": payload})
+    _announce_block(block)
     until = f"until {block.expires_at.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC" if block.expires_at else "until lifted"
     alert = _raise_alert(brand=brand, kind=Alert.Kind.BLOCK, note=f"{expert.display_name} blocked a visitor ({until}): {reason}",
                          conversation=conversation, expert=expert)
     record(ModerationEvent.Action.BLOCK, actor_kind="expert", expert=expert, brand=brand, conversation=conversation,
-           block=block.pk, alert=alert.pk, reason=reason, duration_hours=duration_hours)
+           block=block.pk, alert=alert.pk, reason=reason, duration_hours=duration_hours, by_address=bool(block.address_hash))
+    return block
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 1000 or "\x00" in reason:
+        raise ChatError(errors.INVALID_FIELD, "Give a reason for the block (1 to 1000 characters).", field="reason")
+    return reason
+
+
+@transaction.atomic
+def block_visitor_as_manager(*, user, visitor, reason: str, duration_hours: int | None, by_address: bool = True,
+                             conversation=None, alert: Alert | None = None, report: ReportTicket | None = None) -> Block:
+    """A community manager blocks a visitor from the admin, with the effect of an expert's block.
+
+    Their sockets are told and closed (4403), every open conversation of theirs
+    ends (by a moderator), the audit trail records it, the live feed gets
+    ``block.created``; the alert it came from, if any, is closed. No new alert:
+    the manager is the one who would read it.
+    """
+    if not scoping.may_see_brand(user, visitor.brand_id):
+        raise ChatError(errors.NOT_FOUND, "No such visitor.")
+    reason = _clean_reason(reason)
+    expires_at = _block_end(duration_hours)
+    brand = visitor.brand
+    if conversation is None:
+        conversation = (alert.conversation if alert else None) or (report.conversation if report else None)
+    block = _place_block(brand=brand, visitor=visitor, reason=reason, expires_at=expires_at, by_address=by_address,
+                         conversation=conversation, user=user)
+    still_open = Conversation.objects.filter(visitor=visitor, status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])
+    for open_id in still_open.values_list("id", flat=True):
+        try:
+            visitor_services.end_conversation(conversation_id=open_id, ended_by=Conversation.EndedBy.MODERATOR)
+        except ChatError as exc:  # it ended meanwhile: nothing left to end
+            if exc.code != errors.ENDED:
+                raise
+    _announce_block(block)
+    record(ModerationEvent.Action.BLOCK, actor_kind="manager", user=user, brand=brand, conversation=conversation,
+           block=block.pk, reason=reason, duration_hours=duration_hours, by_address=bool(block.address_hash),
+           visitor=str(visitor.pk), alert=alert.pk if alert else None, report=report.reference if report else None)
+    if alert is not None:
+        close_alert(user=user, alert=alert)
     return block
 
 
@@ -202,7 +260,7 @@ def note_flooding(*, visitor) -> Alert | None:
     """A visitor hit a flood limit: tell the managers, at most once per visitor per hour (UTC clock hours)."""
     hour = timezone.now().astimezone(dt_timezone.utc).strftime("%Y%m%d%H")
     alert = _raise_alert(brand=visitor.brand, kind=Alert.Kind.FLOOD, dedupe_key=f"flood:{visitor.pk}:{hour}",
-                         note="A visitor went over the flood limits and was slowed down.")
+                         note="A visitor went over the flood limits and was slowed down.", visitor=visitor)
     if alert is not None:
         record(ModerationEvent.Action.FLOOD, actor_kind="system", brand=visitor.brand, visitor=str(visitor.pk))
     return alert
@@ -223,7 +281,7 @@ def acknowledge_alert(*, user, alert_id) -> Alert:
         raise ChatError(errors.FORBIDDEN, "You may no longer moderate.")
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
     alert = Alert.objects.select_for_update().filter(pk=int(alert_id)).first() if re.fullmatch(r"[0-9]{1,18}", str(alert_id)) else None
-    if alert is None:
+    if alert is None or not scoping.may_see_brand(fresh, alert.brand_id):  # another brand's: as if it did not exist
         raise ChatError(errors.NOT_FOUND, "No such alert.")
     if alert.status == Alert.Status.OPEN:
         alert.status = Alert.Status.ACKNOWLEDGED

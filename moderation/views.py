@@ -1,11 +1,13 @@
 """The moderation overview page, inside the admin."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import permission_required
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
-from . import selectors
+from . import scoping, selectors
+from .models import Alert
 
 CHART_HEIGHT = 100
 
@@ -21,8 +23,10 @@ def _bars(series):
 @staff_member_required
 @permission_required("moderation.moderate", raise_exception=True)
 def overview(request):
-    data = selectors.overview()
+    data = selectors.overview(scoping.brand_ids_for(request.user))
     context = {
+        "alert_kinds": dict(Alert.Kind.choices),
+        "time_zone": settings.TIME_ZONE,
         **admin.site.each_context(request),
         "title": "Moderation overview",
         **data,

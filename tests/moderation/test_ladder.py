@@ -25,7 +25,7 @@ async def test_warn_posts_the_brands_politeness_reminder_or_the_experts_words(co
 
 async def test_alert_reaches_the_live_feed_and_the_managers_mailbox(connect, brand, alice, manager, via_proxy):
     feed = await moderation_feed(connect, manager)
-    assert feed.welcome == {"type": "welcome", "open_alerts": [], "open_reports": 0, "active_blocks": 0}
+    assert feed.welcome == {"type": "welcome", "open_alerts": [], "open_alert_count": 0, "open_reports": 0, "active_blocks": 0}
     visitor, expert, conversation_id = await active_conversation(connect, alice)
     raised = await expert.request({"type": "moderation.alert", "conversation": conversation_id, "note": "Insults again"}, "alert.raised")
     created = await feed.recv_type("alert.created")
