@@ -234,7 +234,28 @@ CHAT_WORKER_SWEEPS = {
     "inactive": ("visitors.tasks.end_inactive_conversations", env_int("CHAT_SWEEP_INACTIVE_SECONDS", 60)),
     "unanswered": ("visitors.tasks.close_unanswered_questions", env_int("CHAT_SWEEP_UNANSWERED_SECONDS", 300)),
     "retention": ("moderation.tasks.purge_expired_personal_data", env_int("CHAT_SWEEP_RETENTION_SECONDS", 3600)),
+    # Web Push to experts with no dashboard open (experts/tasks.py): a push comes this late at most.
+    "push": ("experts.tasks.push_sweep", env_int("CHAT_SWEEP_PUSH_SECONDS", 10)),
+    "digest": ("experts.tasks.digest_sweep", env_int("CHAT_SWEEP_DIGEST_SECONDS", 300)),
 }
+
+# --- Experts who are not looking: Web Push and the e-mail digest (experts/tasks.py) ------------
+# The VAPID key pair (`manage.py vapid_keys` prints one): the public key, base64url (the browser's
+# applicationServerKey), and the private key, base64url or PEM. Unset: no "Notify me", no push.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+# Who push services may contact about our pushes: "mailto:ops@example.com" or an https URL.
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:" + os.environ.get("DEFAULT_FROM_EMAIL", "chat@localhost"))
+# At most one push per expert per conversation in this many seconds (a visitor writing on is one push).
+CHAT_PUSH_MIN_INTERVAL_SECONDS = env_int("CHAT_PUSH_MIN_INTERVAL_SECONDS", 120)
+# Seconds a push service may take to answer; the worker's task fails and is retried after that.
+CHAT_PUSH_TIMEOUT_SECONDS = float(os.environ.get("CHAT_PUSH_TIMEOUT_SECONDS", "10"))
+# Push endpoints are https (every browser's push service is); the tests' local push service is http.
+CHAT_PUSH_ENDPOINT_SCHEMES = ("https",)
+# An expert who switched the digest on gets it at most this often, and only when a question is new.
+CHAT_EXPERT_DIGEST_MINUTES = env_int("CHAT_EXPERT_DIGEST_MINUTES", 60)
+# The site's address for links in e-mails ("https://chat.example.com"; the same setting as the visitors' e-mails).
+CHAT_PUBLIC_URL = os.environ.get("CHAT_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -286,6 +307,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:", "https:"],
         "connect-src": [SELF],
         "frame-src": [SELF],
+        # The experts' push service worker (static/experts/push-sw.js).
+        "worker-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

@@ -6,7 +6,8 @@ The API the apps use (docs/architecture.md, "Background work"):
   ``enqueue(some_task, **kwargs)`` from a service. The task is a database row
   written in the caller's transaction: rolled back, it never runs; committed,
   it survives any restart. Arguments are JSON (ids, not model instances).
-- ``send_mail_once(key=..., ...)`` inside a task: the e-mail leaves at most once per key.
+- ``send_mail_once(key=..., ...)`` inside a task: the e-mail leaves at most once per key;
+  ``claim_once(key)`` for any other side effect (a push).
 - A sweep: a function with no arguments named in ``CHAT_WORKER_SWEEPS``; one
   worker at a time runs it every so many seconds.
 
@@ -58,7 +59,20 @@ def retry_delay(attempts: int) -> float:
     return min(settings.CHAT_WORKER_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_DELAY_SECONDS)
 
 
-# --- once-only e-mail -------------------------------------------------------------------
+# --- once-only side effects -------------------------------------------------------------
+
+def claim_once(key: str) -> SentOnce | None:
+    """Take ``key`` for a side effect about to happen (an e-mail, a push); None if it was taken before.
+
+    The caller does the deed, then marks the row ``sent``; or deletes it when
+    nothing left (so a retry may try again).
+    """
+    try:
+        with transaction.atomic():
+            return SentOnce.objects.create(key=key)
+    except IntegrityError:
+        return None
+
 
 def send_mail_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bool:
     """Send one e-mail unless one was already sent for ``key``; return whether it left now.
@@ -68,10 +82,8 @@ def send_mail_once(*, key: str, subject: str, body: str, recipients: list[str]) 
     the error raised, so the task is retried. If it fails later, the server may
     have the message: the key stays (``uncertain``) and it is not sent again.
     """
-    try:
-        with transaction.atomic():
-            once = SentOnce.objects.create(key=key)
-    except IntegrityError:
+    once = claim_once(key)
+    if once is None:
         return False
     connection = get_connection(fail_silently=False)  # SMTP: EMAIL_TIMEOUT bounds each wait
     try:

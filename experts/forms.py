@@ -1,6 +1,7 @@
 """Forms of the expert pages: they parse input; the services decide."""
 
 from django import forms
+from django.conf import settings
 
 from chatplatform.protocol import is_blank
 
@@ -22,10 +23,17 @@ class ProfileForm(forms.Form):
                                 help_text="An https address of a square picture.")
     topics = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
                                             label="Topics you answer")
+    digest_enabled = forms.BooleanField(
+        required=False, label="E-mail me a digest of waiting questions",
+    )
 
     def __init__(self, *args, topics, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["topics"].queryset = topics
+        self.fields["digest_enabled"].help_text = (
+            f"At most one e-mail every {settings.CHAT_EXPERT_DIGEST_MINUTES} minutes, to your account's address, "
+            "only when a question is new and your dashboard is closed."
+        )
         self.fields["topics"].label_from_instance = lambda topic: f"{topic.name} ({topic.brand.name})"
 
     def clean_avatar_url(self):

@@ -40,6 +40,10 @@ class ExpertProfile(models.Model):
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.ONLINE)
     # A suspended expert's sockets are closed and refused (community managers set it).
     is_suspended = models.BooleanField(default=False)
+    # The expert chose an e-mail digest of waiting questions (experts/tasks.py), to their user's e-mail.
+    digest_enabled = models.BooleanField(default=False)
+    # When the last digest was queued: the next one comes CHAT_EXPERT_DIGEST_MINUTES later at the earliest.
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -64,6 +68,50 @@ class ExpertConnection(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["expert", "seen_at"], name="expertconn_expert_seen")]
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription of an expert (the dashboard's "Notify me").
+
+    What the browser's ``PushManager.subscribe()`` returned: the push service's
+    URL for this browser and the keys the payload is encrypted to. The worker
+    deletes it when the push service answers 404 or 410 (experts/tasks.py).
+    """
+
+    expert = models.ForeignKey(ExpertProfile, on_delete=models.CASCADE, related_name="push_subscriptions")
+    # Unique: one browser is one subscription; subscribing it again (another expert) moves it.
+    endpoint = models.URLField(max_length=1000, unique=True)
+    # The browser's P-256 public key and auth secret, base64url as the browser gives them.
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Push subscription of {self.expert}"
+
+    def info(self) -> dict:
+        """The subscription as pywebpush takes it."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class PushNotice(models.Model):
+    """The newest event of one conversation an expert was pushed about (experts/tasks.py).
+
+    The push sweep notifies an event only past ``seq`` (never twice) and not again within
+    CHAT_PUSH_MIN_INTERVAL_SECONDS of ``notified_at`` (no push per message).
+    """
+
+    expert = models.ForeignKey(ExpertProfile, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey("visitors.Conversation", on_delete=models.CASCADE, related_name="+")
+    # 0: the new question; else the seq of the newest visitor message pushed about.
+    seq = models.PositiveIntegerField(default=0)
+    notified_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # The sweep's lookup of (expert, conversation) and one row per pair.
+            models.UniqueConstraint(fields=["expert", "conversation"], name="pushnotice_expert_conversation"),
+        ]
 
 
 class CommunityPost(models.Model):

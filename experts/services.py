@@ -1,8 +1,14 @@
 """Routing between visitors and experts: presence, claiming, releasing, "next expert"."""
 
+import base64
+import re
 import time
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +27,7 @@ from visitors.services import (
     withdraw_from_queue,
 )
 
-from .models import CommunityPost, CommunityReply, ExpertConnection, ExpertProfile, Topic
+from .models import CommunityPost, CommunityReply, ExpertConnection, ExpertProfile, PushSubscription, Topic
 from .selectors import live_since
 
 # --- presence ---------------------------------------------------------------------
@@ -286,3 +292,60 @@ def add_community_reply(*, author: ExpertProfile, post_id: int, body: str) -> Co
     reply = CommunityReply.objects.create(post=post, author=author, body=body.strip())
     CommunityPost.objects.filter(pk=post.pk).update(last_activity_at=reply.created_at)
     return reply
+
+
+# --- notifications when not looking (experts/tasks.py sends them) --------------------------------
+
+# Browsers one expert may have subscribed at once; subscribing one more drops the oldest.
+MAX_PUSH_SUBSCRIPTIONS = 10
+_P256_POINT_BYTES = 65
+_AUTH_SECRET_BYTES = 16
+
+
+def _b64url_bytes(value: str, *, length: int, field: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != length or not re.fullmatch(r"[A-Za-z0-9_-]+=*", value):
+        raise ChatError(errors.INVALID_FIELD, f"keys.{field} is not a browser's push key.", field=field)
+    return raw
+
+
+@transaction.atomic
+def subscribe_push(*, expert: ExpertProfile, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
+    """Keep one browser's push subscription for the expert (the same browser again: updated, or moved to them)."""
+    from . import push
+
+    if not push.enabled():
+        raise ChatError(errors.NOT_FOUND, "Push notifications are not configured on this server.")
+    if len(endpoint) > PushSubscription._meta.get_field("endpoint").max_length:
+        raise ChatError(errors.TOO_LONG, "endpoint is too long.", field="endpoint")
+    try:
+        URLValidator(schemes=list(settings.CHAT_PUSH_ENDPOINT_SCHEMES))(endpoint)
+    except ValidationError:
+        raise ChatError(errors.INVALID_FIELD, "endpoint is not a push service's https address.", field="endpoint") from None
+    point = _b64url_bytes(p256dh, length=_P256_POINT_BYTES, field="p256dh")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise ChatError(errors.INVALID_FIELD, "keys.p256dh is not a P-256 public key.", field="p256dh") from None
+    _b64url_bytes(auth, length=_AUTH_SECRET_BYTES, field="auth")
+    subscription, _ = PushSubscription.objects.update_or_create(
+        endpoint=endpoint, defaults={"expert": expert, "p256dh": p256dh, "auth": auth}
+    )
+    older = PushSubscription.objects.filter(expert=expert).order_by("-created_at", "-pk").values_list("pk", flat=True)
+    PushSubscription.objects.filter(pk__in=list(older[MAX_PUSH_SUBSCRIPTIONS:])).delete()
+    return subscription
+
+
+def unsubscribe_push(*, expert: ExpertProfile, endpoint: str) -> bool:
+    """Forget one of the expert's browsers (another expert's endpoint is left alone); return whether one was."""
+    deleted, _ = PushSubscription.objects.filter(expert=expert, endpoint=endpoint).delete()
+    return bool(deleted)
+
+
+def set_digest(*, expert: ExpertProfile, enabled: bool) -> None:
+    """Switch the expert's e-mail digest of waiting questions on or off."""
+    expert.digest_enabled = enabled
+    ExpertProfile.objects.filter(pk=expert.pk).update(digest_enabled=enabled)

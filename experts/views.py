@@ -3,19 +3,22 @@
 Each view parses the request, calls one selector or service, and renders.
 """
 
+import json
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
+
+from django.conf import settings
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
 
-from . import selectors, services
+from . import push, selectors, services
 from .forms import CommunityPostForm, CommunityReplyForm, ProfileForm
 
 
@@ -52,6 +55,8 @@ def _topic_names(expert) -> dict:
 def dashboard(request):
     return render(request, "experts/dashboard.html", {
         "expert": request.expert,
+        # No keys, no "Notify me" (and the push sweep sends nothing).
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY if push.enabled() else "",
         "canned_replies": selectors.canned_replies(request.expert),
         "topic_names": _topic_names(request.expert),
         # What "Warn" posts, per brand, shown in its confirmation.
@@ -95,6 +100,7 @@ def profile(request):
                     avatar_url=form.cleaned_data["avatar_url"],
                     topic_ids=[t.pk for t in form.cleaned_data["topics"]],
                 )
+                services.set_digest(expert=expert, enabled=form.cleaned_data["digest_enabled"])
             except ChatError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -103,7 +109,7 @@ def profile(request):
     else:
         form = ProfileForm(topics=topics, initial={
             "display_name": expert.display_name, "bio": expert.bio, "avatar_url": expert.avatar_url,
-            "topics": list(expert.topics.all()),
+            "topics": list(expert.topics.all()), "digest_enabled": expert.digest_enabled,
         })
     stats = selectors.expert_statistics(expert)
     return render(request, "experts/profile.html", {
@@ -146,3 +152,48 @@ def community_post(request, post_id):
     return render(request, "experts/community_post.html", {
         "post": selectors.community_post(post_id=post_id), "form": form,
     })
+
+
+# --- Web Push subscriptions (docs/protocol.md, "HTTP endpoints") -------------------------------
+
+MAX_PUSH_BODY_BYTES = 4096
+
+
+def _json_error(code: str, detail: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+def _json_object(request) -> dict | None:
+    if len(request.body) > MAX_PUSH_BODY_BYTES:
+        return None
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@expert_required
+@require_POST
+def push_subscribe(request):
+    """Keep the browser's PushSubscription (its toJSON()) for this expert: session and CSRF token required."""
+    data = _json_object(request)
+    keys = data.get("keys") if data else None
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in (data.get("endpoint"), keys.get("p256dh"), keys.get("auth"))):
+        return _json_error(errors.INVALID_FRAME, 'Send {"endpoint": "https://…", "keys": {"p256dh": "…", "auth": "…"}}.')
+    try:
+        services.subscribe_push(expert=request.expert, endpoint=data["endpoint"], p256dh=keys["p256dh"], auth=keys["auth"])
+    except ChatError as exc:
+        return _json_error(exc.code, exc.detail, status=404 if exc.code == errors.NOT_FOUND else 400)
+    return JsonResponse({"subscribed": True}, status=201)
+
+
+@expert_required
+@require_POST
+def push_unsubscribe(request):
+    """Forget this browser's subscription ({"endpoint": …}); answers the same whether it was kept or not."""
+    data = _json_object(request)
+    if not data or not isinstance(data.get("endpoint"), str):
+        return _json_error(errors.INVALID_FRAME, 'Send {"endpoint": "https://…"}.')
+    services.unsubscribe_push(expert=request.expert, endpoint=data["endpoint"])
+    return JsonResponse({"subscribed": False})
