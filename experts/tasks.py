@@ -200,7 +200,7 @@ def digest_sweep(now=None) -> int:
         with transaction.atomic():
             # Conditional: the window moves once, and the task's key is that window's.
             if ExpertProfile.objects.filter(pk=expert.pk, digest_sent_at=expert.digest_sent_at).update(digest_sent_at=now):
-                enqueue(email_digest, expert_id=expert.pk, key=f"experts.digest:{expert.pk}:{int(now.timestamp())}")
+                enqueue(email_digest, expert_id=expert.pk, key=f"experts.digest:{expert.pk}:{now.timestamp():.6f}")
                 queued += 1
     return queued
 
