@@ -80,14 +80,15 @@ def _unread_messages(experts: set, now) -> list:
     if not rows:
         return []
     notices = {
-        (n.expert_id, n.conversation_id): n
-        for n in PushNotice.objects.filter(conversation_id__in=[pk for _, _, pk, _ in rows], expert_id__in=experts)
+        (expert_id, pk): (seq, at) for expert_id, pk, seq, at in PushNotice.objects.filter(
+            conversation_id__in=[pk for _, _, pk, _ in rows], expert_id__in=experts
+        ).values_list("expert_id", "conversation_id", "seq", "notified_at")
     }
     recent = now - timedelta(seconds=settings.CHAT_PUSH_MIN_INTERVAL_SECONDS)
     due = []
     for expert_id, brand_id, pk, seq in rows:
-        notice = notices.get((expert_id, pk))
-        if notice is None or (seq > notice.seq and notice.notified_at <= recent):
+        notified_seq, notified_at = notices.get((expert_id, pk), (None, None))
+        if notified_seq is None or (seq > notified_seq and notified_at <= recent):
             due.append((expert_id, brand_id, pk, seq))
     return due
 
@@ -127,8 +128,10 @@ def push_sweep(now=None) -> dict:
                                                 defaults={"seq": seq, "notified_at": now})
             queued["messages"] += _queue_pushes(expert_id=expert_id, kind=push.MESSAGE, brand_id=brand_id,
                                                 event=f"message:{pk}:{seq}")
-    # What no further push needs: the notices of conversations no longer open.
-    PushNotice.objects.filter(notified_at__lt=now - QUESTION_LOOKBACK, conversation__status=Conversation.Status.ENDED).delete()
+    # Notices no push needs any more: a question's, past the lookback (it is not new again), unless
+    # its conversation is active (then it holds the seq pushed about); an ended conversation's.
+    PushNotice.objects.filter(notified_at__lt=now - QUESTION_LOOKBACK).exclude(
+        conversation__status=Conversation.Status.ACTIVE).delete()
     return {k: v for k, v in queued.items() if v}
 
 
