@@ -34,8 +34,16 @@
     });
   }
 
-  var ready = navigator.serviceWorker.register(box.getAttribute("data-worker-url")).then(function () {
-    return navigator.serviceWorker.ready;
+  // The worker's scope is /static/experts/, not this page (navigator.serviceWorker.ready would wait
+  // for ever): a push needs only its registration, once its worker is active.
+  var ready = navigator.serviceWorker.register(box.getAttribute("data-worker-url")).then(function (registration) {
+    var worker = registration.installing || registration.waiting;
+    if (registration.active || !worker) return registration;
+    return new Promise(function (resolve) {
+      worker.addEventListener("statechange", function () {
+        if (worker.state === "activated") resolve(registration);
+      });
+    });
   });
 
   function turnOn() {
