@@ -106,3 +106,16 @@ def test_a_digest_task_run_twice_sends_one_e_mail(carol, brand):
     assert email_digest.call(expert_id=carol.pk, key="experts.digest:test") is True
     assert email_digest.call(expert_id=carol.pk, key="experts.digest:test") is False
     assert len(mail.outbox) == 1 and mail.outbox[0].subject == "1 question waiting on Acme Outdoor"
+
+
+def test_no_digest_while_a_dashboard_is_open(carol, brand):
+    from experts.models import ExpertConnection
+
+    switch_digest(carol, True)
+    ExpertConnection.objects.create(expert=carol, channel_name="specific.test!dashboard")
+    ask(brand, 2)
+    run_worker_once()
+    assert mail.outbox == []
+    ExpertConnection.objects.all().delete()  # closed: the digest comes
+    worker_again()
+    assert [m.subject for m in mail.outbox] == ["2 questions waiting on Acme Outdoor"]
