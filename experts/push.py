@@ -33,6 +33,10 @@ class NotSent(Exception):
     """Nothing reached the push service (it could not be reached, or answered 429 or 5xx): try again later."""
 
 
+class Refused(Exception):
+    """The push service refused this push for good (400, 401, 403, 413: our request or key is wrong): not retried."""
+
+
 class Uncertain(Exception):
     """The push service may have taken the push (the answer never came): do not send it again."""
 
@@ -68,7 +72,7 @@ def payload(*, kind: str, brand_name: str, count: int = 1) -> dict:
 
 
 def send(subscription_info: dict, data: dict) -> None:
-    """Encrypt ``data`` to one browser and hand it to its push service; raise Gone, NotSent or Uncertain."""
+    """Encrypt ``data`` to one browser and hand it to its push service; raise Gone, NotSent, Refused or Uncertain."""
     try:
         webpush(
             subscription_info=subscription_info,
@@ -84,7 +88,7 @@ def send(subscription_info: dict, data: dict) -> None:
             raise Gone(status) from None
         if status == 429 or (status or 0) >= 500:
             raise NotSent(status) from None
-        raise  # 400, 401, 403, 413: our request is wrong; the task fails and says why
+        raise Refused(status) from None  # 400, 401, 403 (another VAPID key made it), 413: retrying will not help
     except requests.ConnectTimeout as exc:
         raise NotSent(type(exc).__name__) from None
     except requests.ConnectionError as exc:

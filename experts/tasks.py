@@ -158,6 +158,10 @@ def send_push(*, subscription_id: int, kind: str, brand_id: int, key: str, count
         once.delete()
         logger.info("push subscription %s is gone; deleted", subscription_id)
         return False
+    except push.Refused as exc:
+        once.delete()
+        logger.warning("push %s refused by the push service (HTTP %s); not retried", key, exc)
+        return False
     except push.Uncertain as exc:
         once.state = once.State.UNCERTAIN
         once.save(update_fields=["state"])

@@ -247,6 +247,20 @@ async def test_a_push_service_that_fails_is_tried_again(connect, alice, vapid, p
     assert len(push_service.received) == 2  # the retry reached it, and the subscription is kept
 
 
+async def test_a_push_the_service_refuses_is_not_retried_and_the_subscription_kept(connect, alice, vapid, push_service):
+    from django_tasks_db.models import DBTaskResult
+
+    from experts.models import PushSubscription
+
+    await database_sync_to_async(subscribe)(alice, Browser(f"{push_service.origin}/push/other-key"))
+    push_service.status = 403  # e.g. subscribed under another VAPID key
+    await ask(connect)
+    await arun_worker_once()
+    assert len(push_service.received) == 1
+    assert not await database_sync_to_async(DBTaskResult.objects.filter(status="READY").exists)()
+    assert await database_sync_to_async(PushSubscription.objects.exists)()
+
+
 def test_without_vapid_keys_there_is_no_switch_and_no_push(alice, settings, push_service):
     from experts.models import PushSubscription, PushNotice
     from visitors.models import Conversation, Visitor
