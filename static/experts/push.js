@@ -81,11 +81,13 @@
   });
 
   // Already subscribed in this browser: show it, and tell the server again (it drops gone subscriptions).
+  // The switch waits for that answer: turned off meanwhile, the late re-subscribe would win.
   box.hidden = false;
+  input.disabled = true;
   ready.then(function (registration) { return registration.pushManager.getSubscription(); }).then(function (subscription) {
     if (subscription && Notification.permission === "granted") {
       input.checked = true;
       return post(subscribeUrl, subscription.toJSON());
     }
-  }).catch(function () { /* the switch stays as the browser says */ });
+  }).catch(function () { /* the switch stays as the browser says */ }).then(function () { input.disabled = false; });
 })();
