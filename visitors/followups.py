@@ -182,8 +182,12 @@ def unread_answers(conversation: Conversation) -> list[Message]:
     )
 
 
-def send_followup(*, conversation_id, window: int) -> bool:
-    """The e-mail of the answers the visitor has not read; nothing if they came back, read them, or cannot be reached."""
+def send_followup(*, conversation_id, queued_at: str) -> bool:
+    """The e-mail of the answers the visitor has not read; nothing if they came back, read them, or cannot be reached.
+
+    Its once-only key is the conversation and the time the sweep queued it (``followup_queued_at``), which
+    moves at most once per CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS: a rerun or a duplicate task sends nothing more.
+    """
     conversation = _conversation(conversation_id)
     if conversation is None or conversation.visitor.away_since is None:
         return False
@@ -194,7 +198,7 @@ def send_followup(*, conversation_id, window: int) -> bool:
     expert = answers[-1].author_name
     brand = conversation.brand
     return _send(
-        key=f"visitors.followup:{conversation.pk}:{window}", address=address,
+        key=f"visitors.followup:{conversation.pk}:{queued_at}", address=address,
         subject=f"{expert} answered your question on {brand.name}", template="followup",
         context={"brand": brand, "expert": expert, "answers": answers, "link": resume_link(conversation=conversation),
                  "days": settings.CHAT_FOLLOWUP_LINK_DAYS},
@@ -275,7 +279,6 @@ def queue_due_followups(now=None) -> int:
     from .tasks import email_followup
 
     now = now or timezone.now()
-    window = int(now.timestamp()) // max(1, settings.CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS)
     queued = 0
     for pk in due_followups(now).values_list("pk", flat=True)[:BATCH]:
         with transaction.atomic():
@@ -284,6 +287,6 @@ def queue_due_followups(now=None) -> int:
                 Q(followup_queued_at__isnull=True) | Q(followup_queued_at__lte=_interval_cutoff(now))
             ).update(followup_queued_at=now)
             if taken:
-                enqueue(email_followup, conversation_id=str(pk), window=window)
+                enqueue(email_followup, conversation_id=str(pk), queued_at=now.isoformat())
                 queued += 1
     return queued

@@ -100,8 +100,8 @@ def close_unanswered_questions(now=None) -> int:
 # --- e-mail to visitors (visitors/followups.py) ---------------------------------------------
 
 @task()
-def email_followup(*, conversation_id: str, window: int) -> bool:
-    return followups.send_followup(conversation_id=conversation_id, window=window)
+def email_followup(*, conversation_id: str, queued_at: str) -> bool:
+    return followups.send_followup(conversation_id=conversation_id, queued_at=queued_at)
 
 
 @task()
