@@ -5,6 +5,7 @@ import logging
 import random
 
 from django.conf import settings
+from django.db import transaction
 
 from chatplatform import errors, protocol
 from chatplatform.addresses import client_address
@@ -99,14 +100,15 @@ def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True
 def _start(visitor, address_hashes, frame, flagged, page=None):
     _refuse_if_blocked(visitor, address_hashes)
     page = frame.page or page  # the question's own page, else the one the socket said at hello
-    if frame.email is not None:
-        followups.set_contact(visitor=visitor, email=frame.email)
     retry = selectors.started_with(visitor=visitor, client_id=frame.client_id)
-    # The nickname changes with the start, in its transaction: a refused start changes nothing.
-    conversation = services.start_conversation(
-        visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged,
-        nickname=frame.nickname, page_path=page.path if page else "", page_title=page.title if page else "",
-    )
+    # The nickname and the address change with the start, in its transaction: a refused start changes nothing.
+    with transaction.atomic():
+        if frame.email is not None:
+            followups.set_contact(visitor=visitor, email=frame.email)
+        conversation = services.start_conversation(
+            visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged,
+            nickname=frame.nickname, page_path=page.path if page else "", page_title=page.title if page else "",
+        )
     first = conversation.messages.get(seq=1)
     if flagged and not retry:
         moderation_services.note_flagged_message(message=first)
