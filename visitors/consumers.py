@@ -461,6 +461,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         conversation, first = await database_sync_to_async(_start)(
             self.visitor, self.address_hashes, frame, self.flagged(frame.text), self.page
         )
+        if frame.email is not None:  # the address came with the question: the widget shows it as stored
+            await self.send_frame(protocol.contact_frame(self.visitor.email or None))
         if not await self.apply_conversation(conversation):
             # A retry of a start this socket already showed: answer it all the same.
             await self.send_frame(protocol.conversation_frame(conversation))

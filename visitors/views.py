@@ -58,9 +58,13 @@ REFUSED_LINK = {
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Pages of a signed link: never cached, and the link never leaves as a Referer."""
+    """Pages of a signed link: never cached, and the link never leaves as a Referer to another site.
+
+    same-origin, not no-referrer: under no-referrer the browser sends "Origin: null" with the form's POST,
+    which Django's CSRF check refuses.
+    """
     add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -82,7 +82,7 @@ async def test_a_visitor_who_left_gets_the_answer_by_mail_and_its_link_resumes_t
     browser = Client()
     confirm = await database_sync_to_async(browser.get)(link)  # a mail scanner's GET uses nothing up
     assert confirm.status_code == 200 and b"Open the conversation" in confirm.content
-    assert confirm["Cache-Control"].startswith("max-age=0") and confirm["Referrer-Policy"] == "no-referrer"
+    assert confirm["Cache-Control"].startswith("max-age=0") and confirm["Referrer-Policy"] == "same-origin"
     opened = await database_sync_to_async(browser.post)(link)
     assert opened.status_code == 200
     token = re.search(rb'<script id="resume-token" type="application/json">"([^"]+)"</script>', opened.content).group(1).decode()
