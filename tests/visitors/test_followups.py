@@ -214,6 +214,35 @@ async def test_contact_set_validates_and_experts_never_see_the_address(connect, 
     assert welcome["visitor"]["email"] == "new@example.test"
 
 
+async def test_a_refused_start_keeps_the_address_and_an_unsubscribed_one_at_hello_is_refused_after_the_welcome(connect, brand):
+    from visitors.followups import email_hash
+    from visitors.models import MailOptOut
+
+    visitor = await connect.visitor()
+    await visitor.request({"type": "contact.set", "email": ANN}, "contact")
+    await visitor.request({"type": "conversation.start", "text": "First?", "client_id": "s1"}, "conversation")
+    second = {"type": "conversation.start", "text": "Second?", "client_id": "s2", "email": "other@example.test"}
+    assert (await visitor.error(second))["code"] == "conversation_open"
+    exported = await visitor.request({"type": "data.export"}, "data.export")
+    assert exported["data"]["visitor"]["email"] == ANN  # the refused start changed nothing
+
+    await database_sync_to_async(MailOptOut.objects.create)(address_hash=email_hash("gone@example.test"))
+    again = await connect.visitor(hello=False)
+    await again.send({"type": "hello", "token": visitor.token, "email": "gone@example.test"})
+    welcome = await again.recv()
+    assert welcome["type"] == "welcome" and welcome["visitor"]["email"] == ANN
+    assert (await again.recv())["code"] == "invalid_field"
+    await again.request({"type": "ping"}, "pong")  # the session stays open
+
+
+def test_the_admin_shows_managers_no_contact_address(brand, admin_client):
+    from visitors.models import Visitor
+
+    visitor = Visitor.objects.create(brand=brand, token_hash="y" * 64, nickname="Sam", email=ANN)
+    page = admin_client.get(f"/admin/visitors/visitor/{visitor.pk}/change/")
+    assert page.status_code == 200 and b"Sam" in page.content and ANN.encode() not in page.content
+
+
 async def test_the_transcript_by_e_mail_once_per_conversation(connect, alice):
     visitor, expert, conversation_id = await _claimed(connect, alice, email=None)
     await _answer(expert, conversation_id, "Size 42.")
