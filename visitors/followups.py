@@ -267,6 +267,7 @@ def due_followups(now):
         .filter(last_seq__gt=F("visitor_read_seq"))
         .filter(Q(followup_queued_at__isnull=True) | Q(followup_queued_at__lte=_interval_cutoff(now)))
         .filter(Exists(unread))
+        .order_by()  # any order: the model's default would sort every candidate first
     )
 
 
