@@ -147,6 +147,10 @@ async def test_no_e_mail_while_the_visitor_is_here_or_without_an_address(connect
     await arun_worker_once()
     assert mail.outbox == []
 
+    await here.close()  # now the first visitor is away too: their answer goes, the other still has no address
+    await arun_worker_once()
+    assert [(m.to, "You are still here." in m.body) for m in mail.outbox] == [([ANN], True)]
+
 
 async def test_unsubscribe_in_one_click_or_through_the_page(connect, alice, make_expert, brand):
     visitor, expert, conversation_id = await _claimed(connect, alice)
