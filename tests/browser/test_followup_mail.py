@@ -33,7 +33,7 @@ def test_the_answer_reaches_a_visitor_who_left_and_the_link_resumes_the_conversa
     widget.get_by_label("Your nickname").fill("Sam")
     widget.get_by_label("Your question").fill("Which size for a 30 km hike?")
     widget.get_by_text("Tell me by e-mail when an expert answers").first.click()  # the folded offer opens
-    widget.get_by_label("Your e-mail").fill("sam@example.test")
+    widget.get_by_label("Your e-mail", exact=True).fill("sam@example.test")
     widget.get_by_role("button", name="Ask the community").click()
     expect(widget.locator("#contact-line")).to_have_text("We will e-mail sam@example.test when an expert answers and you are away.")
 
