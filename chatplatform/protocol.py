@@ -46,7 +46,23 @@ def _blank_as_empty(value: str) -> str:
     return "" if is_blank(value) else value
 
 
+def _email_address(value: str) -> str:
+    """A visitor's contact address: Django's own check, lowercased domain; no display names, no lists."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    value = value.strip()
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("not a valid e-mail address") from None
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
 Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_not_blank)]
+# Added: the visitor's contact address (contact.set, hello, conversation.start).
+ContactEmail = Annotated[str, Field(max_length=254), AfterValidator(_email_address)]
 ClientId = Annotated[str, Field(min_length=1, max_length=100)]
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 ConversationRef = Annotated[str, Field(max_length=64)]
@@ -94,6 +110,8 @@ class Hello(InboundFrame):
     last_seq: Seq = 0
     # Added: the page the widget is open on; a question started on this socket without one of its own gets it.
     page: Optional[Page] = None
+    # Added: an address to hear of answers by (as contact.set); absent or null changes nothing.
+    email: Optional[ContactEmail] = None
 
 
 class ConversationStart(InboundFrame):
@@ -104,6 +122,8 @@ class ConversationStart(InboundFrame):
     nickname: Optional[Nickname] = None
     # Added: the page the question is asked from.
     page: Optional[Page] = None
+    # Added: an address to hear of answers by (as contact.set); absent or null changes nothing.
+    email: Optional[ContactEmail] = None
 
 
 class VisitorMessageSend(InboundFrame):
@@ -146,6 +166,16 @@ class DataExport(InboundFrame):
 
 class DataErase(InboundFrame):
     """Added: the visitor asks for their personal data to be erased (their sockets close)."""
+
+
+class ContactSet(InboundFrame):
+    """Added: the visitor gives (or, with null, withdraws) the address to hear of answers by."""
+
+    email: Optional[ContactEmail]
+
+
+class TranscriptSend(InboundFrame):
+    """Added: the visitor asks for the transcript of their last ended conversation by e-mail."""
 
 
 # --- expert socket --------------------------------------------------------------
@@ -238,6 +268,8 @@ VISITOR_FRAMES: dict[str, type[InboundFrame]] = {
     "ping": Ping,
     "data.export": DataExport,
     "data.erase": DataErase,
+    "contact.set": ContactSet,
+    "transcript.send": TranscriptSend,
 }
 
 EXPERT_FRAMES: dict[str, type[InboundFrame]] = {
@@ -327,6 +359,8 @@ class VisitorObject(OutboundObject):
     nickname: Optional[str]
     # Added: null while the visitor has a chat window open, else when their last one closed.
     away_since: Optional[datetime] = None
+    # Added: whether the visitor can be told of an answer by e-mail (never the address itself).
+    reachable: bool = False
 
 
 class PageObject(OutboundObject):
@@ -417,6 +451,9 @@ def queue_removed_frame(conversation_id: str) -> dict:
 def experts_online_frame(count: int) -> dict:
     """Added: how many experts could take the visitor's question now (pushed when it changes)."""
     return {"type": "experts.online", "count": count}
+def contact_frame(email: str | None) -> dict:
+    """Added: the visitor's contact address as now stored (to the visitor's own sockets only)."""
+    return {"type": "contact", "email": email}
 
 
 def presence_frame(status: str) -> dict:

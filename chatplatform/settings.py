@@ -237,6 +237,7 @@ CHAT_WORKER_SWEEPS = {
     # Web Push to experts with no dashboard open (experts/tasks.py): a push comes this late at most.
     "push": ("experts.tasks.push_sweep", env_int("CHAT_SWEEP_PUSH_SECONDS", 10)),
     "digest": ("experts.tasks.digest_sweep", env_int("CHAT_SWEEP_DIGEST_SECONDS", 300)),
+    "followup": ("visitors.followups.queue_due_followups", env_int("CHAT_SWEEP_FOLLOWUP_SECONDS", 30)),
 }
 
 # --- Experts who are not looking: Web Push and the e-mail digest (experts/tasks.py) ------------
@@ -254,8 +255,16 @@ CHAT_PUSH_TIMEOUT_SECONDS = float(os.environ.get("CHAT_PUSH_TIMEOUT_SECONDS", "1
 CHAT_PUSH_ENDPOINT_SCHEMES = ("https",)
 # An expert who switched the digest on gets it at most this often, and only when a question is new.
 CHAT_EXPERT_DIGEST_MINUTES = env_int("CHAT_EXPERT_DIGEST_MINUTES", 60)
-# The site's address for links in e-mails ("https://chat.example.com"; the same setting as the visitors' e-mails).
+
+# --- Visitors' e-mail (visitors/followups.py, docs/security.md) ----------------------------
+# The address e-mails link to (the resume and unsubscribe pages): this site as visitors reach it.
 CHAT_PUBLIC_URL = os.environ.get("CHAT_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# An expert's answer the visitor has not read this long after it was stored, while they are away,
+# is e-mailed to them (if they gave an address); at most one e-mail per conversation per interval.
+CHAT_FOLLOWUP_DELAY_SECONDS = env_int("CHAT_FOLLOWUP_DELAY_SECONDS", 120)
+CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS = env_int("CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS", 900)
+# Days an e-mail's link reopens the conversation.
+CHAT_FOLLOWUP_LINK_DAYS = env_int("CHAT_FOLLOWUP_LINK_DAYS", 14)
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -430,6 +439,10 @@ FLOOD_LIMITS = {
                "address": os.environ.get("FLOOD_RATINGS_PER_ADDRESS", "60/hour")},
     "data_export": {"visitor": os.environ.get("FLOOD_EXPORTS_PER_VISITOR", "5/hour"),
                     "address": os.environ.get("FLOOD_EXPORTS_PER_ADDRESS", "20/hour")},
+    "contact": {"visitor": os.environ.get("FLOOD_CONTACTS_PER_VISITOR", "10/hour"),
+                "address": os.environ.get("FLOOD_CONTACTS_PER_ADDRESS", "60/hour")},
+    "transcript": {"visitor": os.environ.get("FLOOD_TRANSCRIPTS_PER_VISITOR", "3/hour"),
+                   "address": os.environ.get("FLOOD_TRANSCRIPTS_PER_ADDRESS", "20/hour")},
     # The expert and moderation sockets, per signed-in user.
     "expert_message": {"user": os.environ.get("FLOOD_EXPERT_MESSAGES_PER_USER", "60/10 seconds")},
     "expert_typing": {"user": os.environ.get("FLOOD_EXPERT_TYPING_PER_USER", "60/10 seconds")},

@@ -29,7 +29,7 @@ from datetime import timedelta
 from asgiref.sync import SyncToAsync
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -74,13 +74,15 @@ def claim_once(key: str) -> SentOnce | None:
         return None
 
 
-def send_mail_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bool:
+def send_mail_once(*, key: str, subject: str, body: str, recipients: list[str], headers: dict | None = None,
+                   html: str | None = None) -> bool:
     """Send one e-mail unless one was already sent for ``key``; return whether it left now.
 
     At most once: the key is committed before sending. If the mail server cannot
     be reached (connect, greeting, login), nothing left, the key is dropped and
     the error raised, so the task is retried. If it fails later, the server may
     have the message: the key stays (``uncertain``) and it is not sent again.
+    ``headers`` (e.g. List-Unsubscribe) go on the message; ``html``, an alternative to the plain text.
     """
     once = claim_once(key)
     if once is None:
@@ -92,7 +94,11 @@ def send_mail_once(*, key: str, subject: str, body: str, recipients: list[str]) 
         once.delete()
         raise
     try:
-        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, connection=connection).send()
+        message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, connection=connection,
+                                         headers=headers)
+        if html is not None:
+            message.attach_alternative(html, "text/html")
+        message.send()
     except Exception as exc:
         SentOnce.objects.filter(pk=once.pk).update(state=SentOnce.State.UNCERTAIN)
         logger.warning("e-mail %s failed after the server took it in part (%s); not sent again", key, type(exc).__name__)

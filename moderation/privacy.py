@@ -3,7 +3,7 @@
 Personal data here is what visitors wrote or what identifies them: message
 texts, nicknames (also kept as messages' author names), rating comments, report
 descriptions and e-mails, the pages questions were asked from (path and title),
-and keyed address hashes. This module sits at the top
+visitors' contact e-mails, and keyed address hashes. This module sits at the top
 layer because it spans the messaging core and the moderation records.
 """
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import visitor_group
 from visitors import services as visitor_services
-from visitors.models import Conversation, Message, Visitor
+from visitors.models import Conversation, Message, ResumeLink, Visitor
 from visitors.serializers import VISITOR_DEFAULT_NAME, conversation_object, message_object
 from visitors.tokens import hash_token, new_token
 
@@ -105,7 +105,8 @@ def purge_personal_data(*, days: int, now=None) -> dict:
     messages += _erase_visitor_parts(erased.values("pk"))
     open_visitors = Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES).values("visitor_id")
     stale = Visitor.objects.filter(last_seen__lt=cutoff).exclude(pk__in=open_visitors)
-    visitors = stale.exclude(nickname="", address_hash="").update(nickname="", address_hash="")
+    visitors = stale.exclude(nickname="", address_hash="", email="").update(
+        nickname="", address_hash="", email="", email_consented_at=None)
     # Reports about no conversation: the e-mail goes; a visitor's own words go once the ticket is closed.
     loose = ReportTicket.objects.filter(conversation__isnull=True, created_at__lt=cutoff)
     reports = loose.exclude(email="").update(email="")
@@ -119,12 +120,15 @@ def purge_personal_data(*, days: int, now=None) -> dict:
 
 def export_visitor_data(*, visitor: Visitor) -> dict:
     """Everything stored about this visitor, as plain JSON-able values."""
+    visitor = Visitor.objects.select_related("brand").get(pk=visitor.pk)  # as stored now (another tab may have changed it)
     conversations = (
         Conversation.objects.filter(visitor=visitor).select_related("brand", "visitor", "expert", "topic").order_by("created_at")
     )
     return {
         "visitor": {"id": str(visitor.id), "brand": visitor.brand.slug, "nickname": visitor.nickname or None,
-                    "first_seen": visitor.first_seen.isoformat(), "last_seen": visitor.last_seen.isoformat()},
+                    "first_seen": visitor.first_seen.isoformat(), "last_seen": visitor.last_seen.isoformat(),
+                    "email": visitor.email or None,
+                    "email_consented_at": visitor.email_consented_at.isoformat() if visitor.email_consented_at else None},
         "conversations": [
             {**conversation_object(c), "messages": [message_object(m) for m in c.messages.order_by("seq")]}
             for c in conversations
@@ -143,7 +147,7 @@ def erase_visitor_data(*, visitor: Visitor) -> None:
 
     Their open conversation ends; the token stops working (a new random hash
     replaces it). What they wrote and are known by goes (their lines, nickname,
-    ratings, their own reports' text and e-mail, address hash); what others
+    ratings, their own reports' text and e-mail, contact e-mail, address hash); what others
     wrote stays (the expert's lines, reports experts filed about them). A
     conversation under an open expert report or a holding block keeps the
     visitor's lines until that is resolved; the retention purge erases them
@@ -155,6 +159,8 @@ def erase_visitor_data(*, visitor: Visitor) -> None:
     _erase_visitor_parts(Conversation.objects.filter(visitor=visitor).exclude(pk__in=held_conversations()).values("pk"))
     ReportTicket.objects.filter(visitor=visitor, filed_by="visitor").update(email="", description=PURGED)
     Visitor.objects.filter(pk=visitor.pk).update(
-        nickname="", address_hash="", token_hash=hash_token(new_token()), erased_at=timezone.now()
+        nickname="", address_hash="", email="", email_consented_at=None, token_hash=hash_token(new_token()),
+        erased_at=timezone.now(),
     )
+    ResumeLink.objects.filter(visitor=visitor).delete()  # an e-mailed link no longer reopens anything
     send_event_on_commit(visitor_group(visitor.pk), {"type": "visitor.erased"})

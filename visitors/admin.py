@@ -52,7 +52,8 @@ class VisitorAdmin(admin.ModelAdmin):
     list_display = ["__str__", "brand", "first_seen", "last_seen"]
     list_filter = ["brand"]
     readonly_fields = ["id", "brand", "nickname", "first_seen", "last_seen", "away_since"]
-    exclude = ["token_hash", "address_hash"]
+    # The contact address is not shown: managers see an address only where a visitor put it in a report.
+    exclude = ["token_hash", "address_hash", "email", "email_consented_at"]
 
     def has_add_permission(self, request):
         return False

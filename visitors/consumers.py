@@ -5,6 +5,7 @@ import logging
 import random
 
 from django.conf import settings
+from django.db import transaction
 
 from chatplatform import errors, protocol
 from chatplatform.addresses import client_address
@@ -28,7 +29,7 @@ from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.serializers import block_object, protocol_time
 
-from . import experts_online, loop_messages, presence, selectors, services
+from . import experts_online, followups, loop_messages, presence, selectors, services
 from .delivery import ConversationDelivery
 from .serializers import conversation_object, message_object
 from .tokens import address_hashes
@@ -100,11 +101,14 @@ def _start(visitor, address_hashes, frame, flagged, page=None):
     _refuse_if_blocked(visitor, address_hashes)
     page = frame.page or page  # the question's own page, else the one the socket said at hello
     retry = selectors.started_with(visitor=visitor, client_id=frame.client_id)
-    # The nickname changes with the start, in its transaction: a refused start changes nothing.
-    conversation = services.start_conversation(
-        visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged,
-        nickname=frame.nickname, page_path=page.path if page else "", page_title=page.title if page else "",
-    )
+    # The nickname and the address change with the start, in its transaction: a refused start changes nothing.
+    with transaction.atomic():
+        if frame.email is not None:
+            followups.set_contact(visitor=visitor, email=frame.email)
+        conversation = services.start_conversation(
+            visitor=visitor, text=frame.text, client_id=frame.client_id, topic_slug=frame.topic, flagged=flagged,
+            nickname=frame.nickname, page_path=page.path if page else "", page_title=page.title if page else "",
+        )
     first = conversation.messages.get(seq=1)
     if flagged and not retry:
         moderation_services.note_flagged_message(message=first)
@@ -192,6 +196,16 @@ def _export(visitor, address_hashes):
     return privacy.export_visitor_data(visitor=visitor)
 
 
+def _set_contact(visitor, address_hashes, email):
+    _refuse_if_blocked(visitor, address_hashes)
+    return followups.set_contact(visitor=visitor, email=email)
+
+
+def _transcript(visitor, address_hashes):
+    _refuse_if_blocked(visitor, address_hashes)
+    return followups.request_transcript(visitor=visitor)
+
+
 def _erase(visitor, address_hashes):
     _refuse_if_blocked(visitor, address_hashes)
     privacy.erase_visitor_data(visitor=visitor)
@@ -213,6 +227,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         "conversation.end": "conversation_end",
         "conversation.rate": "rating",
         "data.export": "data_export",
+        "contact.set": "contact",
+        "transcript.send": "transcript",
     }
 
     async def connect(self):
@@ -351,6 +367,12 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         known = experts_online.known_count(self.brand.pk)
         state["brand"]["experts_online"] = known if known is not None else await shared_experts_online_count(self.brand)
         self.experts_online = state["brand"]["experts_online"]
+        contact_refusal = None
+        if frame.email is not None:  # rare: only a hello that carries an address pays for the write
+            try:
+                await database_sync_to_async(followups.set_contact)(visitor=visitor, email=frame.email)
+            except ChatError as exc:  # said after the welcome: the session itself is open
+                contact_refusal = exc
         conversation = state["conversation"]
         if conversation_id and (conversation is None or conversation["id"] != conversation_id):
             await self.unfollow(conversation_id)
@@ -365,7 +387,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             {
                 "type": "welcome",
                 "token": token,
-                "visitor": {"id": str(visitor.id), "nickname": visitor.nickname or None},
+                # Added: `email`, the visitor's contact address (this visitor's own sockets only).
+                "visitor": {"id": str(visitor.id), "nickname": visitor.nickname or None, "email": visitor.email or None},
                 "brand": state["brand"],
                 "conversation": conversation,
                 "messages": state["messages"],
@@ -373,6 +396,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
                 "last_conversation": state["last_conversation"],
             }
         )
+        if contact_refusal is not None:
+            await self.send_error(contact_refusal.code, contact_refusal.detail, **contact_refusal.extra)
         if conversation is not None:
             if state["messages"]:
                 self.followed[conversation["id"]] = state["messages"][-1]["seq"]
@@ -436,6 +461,8 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         conversation, first = await database_sync_to_async(_start)(
             self.visitor, self.address_hashes, frame, self.flagged(frame.text), self.page
         )
+        if frame.email is not None:  # the address came with the question: the widget shows it as stored
+            await self.send_frame(protocol.contact_frame(self.visitor.email or None))
         if not await self.apply_conversation(conversation):
             # A retry of a start this socket already showed: answer it all the same.
             await self.send_frame(protocol.conversation_frame(conversation))
@@ -494,6 +521,14 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_data_export(self, frame):
         await self.send_frame({"type": "data.export", "data": await database_sync_to_async(_export)(self.visitor, self.address_hashes)})
+
+    async def on_contact_set(self, frame):
+        email = await database_sync_to_async(_set_contact)(self.visitor, self.address_hashes, frame.email)
+        await self.send_frame(protocol.contact_frame(email))
+
+    async def on_transcript_send(self, frame):
+        conversation_id = await database_sync_to_async(_transcript)(self.visitor, self.address_hashes)
+        await self.send_frame({"type": "transcript.queued", "conversation": conversation_id})
 
     async def on_data_erase(self, frame):
         # Every tab of the visitor (this one too) hears `visitor.erased` and closes.

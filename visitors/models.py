@@ -70,6 +70,16 @@ class Visitor(models.Model):
     # When the visitor's last socket closed; null while one is open (set at hello).
     # The queue shows it ("away for 2 h"); the inactivity sweep ends only conversations of visitors away.
     away_since = models.DateTimeField(null=True, blank=True)
+    # The address the visitor gave to hear of answers (contact.set), and when they consented;
+    # never shown to experts; erased with the visitor and by the retention purge (moderation/privacy.py).
+    email = models.EmailField(max_length=254, blank=True, default="")
+    email_consented_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The follow-up sweep's candidates: visitors away who can be told by e-mail (visitors/followups.py).
+            models.Index(fields=["away_since"], condition=~models.Q(email=""), name="visitor_away_reachable"),
+        ]
 
     def __str__(self):
         return self.nickname or f"Visitor {str(self.id)[:8]}"
@@ -128,6 +138,9 @@ class Conversation(models.Model):
     # (an order page's title), so the retention purge and erasure blank both.
     page_path = models.CharField(max_length=200, blank=True, default="")
     page_title = models.CharField(max_length=200, blank=True, default="")
+    # When the follow-up sweep last queued an e-mail of unread answers for it (at most one per
+    # CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS; only answers stored after it count for the next one).
+    followup_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -188,3 +201,33 @@ class Message(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.author}: {self.text[:40]}"
+
+
+class ResumeLink(models.Model):
+    """One link an e-mail carried to reopen a conversation (``/c/<signed>/``), usable once.
+
+    The signed part names this row's nonce; opening the link hands the visitor a
+    fresh token (docs/security.md), so a second opening is refused ("used").
+    """
+
+    nonce = models.CharField(max_length=32, unique=True)
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="resume_links")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="resume_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Resume link {self.nonce[:8]} ({'used' if self.used_at else 'unused'})"
+
+
+class MailOptOut(models.Model):
+    """An e-mail address that unsubscribed: no visitor e-mail goes to it again, for any brand.
+
+    Kept as a keyed hash (HMAC) of the lowercased address, never the address itself.
+    """
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Opt-out {self.address_hash[:12]}"

@@ -41,7 +41,7 @@ def conversation_object(conversation: Conversation) -> dict:
             expert=expert_object(conversation.expert) if conversation.expert_id else None,
             visitor=VisitorObject(
                 id=str(conversation.visitor_id), nickname=conversation.visitor.nickname or None,
-                away_since=conversation.visitor.away_since,
+                away_since=conversation.visitor.away_since, reachable=bool(conversation.visitor.email),
             ),
             created_at=conversation.created_at,
             ended_at=conversation.ended_at,

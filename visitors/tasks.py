@@ -7,9 +7,13 @@ message or a claim that arrives meanwhile wins.
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from chatplatform.worker import enqueue, task
+
+from . import followups
 from .models import Brand, Conversation, Message, Visitor
 from .services import end_by_system, mark_vanished_away, vanished_since
 
@@ -72,8 +76,8 @@ def close_unanswered_questions(now=None) -> int:
     """Close the waiting questions nobody claimed within the brand's ``waiting_days``.
 
     Until then a question stays in the queue and claimable, its visitor there or
-    not. Hook for the visitor's "closed, ask again" e-mail (reachable visitors):
-    enqueue it next to ``end_by_system`` below, in the same transaction.
+    not. A visitor who gave an address gets one "closed, ask again" e-mail
+    (queued in the transaction that closes it).
     """
     now = now or timezone.now()
     closed = 0
@@ -83,7 +87,28 @@ def close_unanswered_questions(now=None) -> int:
             status=Conversation.Status.WAITING, brand__waiting_days=days, created_at__lt=cutoff
         ).values_list("pk", flat=True)[:BATCH]
         for pk in old:
-            if end_by_system(conversation_id=pk, reason=Conversation.EndReason.UNANSWERED, notice=unanswered_notice(days),
-                             still=lambda c: c.status == Conversation.Status.WAITING):
+            with transaction.atomic():
+                ended = end_by_system(conversation_id=pk, reason=Conversation.EndReason.UNANSWERED,
+                                      notice=unanswered_notice(days), still=lambda c: c.status == Conversation.Status.WAITING)
+                if ended is not None and ended.visitor.email:
+                    enqueue(email_unanswered, conversation_id=str(pk))
+            if ended is not None:
                 closed += 1
     return closed
+
+
+# --- e-mail to visitors (visitors/followups.py) ---------------------------------------------
+
+@task()
+def email_followup(*, conversation_id: str, queued_at: str) -> bool:
+    return followups.send_followup(conversation_id=conversation_id, queued_at=queued_at)
+
+
+@task()
+def email_transcript(*, conversation_id: str) -> bool:
+    return followups.send_transcript(conversation_id=conversation_id)
+
+
+@task()
+def email_unanswered(*, conversation_id: str) -> bool:
+    return followups.send_unanswered(conversation_id=conversation_id)

@@ -1,14 +1,17 @@
 """The visitor side's pages: the widget (framed by brands) and the demo shop that embeds it."""
 
 from csp.constants import SELF
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
 from chatplatform.origins import normalise_origin
 
-from . import selectors
+from . import followups, selectors
 
 DEMO_BRAND = "acme"
 
@@ -41,3 +44,66 @@ def widget(request, brand_slug):
 def demo(request):
     """A fake outdoor shop that embeds the widget exactly as a brand would: one script tag."""
     return render(request, "visitors/demo.html", {"brand_slug": DEMO_BRAND})
+
+
+# --- pages an e-mail links to (visitors/followups.py, docs/security.md) ------------------------
+
+REFUSED_LINK = {
+    "expired": ("This link has expired", "Links in our e-mails work for a limited time. Your question is not lost for the "
+                "experts, but this link no longer opens it."),
+    "used": ("This link was already used", "Each link in our e-mails opens the conversation once, in the browser that opened "
+             "it first. Open the chat in that browser, or ask again."),
+    "invalid": ("This link does not work", "It may be incomplete (copied in part), or the conversation was erased."),
+}
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Pages of a signed link: never cached, and the link never leaves as a Referer to another site.
+
+    same-origin, not no-referrer: under no-referrer the browser sends "Origin: null" with the form's POST,
+    which Django's CSRF check refuses.
+    """
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _mail_page(request, *, title, text, brand=None, form_action=None, button=None, status=200):
+    ask_again = reverse("widget", args=[brand.slug]) if brand is not None and brand.is_active else None
+    context = {"title": title, "text": text, "brand": brand, "form_action": form_action, "button": button,
+               "ask_again": ask_again}
+    return _private(render(request, "visitors/mail_page.html", context, status=status))
+
+
+@require_http_methods(["GET", "POST"])
+def resume(request, signed):
+    """``/c/<signed>/``: GET asks to confirm (mail scanners fetch links); POST uses the link and opens the widget
+    full page with the conversation, handing it the visitor's fresh token."""
+    try:
+        if request.method == "GET":
+            link = followups.check_resume_link(signed)
+            return _mail_page(request, title="Your conversation", brand=link.conversation.brand,
+                              text="Open your conversation to read the answer and reply.",
+                              form_action=request.path, button="Open the conversation")
+        link, token = followups.use_resume_link(signed)
+    except followups.LinkRefused as refused:
+        title, text = REFUSED_LINK[refused.reason]
+        return _mail_page(request, title=title, text=text, brand=refused.brand, status=410 if refused.brand else 404)
+    brand = link.conversation.brand
+    response = render(request, "visitors/widget.html", {"brand": brand, "resume_token": token})
+    return _private(response)
+
+
+@csrf_exempt  # RFC 8058: the mail client's one-click POST carries no CSRF token; the signed URL is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, signed):
+    """GET: a page that confirms; POST (the page's button or a mail client's one-click): unsubscribe."""
+    try:
+        if request.method == "GET":
+            followups.check_unsubscribe(signed)
+            return _mail_page(request, title="Unsubscribe", text="Stop all e-mails from this community chat to your address?",
+                              form_action=request.path, button="Unsubscribe")
+        followups.unsubscribe(signed)
+    except followups.LinkRefused:
+        return _mail_page(request, title=REFUSED_LINK["invalid"][0], text=REFUSED_LINK["invalid"][1], status=404)
+    return _mail_page(request, title="You are unsubscribed", text="No more e-mails from this community chat will reach your address.")

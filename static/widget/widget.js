@@ -26,7 +26,17 @@
     del: function (name) { try { localStorage.removeItem(KEY + name); } catch (e) { /* private mode */ } }
   };
 
+  // Opened from an e-mail's link (/c/<signed>/): the server handed this page the visitor's fresh token.
+  var resumeToken = document.getElementById("resume-token");
+  if (resumeToken) {
+    store.set("token", JSON.parse(resumeToken.textContent));
+    store.del("ended");
+    // A reload is the plain widget with that token, not a second use of the link.
+    history.replaceState(null, "", "/widget/" + encodeURIComponent(slug) + "/");
+  }
+
   var state = {
+    email: null,           // the contact address, as the server has it
     welcomed: false,
     conversation: null,
     messages: {},          // seq -> message shown
@@ -165,6 +175,8 @@
       case "read": return onRead(frame);
       case "report.filed": return onReportFiled(frame);
       case "experts.online": return renderExpertsOnline(frame.count);
+      case "contact": return renderContact(frame.email);
+      case "transcript.queued": $("transcript-done").textContent = "The transcript is on its way to " + state.email + "."; return undefined;
       case "error": return onError(frame);
       default: return undefined;
     }
@@ -178,6 +190,7 @@
     $("connection").textContent = "Connected";
     renderBrand(frame.brand);
     if (frame.visitor && frame.visitor.nickname && !$("nickname").value) $("nickname").value = frame.visitor.nickname;
+    renderContact(frame.visitor ? frame.visitor.email : null);
     var conversation = frame.conversation;
     if (conversation) {
       applyConversation(conversation);
@@ -260,6 +273,28 @@
     clearTimeout(showNotice.timer);
     showNotice.timer = setTimeout(function () { notice.hidden = true; }, 8000);
   }
+
+  // --- the contact address ("tell me by e-mail") -----------------------------------
+
+  function renderContact(email) {
+    state.email = email || null;
+    $("contact-line").textContent = email ? "We will e-mail " + email + " when an expert answers and you are away." : "";
+    $("contact-line").hidden = !email;
+    $("contact-remove").hidden = !email;
+    $("contact-form").hidden = !!email;
+    $("send-transcript").textContent = email ? "E-mail me the transcript" : "E-mail me the transcript (give your address above)";
+    $("send-transcript").disabled = !email;
+  }
+
+  $("contact-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var email = $("contact-email").value.trim();
+    if (email && !send({ type: "contact.set", email: email })) showNotice("You are offline; try again in a moment.");
+  });
+  $("contact-remove").addEventListener("click", function () { send({ type: "contact.set", email: null }); });
+  $("send-transcript").addEventListener("click", function () {
+    if (send({ type: "transcript.send" })) $("transcript-done").textContent = "Sending…";
+  });
 
   // --- brand and panels ----------------------------------------------------------
 
@@ -514,6 +549,7 @@
     var frame = { type: "conversation.start", text: text, client_id: C.clientId(), created_at: new Date().toISOString() };
     if ($("topic").value) frame.topic = $("topic").value;
     if (state.page) frame.page = state.page;
+    if ($("start-email").value.trim()) frame.email = $("start-email").value.trim();
     $("question").value = "";
     if (nicknameChanged && state.welcomed) {
       // The protocol takes the nickname at hello: say hello again, then ask.
