@@ -17,20 +17,19 @@ from channels.exceptions import StopConsumer
 from redis.exceptions import RedisError
 
 from chatplatform import errors, protocol
+from chatplatform.close_codes import (  # noqa: F401 (named here for the sockets built on this class)
+    CLOSE_FORBIDDEN,
+    CLOSE_GOING_AWAY,
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_PROTOCOL,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_BRAND,
+)
 from chatplatform.db import DATABASE_ERRORS, SOCKET_OPENED
 from chatplatform.errors import ChatError
 
 logger = logging.getLogger(__name__)
-
-# Close codes (docs/protocol.md).
-CLOSE_PROTOCOL = 4400
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_UNKNOWN_BRAND = 4404
-CLOSE_HELLO_TIMEOUT = 4408
-CLOSE_TOO_MANY = 4429
-# Added: the server is going away (restart, deploy); reconnect and resume.
-CLOSE_GOING_AWAY = 1012
 
 
 # Every accepted socket of this process, so a shutdown can tell each to reconnect elsewhere.

@@ -17,7 +17,7 @@ from chatplatform.errors import ChatError
 from chatplatform.shared_reads import SharedReads
 from chatplatform.statements import Param, Statement
 from visitors.models import Brand, Conversation, Message
-from visitors.selectors import CONVERSATION_RELATED, parse_conversation_id
+from visitors.selectors import CONVERSATION_RELATED, conversation_or_not_found, parse_conversation_id
 
 from .models import CommunityPost, ExpertConnection, ExpertProfile, Topic
 
@@ -108,14 +108,7 @@ def access_conversation(*, expert: ExpertProfile, conversation_id, assigned: boo
     their brand that is not assigned to them (or that excluded them) is
     `forbidden`. With ``assigned=False`` a waiting conversation they may claim passes too.
     """
-    pk = parse_conversation_id(conversation_id)
-    conversation = (
-        Conversation.objects.select_related(*CONVERSATION_RELATED)
-        .filter(pk=pk, brand__experts=expert)
-        .first()
-    )
-    if conversation is None:
-        raise ChatError(errors.NOT_FOUND, "No such conversation.")
+    conversation = conversation_or_not_found(conversation_id, brand__experts=expert)
     if conversation.expert_id == expert.pk:
         return conversation
     if not assigned and conversation.status == Conversation.Status.WAITING:
@@ -261,15 +254,7 @@ def past_conversations(*, expert: ExpertProfile, query: str = "", limit: int = 5
 
 def access_past_conversation(*, expert: ExpertProfile, conversation_id) -> Conversation:
     """One of the expert's own ended conversations, or `not_found` (anyone else's does not exist for them)."""
-    pk = parse_conversation_id(conversation_id)
-    conversation = (
-        Conversation.objects.select_related(*CONVERSATION_RELATED)
-        .filter(pk=pk, expert=expert, status=Conversation.Status.ENDED)
-        .first()
-    )
-    if conversation is None:
-        raise ChatError(errors.NOT_FOUND, "No such conversation.")
-    return conversation
+    return conversation_or_not_found(conversation_id, expert=expert, status=Conversation.Status.ENDED)
 
 
 def transcript(conversation: Conversation) -> list[Message]:

@@ -13,14 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from chatplatform import errors
+from chatplatform.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import expert_group, user_group
 from chatplatform.statements import DeleteStatement, InsertStatement, Param
-from visitors.models import Conversation, Message, Visitor
-from visitors.selectors import CONVERSATION_RELATED, parse_conversation_id
+from visitors.models import OPEN_STATUSES, Conversation, Message, Visitor
+from visitors.selectors import CONVERSATION_RELATED, conversation_or_not_found
 from visitors.services import (
-    OPEN_STATUSES,
     announce_conversation,
     offer_to_queue,
     start_conversation,
@@ -82,8 +82,8 @@ def unregister_connection(*, channel_name: str) -> None:
 # --- revocation -------------------------------------------------------------------
 
 # Close codes sent with `expert.revoked` (docs/protocol.md): 4401 sign in again, 4403 no longer allowed.
-REVOKED_SIGNED_OUT = 4401
-REVOKED_FORBIDDEN = 4403
+REVOKED_SIGNED_OUT = CLOSE_UNAUTHENTICATED
+REVOKED_FORBIDDEN = CLOSE_FORBIDDEN
 
 
 def close_user_sockets(*, user, code: int, detail: str) -> None:
@@ -131,16 +131,7 @@ def set_presence(*, expert: ExpertProfile, status: str) -> str:
 
 
 def _lock_for_expert(expert: ExpertProfile, conversation_id) -> Conversation:
-    pk = parse_conversation_id(conversation_id)
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related(*CONVERSATION_RELATED)
-        .filter(pk=pk, brand__experts=expert)
-        .first()
-    )
-    if conversation is None:
-        raise ChatError(errors.NOT_FOUND, "No such conversation.")
-    return conversation
+    return conversation_or_not_found(conversation_id, lock=True, brand__experts=expert)
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django.utils import timezone
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import visitor_group
 from visitors import services as visitor_services
-from visitors.models import Conversation, Message, ResumeLink, Visitor
+from visitors.models import OPEN_STATUSES, Conversation, Message, ResumeLink, Visitor
 from visitors.serializers import VISITOR_DEFAULT_NAME, conversation_object, message_object
 from visitors.tokens import hash_token, new_token
 
@@ -72,7 +72,7 @@ def _abandoned_conversations(cutoff):
     """Open conversations nobody wrote in since ``cutoff`` (last message, or creation when there is none)."""
     latest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq").values("created_at")[:1]
     return (
-        Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES)
+        Conversation.objects.filter(status__in=OPEN_STATUSES)
         .annotate(last_activity=Coalesce(Subquery(latest), "created_at"))
         .filter(last_activity__lt=cutoff)
         .values_list("pk", flat=True)
@@ -103,7 +103,7 @@ def purge_personal_data(*, days: int, now=None) -> dict:
     messages = _purge_conversations(old)
     erased = Conversation.objects.filter(visitor__erased_at__isnull=False, status=Conversation.Status.ENDED).exclude(pk__in=held)
     messages += _erase_visitor_parts(erased.values("pk"))
-    open_visitors = Conversation.objects.filter(status__in=visitor_services.OPEN_STATUSES).values("visitor_id")
+    open_visitors = Conversation.objects.filter(status__in=OPEN_STATUSES).values("visitor_id")
     stale = Visitor.objects.filter(last_seen__lt=cutoff).exclude(pk__in=open_visitors)
     visitors = stale.exclude(nickname="", address_hash="", email="").update(
         nickname="", address_hash="", email="", email_consented_at=None)
@@ -154,7 +154,7 @@ def erase_visitor_data(*, visitor: Visitor) -> None:
     then (``erased_at``). Blocks keep holding on the visitor row, so erasure is
     not a way around a block.
     """
-    for conversation in Conversation.objects.filter(visitor=visitor, status__in=visitor_services.OPEN_STATUSES):
+    for conversation in Conversation.objects.filter(visitor=visitor, status__in=OPEN_STATUSES):
         visitor_services.end_conversation(conversation_id=conversation.pk, ended_by=Conversation.EndedBy.VISITOR)
     _erase_visitor_parts(Conversation.objects.filter(visitor=visitor).exclude(pk__in=held_conversations()).values("pk"))
     ReportTicket.objects.filter(visitor=visitor, filed_by="visitor").update(email="", description=PURGED)

@@ -31,6 +31,7 @@ from moderation.serializers import block_object, protocol_time
 
 from . import experts_online, followups, loop_messages, presence, selectors, services
 from .delivery import ConversationDelivery
+from .models import OPEN_STATUSES
 from .serializers import conversation_object, message_object
 from .tokens import address_hashes
 
@@ -550,7 +551,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         conversation_id = conversation["id"]
         if not await self.send_conversation_state(conversation):
             return False
-        if conversation["status"] in ("waiting", "active"):
+        if conversation["status"] in OPEN_STATUSES:
             self.open_conversation_id = conversation_id
             await self.follow(conversation_id)
             await self.catch_up(conversation_id)

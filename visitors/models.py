@@ -158,7 +158,7 @@ class Conversation(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.WAITING, self.Status.ACTIVE)
+        return self.status in OPEN_STATUSES
 
 
 class Message(models.Model):
@@ -201,6 +201,10 @@ class Message(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.author}: {self.text[:40]}"
+
+
+# A conversation the visitor may still write in (at most one per visitor): the one definition.
+OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
 
 
 class ResumeLink(models.Model):

@@ -9,11 +9,10 @@ from chatplatform.errors import ChatError
 from chatplatform.shared_reads import SharedReads
 from chatplatform.statements import Param, Statement
 
-from .models import Brand, Conversation, Message, Visitor
+from .models import OPEN_STATUSES, Brand, Conversation, Message, Visitor
 from .tokens import hash_token
 
 CONVERSATION_RELATED = ("brand", "visitor", "expert", "topic")
-OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
 
 # The reads every reconnecting socket makes, built once per database connection (chatplatform/statements.py).
 _find_visitor = Statement(
@@ -123,13 +122,25 @@ def conversations_with_related(conversation_ids) -> list[Conversation]:
     return list(Conversation.objects.select_related(*CONVERSATION_RELATED).filter(pk__in=list(conversation_ids)))
 
 
-def access_visitor_conversation(*, visitor: Visitor, conversation_id) -> Conversation:
-    """One of the visitor's own conversations; anyone else's is simply not found."""
-    pk = parse_conversation_id(conversation_id)
-    conversation = Conversation.objects.select_related(*CONVERSATION_RELATED).filter(pk=pk, visitor=visitor).first()
+def conversation_or_not_found(conversation_id, *, lock: bool = False, **scope) -> Conversation:
+    """The conversation with its related rows, if it is within ``scope`` (filters); else `not_found`.
+
+    Every access check goes through here: what the asker may not see does not exist
+    for them, with the same error as an id that names nothing. ``lock``: held for
+    update (the conversation row only) until the caller's transaction ends.
+    """
+    query = Conversation.objects.select_related(*CONVERSATION_RELATED)
+    if lock:
+        query = query.select_for_update(of=("self",))
+    conversation = query.filter(pk=parse_conversation_id(conversation_id), **scope).first()
     if conversation is None:
         raise ChatError(errors.NOT_FOUND, "No such conversation.")
     return conversation
+
+
+def access_visitor_conversation(*, visitor: Visitor, conversation_id) -> Conversation:
+    """One of the visitor's own conversations; anyone else's is simply not found."""
+    return conversation_or_not_found(conversation_id, visitor=visitor)
 
 
 def messages_after(*, conversation_id, after_seq: int, limit: int | None = None, upto_seq: int | None = None):

@@ -21,12 +21,10 @@ from chatplatform.events import send_event_now, send_event_on_commit
 from chatplatform.groups import conversation_group, expert_group, queue_group, visitor_group
 from chatplatform.statements import Param, UpdateStatement
 
-from .models import Brand, Conversation, Message, Visitor
+from .models import OPEN_STATUSES, Brand, Conversation, Message, Visitor
 from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object, message_object
-from .selectors import CONVERSATION_RELATED, parse_conversation_id
+from .selectors import CONVERSATION_RELATED, conversation_or_not_found, parse_conversation_id
 from .tokens import hash_token, new_token
-
-OPEN_STATUSES = (Conversation.Status.WAITING, Conversation.Status.ACTIVE)
 
 
 def _visitor_update(*fields: str) -> UpdateStatement:
@@ -208,9 +206,8 @@ def start_conversation(
         raise ChatError(errors.CONVERSATION_OPEN, "You already have an open conversation.")
     topic = None
     if topic_slug:
-        from experts.models import Topic  # model only: the topic list belongs to the brand
-
-        topic = Topic.objects.filter(brand_id=visitor.brand_id, slug=topic_slug).first()
+        # The brand's topics are the experts app's; reached through the relation, not an import of it.
+        topic = Conversation.topic.field.related_model.objects.filter(brand_id=visitor.brand_id, slug=topic_slug).first()
         if topic is None:
             raise ChatError(errors.INVALID_FIELD, "Unknown topic.", field="topic")
     name = (nickname or "").strip() or visitor.nickname
@@ -243,15 +240,7 @@ def start_conversation(
 
 
 def _lock_conversation(conversation_id) -> Conversation:
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related(*CONVERSATION_RELATED)
-        .filter(pk=conversation_id)
-        .first()
-    )
-    if conversation is None:
-        raise ChatError(errors.NOT_FOUND, "No such conversation.")
-    return conversation
+    return conversation_or_not_found(conversation_id, lock=True)
 
 
 def _append(
