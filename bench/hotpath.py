@@ -39,7 +39,7 @@ def main() -> None:
     from channels.db import database_sync_to_async
 
     from chatplatform import events
-    from visitors import services
+    from visitors import services, store
     from visitors.models import Brand, Conversation, Visitor
 
     brand, _ = Brand.objects.get_or_create(slug="hotpath", defaults={"name": "Hot path"})
@@ -49,7 +49,7 @@ def main() -> None:
         services.start_conversation(visitor=visitor, text="hello", client_id="start")
         visitors.append(visitor)
 
-    real_loop, real_fast = getattr(events, "_server_loop", None), getattr(services, "_fast_path", None)
+    real_loop, real_fast = getattr(events, "_server_loop", None), getattr(store, "backend", None)
 
     def configure(variant: str) -> None:
         ev, sql = variant.split("+")
@@ -58,9 +58,9 @@ def main() -> None:
         elif ev == "loop":
             raise SystemExit("this checkout has no loop hand-over in chatplatform/events.py")
         if real_fast is not None:
-            services._fast_path = real_fast if sql == "fast" else (lambda: False)
+            store.backend = real_fast if sql == "fast" else (lambda: "orm")
         elif sql == "fast":
-            raise SystemExit("this checkout has no fast path in visitors/services.py")
+            raise SystemExit("this checkout has no fast path in visitors/store.py")
 
     send = database_sync_to_async(services.send_visitor_message)
 

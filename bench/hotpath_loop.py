@@ -2,9 +2,10 @@
 
 The two ways the visitor socket can store a message on PostgreSQL (docs/performance.md):
 
-* ``thread``: ``chatplatform.db.database_sync_to_async(visitors.consumers._send)``, the
-  way every message went before (the pool of database threads, Django's connection);
-* ``loop``: ``visitors.loop_messages.visitor_message`` on the loop's own psycopg
+* ``thread``: the message store's thread way (``visitors.store._thread_visitor`` in
+  ``chatplatform.db.database_sync_to_async``), the way every message went before (the
+  pool of database threads, Django's connection);
+* ``loop``: the store's loop way (``visitors.store._loop_store``) on the loop's own psycopg
   connections (chatplatform/asyncdb.py), block check included.
 
 Many conversations send at once; the variants alternate (A B A B ...) so the
@@ -25,7 +26,6 @@ import os
 import statistics
 import time
 import uuid
-from types import SimpleNamespace
 
 
 def main() -> None:
@@ -41,9 +41,8 @@ def main() -> None:
     django.setup()
     from chatplatform import asyncdb
     from chatplatform.db import database_sync_to_async
-    from moderation.selectors import no_active_block_sql
-    from visitors import loop_messages, services
-    from visitors.consumers import _send
+    from moderation.blocks import BlockPolicy
+    from visitors import services, store
     from visitors.models import Brand, Conversation, Visitor
     from visitors.tokens import address_hashes
 
@@ -58,12 +57,16 @@ def main() -> None:
         visitors.append(Visitor.objects.select_related("brand").get(pk=visitor.pk))
 
     async def by_thread(visitor):
-        frame = SimpleNamespace(text="benchmark", client_id=uuid.uuid4().hex)
-        await database_sync_to_async(_send)(visitor, hashes, frame, False)
+        blocks = BlockPolicy(visitor.brand, visitor, hashes)
+        await database_sync_to_async(store._thread_visitor)(visitor=visitor, text="benchmark", client_id=uuid.uuid4().hex,
+                                                             blocks=blocks, flagged=False)
 
     async def by_loop(visitor):
-        only_if = no_active_block_sql(brand=visitor.brand, visitor=visitor, address_hashes=hashes)
-        stored = await loop_messages.visitor_message(visitor=visitor, text="benchmark", client_id=uuid.uuid4().hex, only_if=only_if)
+        blocks = BlockPolicy(visitor.brand, visitor, hashes)
+        stored = await store._loop_store(
+            store._visitor_seq_statement(visitor, blocks.condition()), author="visitor", expert_id=None,
+            author_name="Visitor", text="benchmark", client_id=uuid.uuid4().hex,
+        )
         assert stored is not None, "the loop's path fell back to the thread"
 
     variants = {"thread": by_thread, "loop": by_loop}

@@ -130,7 +130,7 @@ def _submit(loop, groups: list[str], event: dict) -> None:
 
 
 def send_event_on_loop(groups, event: dict) -> None:
-    """From a coroutine whose own transaction has committed (visitors/loop_messages.py): queue the event on this loop."""
+    """From a coroutine whose own transaction has committed (visitors/store.py): queue the event on this loop."""
     _send_now(_group_list(groups), event)
 
 

@@ -24,7 +24,7 @@ needs three changes to fit this project, made here:
   event (so there is room), it gets a ``layer.resync`` and refills what it
   missed from the database by ``seq``. The other layers drop silently, so
   there a socket that falls behind checks the database after a while instead
-  (visitors/delivery.py);
+  (chatplatform/delivery.py);
 * when the subscription is lost (Redis restarted, network cut) the receiver
   says so in one warning line, reconnects, and once subscribed again hands
   every socket of the process a ``layer.resync`` event: each reads back from
@@ -67,7 +67,7 @@ class ChatRedisChannelLayer(RedisChannelLayer):
 class ChatPubSubChannelLayer(RedisPubSubChannelLayer):
     """Channels' pub/sub layer with bounded inboxes, unserialised publishing and a resync after outages."""
 
-    #: A socket whose events were dropped receives ``layer.resync`` (read by visitors/delivery.py).
+    #: A socket whose events were dropped receives ``layer.resync`` (read by chatplatform/delivery.py).
     reports_drops = True
 
     def __init__(self, *args, capacity: int = 1000, **kwargs):

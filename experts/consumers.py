@@ -4,14 +4,15 @@ from chatplatform import protocol
 from chatplatform.auth import read_user_now
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
+from chatplatform.delivery import ConversationDelivery
 from chatplatform.groups import expert_group, queue_group, user_group
 from moderation import flood
 from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
-from visitors import experts_online, loop_messages
+from visitors import experts_online
 from visitors import services as visitor_services
-from visitors.delivery import ConversationDelivery
-from visitors.selectors import messages_after, parse_conversation_id
+from visitors import store
+from visitors.selectors import conversation_objects, message_objects_after, messages_after
 from visitors.serializers import conversation_object, message_object
 
 from . import heartbeats, selectors, services
@@ -56,13 +57,6 @@ def _end(expert, conversation_id):
     return conversation_object(moderation_services.end_by_expert(expert=expert, conversation_id=conversation_id))
 
 
-def _send(expert, frame):
-    message, created = visitor_services.send_expert_message(
-        expert=expert, conversation_id=frame.conversation, text=frame.text, client_id=frame.client_id
-    )
-    return message_object(message), created
-
-
 def _check_access(expert, conversation_id):
     return str(selectors.access_conversation(expert=expert, conversation_id=conversation_id).id)
 
@@ -104,6 +98,9 @@ def _report(expert, frame):
 
 class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     frames = protocol.EXPERT_FRAMES
+    side = "expert"
+    message_reader = message_objects_after
+    conversation_reader = conversation_objects
     # The flood limit (settings.FLOOD_LIMITS) each frame type counts against, per signed-in user,
     # checked before its handler; `ping` costs nothing and is not counted.
     frame_limits = {
@@ -235,19 +232,9 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         await self.apply_conversation(await database_sync_to_async(_end)(self.expert, frame.conversation))
 
     async def on_message_send(self, frame):
-        # The common case is stored from the loop itself; anything else (and every refusal) takes the thread.
-        stored = await loop_messages.expert_message(
-            expert=self.expert, conversation_id=parse_conversation_id(frame.conversation), text=frame.text,
-            client_id=frame.client_id,
-        )
-        if stored is not None:
-            message, created = message_object(stored), True
-        else:
-            message, created = await database_sync_to_async(_send)(self.expert, frame)
-        if created and message["conversation"] in self.followed:
-            await self.deliver_message(message)
-        else:
-            await self.send_frame(protocol.message_frame(message))
+        await self.acknowledge(await store.send_expert_message(
+            expert=self.expert, conversation_id=frame.conversation, text=frame.text, client_id=frame.client_id,
+        ))
 
     async def on_typing(self, frame):
         conversation_id = frame.conversation
@@ -341,11 +328,3 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     async def queue_removed(self, event):
         self.queue_shown.discard(event["conversation"])
         await self.send_frame(protocol.queue_removed_frame(event["conversation"]))
-
-    async def chat_typing(self, event):
-        if event["author"] != "expert" and event["conversation"] in self.followed:
-            await self.send_frame(protocol.typing_frame(event["conversation"], event["author"], event["active"]))
-
-    async def chat_read(self, event):
-        if event["conversation"] in self.followed:
-            await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))

@@ -19,18 +19,17 @@ from chatplatform.consumers import (
     ProtocolConsumer,
 )
 from chatplatform.db import database_sync_to_async
+from chatplatform.delivery import ConversationDelivery
 from chatplatform.errors import ChatError
 from chatplatform.groups import address_group, visitor_group
 from chatplatform.origins import header, visitor_origin_allowed
 from experts import services as expert_services
 from experts.selectors import shared_experts_online_count
-from moderation import abuse, block_index, flood, privacy
-from moderation import selectors as moderation_selectors
+from moderation import abuse, flood, privacy
 from moderation import services as moderation_services
-from moderation.serializers import block_object, protocol_time
+from moderation.blocks import BlockPolicy
 
-from . import experts_online, followups, loop_messages, presence, selectors, services
-from .delivery import ConversationDelivery
+from . import experts_online, followups, presence, selectors, services, store
 from .models import OPEN_STATUSES
 from .serializers import conversation_object, message_object
 from .tokens import address_hashes
@@ -38,19 +37,11 @@ from .tokens import address_hashes
 logger = logging.getLogger(__name__)
 
 
-def _blocked(brand, visitor=None, address_hashes=()):
-    """The protocol's `blocked` error for a visitor a block covers, or None."""
-    block = moderation_selectors.active_block(brand=brand, visitor=visitor, address_hashes=address_hashes)
-    if block is None:
-        return None
-    return ChatError(errors.BLOCKED, moderation_services.BLOCKED_DETAIL, until=block_object(block)["until"])
-
-
-def _lookup(brand, token, address_hashes):
+def _lookup(brand, token, blocks):
     """Who says hello: the visitor holding ``token`` (None when it names nobody), the refusal
     if a block covers them, and the id of their open conversation (to follow before the welcome is read)."""
     known = selectors.find_visitor(brand=brand, token=token)
-    refusal = _blocked(brand, known, address_hashes)
+    refusal = blocks.for_visitor(known).refusal()
     conversation_id = selectors.open_conversation_id(visitor=known) if known is not None and refusal is None else None
     return known, refusal, conversation_id
 
@@ -67,12 +58,6 @@ def _open_session(brand, known, token, nickname, address_hash, last_seq):
     if was_away and waiting is not None and waiting["status"] == "waiting":  # back: the queue shows them here
         services.announce_in_queue(brand.slug, waiting)
     return visitor, token, state
-
-
-def _refuse_if_blocked(visitor, address_hashes):
-    refusal = _blocked(visitor.brand, visitor, address_hashes)
-    if refusal is not None:
-        raise refusal
 
 
 def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True) -> dict:
@@ -98,8 +83,8 @@ def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True
     }
 
 
-def _start(visitor, address_hashes, frame, flagged, page=None):
-    _refuse_if_blocked(visitor, address_hashes)
+def _start(visitor, blocks, frame, flagged, page=None):
+    blocks.check()
     page = frame.page or page  # the question's own page, else the one the socket said at hello
     retry = selectors.started_with(visitor=visitor, client_id=frame.client_id)
     # The nickname and the address change with the start, in its transaction: a refused start changes nothing.
@@ -116,20 +101,12 @@ def _start(visitor, address_hashes, frame, flagged, page=None):
     return conversation_object(conversation), message_object(first)
 
 
-def _send(visitor, address_hashes, frame, flagged):
-    # The block check rides in the message's own UPDATE where it can (PostgreSQL's fast path).
-    message, created = services.send_visitor_message(
-        visitor=visitor, text=frame.text, client_id=frame.client_id, flagged=flagged,
-        only_if=moderation_selectors.no_active_block_sql(brand=visitor.brand, visitor=visitor, address_hashes=address_hashes),
-        check=lambda: _refuse_if_blocked(visitor, address_hashes),
-    )
-    if created and flagged:
-        moderation_services.note_flagged_message(message=message)
-    return message_object(message), created
+def _note_flagged(message):
+    moderation_services.note_flagged_message(message=message)
 
 
-def _report(visitor, address_hashes, frame):
-    _refuse_if_blocked(visitor, address_hashes)
+def _report(visitor, blocks, frame):
+    blocks.check()
     report = moderation_services.file_visitor_report(
         visitor=visitor, category=frame.category, description=frame.description, email=frame.email or "",
         conversation_id=frame.conversation,
@@ -137,8 +114,8 @@ def _report(visitor, address_hashes, frame):
     return report.reference
 
 
-def _sync(visitor, address_hashes, after_seq: int):
-    _refuse_if_blocked(visitor, address_hashes)
+def _sync(visitor, blocks, after_seq: int):
+    blocks.check()
     conversation = selectors.open_conversation(visitor=visitor) or selectors.latest_ended_conversation(visitor=visitor)
     if conversation is None:
         raise ChatError(errors.NO_CONVERSATION, "You have no conversation.")
@@ -146,21 +123,21 @@ def _sync(visitor, address_hashes, after_seq: int):
     return str(conversation.id), [message_object(m) for m in batch], bool(batch) and batch[-1].seq < conversation.last_seq
 
 
-def _read(visitor, address_hashes, seq: int):
-    _refuse_if_blocked(visitor, address_hashes)
+def _read(visitor, blocks, seq: int):
+    blocks.check()
     conversation = selectors.open_conversation(visitor=visitor) or selectors.latest_ended_conversation(visitor=visitor)
     if conversation is None:
         raise ChatError(errors.NO_CONVERSATION, "You have no conversation.")
     services.mark_read(conversation_id=conversation.id, reader="visitor", seq=seq)
 
 
-def _end(visitor, address_hashes):
-    _refuse_if_blocked(visitor, address_hashes)
+def _end(visitor, blocks):
+    blocks.check()
     return conversation_object(services.end_visitor_conversation(visitor=visitor))
 
 
-def _rate(visitor, address_hashes, frame):
-    _refuse_if_blocked(visitor, address_hashes)
+def _rate(visitor, blocks, frame):
+    blocks.check()
     return conversation_object(services.rate_conversation(visitor=visitor, score=frame.score, comment=frame.comment))
 
 
@@ -187,33 +164,36 @@ def visitor_view(frame: dict) -> dict:
     return frame
 
 
-def _next_expert(visitor, address_hashes):
-    _refuse_if_blocked(visitor, address_hashes)
+def _next_expert(visitor, blocks):
+    blocks.check()
     return conversation_object(expert_services.next_expert(visitor=visitor))
 
 
-def _export(visitor, address_hashes):
-    _refuse_if_blocked(visitor, address_hashes)
+def _export(visitor, blocks):
+    blocks.check()
     return privacy.export_visitor_data(visitor=visitor)
 
 
-def _set_contact(visitor, address_hashes, email):
-    _refuse_if_blocked(visitor, address_hashes)
+def _set_contact(visitor, blocks, email):
+    blocks.check()
     return followups.set_contact(visitor=visitor, email=email)
 
 
-def _transcript(visitor, address_hashes):
-    _refuse_if_blocked(visitor, address_hashes)
+def _transcript(visitor, blocks):
+    blocks.check()
     return followups.request_transcript(visitor=visitor)
 
 
-def _erase(visitor, address_hashes):
-    _refuse_if_blocked(visitor, address_hashes)
+def _erase(visitor, blocks):
+    blocks.check()
     privacy.erase_visitor_data(visitor=visitor)
 
 
 class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
     frames = protocol.VISITOR_FRAMES
+    side = "visitor"
+    message_reader = selectors.message_objects_after
+    conversation_reader = selectors.conversation_objects
     # The flood limit (settings.FLOOD_LIMITS) each frame type counts against, per visitor and
     # address, checked before its handler. Not here: `hello` (counted as a connection or a new
     # visitor in its handler), `ping` (costs nothing), `data.erase` (it ends the visitor).
@@ -259,6 +239,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         # The address itself is never kept: only its keyed hashes (current key first).
         self.address_hashes = address_hashes(client_address(self.scope))
         self.address_hash = self.address_hashes[0] if self.address_hashes else ""
+        self.blocks = BlockPolicy(self.brand, None, self.address_hashes)  # the visitor is added at hello
         self.brand_words = abuse.brand_words(self.brand.flagged_words)
         await self.accept()
         try:
@@ -339,7 +320,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             raise
 
     async def _hello(self, frame):
-        known, refusal, conversation_id = await database_sync_to_async(_lookup)(self.brand, frame.token, self.address_hashes)
+        known, refusal, conversation_id = await database_sync_to_async(_lookup)(self.brand, frame.token, self.blocks)
         if refusal is not None:
             raise refusal
         if known is None:
@@ -362,6 +343,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.open_sockets.claim("visitor", visitor.id)
             await self.join_own_group(visitor_group(visitor.id))
         self.visitor = visitor
+        self.blocks = self.blocks.for_visitor(visitor)
         presence.join(visitor.pk)  # last_seen refreshed by this process while the socket is open
         self.page = frame.page
         # This process's watcher keeps the figure current while it has widgets of the brand open.
@@ -431,15 +413,12 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await asyncio.sleep(max(0.05, settings.CHAT_VISITOR_HEARTBEAT_SECONDS) * random.uniform(0.75, 1.0))
             try:
                 await self.open_sockets.refresh()
-                blocks = await block_index.brand_blocks(self.brand.pk)
+                covered, until = await self.blocks.covered_now()
             except Exception as exc:  # the database is away for a moment: try again at the next beat
                 logger.warning("visitor socket heartbeat failed (%s); trying again at the next", type(exc).__name__)
                 continue
-            covered, until = blocks.covering(
-                visitor_id=self.visitor.pk, address_hashes=self.address_hashes, by_address=self.brand.block_by_address
-            )
             if covered:
-                await self.refuse_blocked(moderation_services.BLOCKED_DETAIL, protocol_time(until))
+                await self.refuse_blocked(moderation_services.BLOCKED_DETAIL, until)
                 return
 
     async def send_frame(self, frame: dict) -> None:
@@ -460,7 +439,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_conversation_start(self, frame):
         conversation, first = await database_sync_to_async(_start)(
-            self.visitor, self.address_hashes, frame, self.flagged(frame.text), self.page
+            self.visitor, self.blocks, frame, self.flagged(frame.text), self.page
         )
         if frame.email is not None:  # the address came with the question: the widget shows it as stored
             await self.send_frame(protocol.contact_frame(self.visitor.email or None))
@@ -470,25 +449,11 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.send_frame(protocol.message_frame(first))
 
     async def on_message_send(self, frame):
-        flagged = self.flagged(frame.text)
-        stored = None
-        if not flagged:  # the common case, stored from the loop itself; anything else takes the thread
-            unblocked = moderation_selectors.no_active_block_sql(
-                brand=self.brand, visitor=self.visitor, address_hashes=self.address_hashes
-            )
-            stored = await loop_messages.visitor_message(
-                visitor=self.visitor, text=frame.text, client_id=frame.client_id, only_if=unblocked
-            )
-        if stored is not None:
-            message, created = message_object(stored), True
-        else:
-            message, created = await database_sync_to_async(_send)(self.visitor, self.address_hashes, frame, flagged)
-        conversation_id = message["conversation"]
-        if created and conversation_id in self.followed:
-            await self.deliver_message(message)
-        else:
-            # A retry's acknowledgement is the stored message, whatever was delivered before.
-            await self.send_frame(protocol.message_frame(message))
+        outcome = await store.send_visitor_message(
+            visitor=self.visitor, text=frame.text, client_id=frame.client_id, blocks=self.blocks,
+            flagged=self.flagged(frame.text), note_flagged=_note_flagged,
+        )
+        await self.acknowledge(outcome)
 
     async def on_typing(self, frame):
         if self.open_conversation_id is None:
@@ -496,20 +461,20 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         await services.relay_typing(conversation_id=self.open_conversation_id, author="visitor", active=frame.active)
 
     async def on_read(self, frame):
-        await database_sync_to_async(_read)(self.visitor, self.address_hashes, frame.seq)
+        await database_sync_to_async(_read)(self.visitor, self.blocks, frame.seq)
 
     async def on_sync(self, frame):
-        conversation_id, messages, has_more = await database_sync_to_async(_sync)(self.visitor, self.address_hashes, frame.after_seq)
+        conversation_id, messages, has_more = await database_sync_to_async(_sync)(self.visitor, self.blocks, frame.after_seq)
         await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
 
     async def on_conversation_end(self, frame):
-        await self.reply_with(await database_sync_to_async(_end)(self.visitor, self.address_hashes))
+        await self.reply_with(await database_sync_to_async(_end)(self.visitor, self.blocks))
 
     async def on_conversation_rate(self, frame):
-        await self.reply_with(await database_sync_to_async(_rate)(self.visitor, self.address_hashes, frame))
+        await self.reply_with(await database_sync_to_async(_rate)(self.visitor, self.blocks, frame))
 
     async def on_conversation_next_expert(self, frame):
-        await self.reply_with(await database_sync_to_async(_next_expert)(self.visitor, self.address_hashes))
+        await self.reply_with(await database_sync_to_async(_next_expert)(self.visitor, self.blocks))
 
     async def reply_with(self, conversation: dict) -> None:
         """Apply a state the client asked for, and answer even when it changed nothing."""
@@ -517,23 +482,23 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.send_frame(protocol.conversation_frame(conversation))
 
     async def on_report_file(self, frame):
-        reference = await database_sync_to_async(_report)(self.visitor, self.address_hashes, frame)
+        reference = await database_sync_to_async(_report)(self.visitor, self.blocks, frame)
         await self.send_frame({"type": "report.filed", "reference": reference})
 
     async def on_data_export(self, frame):
-        await self.send_frame({"type": "data.export", "data": await database_sync_to_async(_export)(self.visitor, self.address_hashes)})
+        await self.send_frame({"type": "data.export", "data": await database_sync_to_async(_export)(self.visitor, self.blocks)})
 
     async def on_contact_set(self, frame):
-        email = await database_sync_to_async(_set_contact)(self.visitor, self.address_hashes, frame.email)
+        email = await database_sync_to_async(_set_contact)(self.visitor, self.blocks, frame.email)
         await self.send_frame(protocol.contact_frame(email))
 
     async def on_transcript_send(self, frame):
-        conversation_id = await database_sync_to_async(_transcript)(self.visitor, self.address_hashes)
+        conversation_id = await database_sync_to_async(_transcript)(self.visitor, self.blocks)
         await self.send_frame({"type": "transcript.queued", "conversation": conversation_id})
 
     async def on_data_erase(self, frame):
         # Every tab of the visitor (this one too) hears `visitor.erased` and closes.
-        await database_sync_to_async(_erase)(self.visitor, self.address_hashes)
+        await database_sync_to_async(_erase)(self.visitor, self.blocks)
 
     async def refuse_blocked(self, detail: str, until, already_said: bool = False) -> None:
         """Say why, then close every way back in (4403)."""
@@ -566,14 +531,6 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def chat_conversation(self, event):
         await self.apply_conversation(event["conversation"])
-
-    async def chat_typing(self, event):
-        if event["author"] != "visitor" and event["conversation"] in self.followed:
-            await self.send_frame(protocol.typing_frame(event["conversation"], event["author"], event["active"]))
-
-    async def chat_read(self, event):
-        if event["conversation"] in self.followed:
-            await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))
 
     async def visitor_presence(self, event):
         """Another socket of this visitor closed and marked them away: this one is still open.

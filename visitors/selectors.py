@@ -10,6 +10,7 @@ from chatplatform.shared_reads import SharedReads
 from chatplatform.statements import Param, Statement
 
 from .models import OPEN_STATUSES, Brand, Conversation, Message, Visitor
+from .serializers import conversation_object, message_object
 from .tokens import hash_token
 
 CONVERSATION_RELATED = ("brand", "visitor", "expert", "topic")
@@ -141,6 +142,16 @@ def conversation_or_not_found(conversation_id, *, lock: bool = False, **scope) -
 def access_visitor_conversation(*, visitor: Visitor, conversation_id) -> Conversation:
     """One of the visitor's own conversations; anyone else's is simply not found."""
     return conversation_or_not_found(conversation_id, visitor=visitor)
+
+
+def message_objects_after(conversation_id, after_seq: int, upto_seq: int | None = None) -> list[dict]:
+    """``messages_after`` as the protocol's Message objects (what a socket delivers)."""
+    return [message_object(m) for m in messages_after(conversation_id=conversation_id, after_seq=after_seq, upto_seq=upto_seq)]
+
+
+def conversation_objects(conversation_ids) -> list[dict]:
+    """The current state of conversations a socket already follows."""
+    return [conversation_object(c) for c in conversations_with_related(conversation_ids)]
 
 
 def messages_after(*, conversation_id, after_seq: int, limit: int | None = None, upto_seq: int | None = None):

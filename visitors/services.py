@@ -1,8 +1,8 @@
-"""Every write of the messaging core, and the events each one sends after commit.
+"""Every write of the messaging core but a person's chat message, and the events each one sends after commit.
 
-Sequence numbers are allocated under a row lock on the conversation, inside the
-transaction that stores the message, so they never repeat or skip; a client id
-seen before returns the stored row instead of a second one.
+A visitor's or an expert's message is stored by visitors/store.py (the one
+message path); system messages (warnings, notices) go through its
+``append_message`` under this module's row lock on the conversation.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -22,8 +22,11 @@ from chatplatform.groups import conversation_group, expert_group, queue_group, v
 from chatplatform.statements import Param, UpdateStatement
 
 from .models import OPEN_STATUSES, Brand, Conversation, Message, Visitor
-from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object, message_object
-from .selectors import CONVERSATION_RELATED, conversation_or_not_found, parse_conversation_id
+from .store import append_message
+from .store import store_expert_message as send_expert_message  # noqa: F401 (the thread's name for them)
+from .store import store_visitor_message as send_visitor_message  # noqa: F401
+from .selectors import CONVERSATION_RELATED, conversation_or_not_found
+from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object
 from .tokens import hash_token, new_token
 
 
@@ -243,242 +246,13 @@ def _lock_conversation(conversation_id) -> Conversation:
     return conversation_or_not_found(conversation_id, lock=True)
 
 
-def _append(
-    conversation: Conversation, *, author: str, text: str, client_id: str | None, author_name: str,
-    expert=None, kind: str = Message.Kind.TEXT, flagged: bool = False,
-) -> Message:
-    """Store the next message of a locked conversation and ring the doorbell after commit."""
-    seq = conversation.last_seq + 1
-    message = Message.objects.create(
-        conversation_id=conversation.id, seq=seq, author=author, expert=expert, author_name=author_name,
-        kind=kind, text=text, client_id=client_id, flagged=flagged,
-    )
-    Conversation.objects.filter(pk=conversation.id).update(last_seq=seq)
-    conversation.last_seq = seq
-    send_event_on_commit(conversation_group(conversation.id), {"type": "chat.message", "message": message_object(message)})
-    return message
-
-
-# --- the message hot path on PostgreSQL -------------------------------------------------
-# The ORM path above takes six statements per message (lock with four joins, the
-# client-id lookup, insert, seq update). On PostgreSQL one UPDATE ... RETURNING
-# both locks the conversation row and allocates the next seq, and one
-# INSERT ... ON CONFLICT DO NOTHING stores the message unless its client id was
-# seen: two statements. Anything unusual (no open conversation, a retried
-# client id, not assigned) rolls that back and takes the ORM path, which gives
-# the exact answer; so behaviour is the same, only the common case is cheaper.
-
-class _TakeTheLongWay(Exception):
-    """The fast path cannot answer this one: roll it back, let the ORM path decide."""
-
-
-def _fast_path() -> bool:
-    return connection.vendor == "postgresql"
-
-
-_INSERT_MESSAGE = """
-    INSERT INTO {message} (conversation_id, seq, author, expert_id, author_name, kind, text, client_id, flagged, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (conversation_id, author, client_id) DO NOTHING
-    RETURNING id
-"""
-
-
-# The fast path's statements, shared by the thread (below) and the event loop (visitors/loop_messages.py).
-
-def visitor_seq_statement(visitor: Visitor, only_if=None) -> tuple[str, list]:
-    """Lock the visitor's open conversation and take its next seq, if ``only_if`` (SQL, params) holds: (id, seq)."""
-    condition, condition_params = only_if or ("TRUE", [])
-    return (
-        f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
-        f" WHERE visitor_id = %s AND status IN (%s, %s) AND {condition} RETURNING id, last_seq",
-        [visitor.pk, *(status.value for status in OPEN_STATUSES), *condition_params],
-    )
-
-
-def expert_seq_statement(expert, conversation_id) -> tuple[str, list]:
-    """Lock the conversation if it is active, assigned to ``expert`` and in one of their brands; take its next seq."""
-    from experts.models import ExpertProfile  # the table name only: visitors never calls experts' services
-
-    brands = ExpertProfile.brands.through._meta.db_table
-    return (
-        f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"
-        " WHERE id = %s AND expert_id = %s AND status = %s"
-        f" AND brand_id IN (SELECT brand_id FROM {brands} WHERE expertprofile_id = %s)"
-        " RETURNING last_seq",
-        [conversation_id, expert.pk, Conversation.Status.ACTIVE.value, expert.pk],
-    )
-
-
-def new_text_message(*, conversation_id, seq: int, author: str, expert_id, author_name: str, text: str,
-                     client_id: str, flagged: bool) -> Message:
-    """The message the fast path is about to insert (its id comes back from the INSERT)."""
-    return Message(
-        conversation_id=conversation_id, seq=seq, author=author, expert_id=expert_id, author_name=author_name,
-        kind=Message.Kind.TEXT, text=text, client_id=client_id, flagged=flagged, created_at=timezone.now(),
-    )
-
-
-def insert_statement(message: Message) -> tuple[str, list]:
-    """Store ``message`` unless its client id was seen in the conversation: RETURNING its id, or no row."""
-    return (
-        _INSERT_MESSAGE.format(message=Message._meta.db_table),
-        [message.conversation_id, message.seq, str(message.author), message.expert_id, message.author_name,
-         Message.Kind.TEXT.value, message.text, message.client_id, message.flagged, message.created_at],
-    )
-
-
-def message_event(message: Message) -> tuple[str, dict]:
-    """The group and event that ring the doorbell for a stored message."""
-    return conversation_group(message.conversation_id), {"type": "chat.message", "message": message_object(message)}
-
-
-def _insert_fast(cursor, **fields) -> Message:
-    message = new_text_message(**fields)
-    cursor.execute(*insert_statement(message))
-    row = cursor.fetchone()
-    if row is None:  # this client id was seen before: a retry
-        raise _TakeTheLongWay
-    message.id = row[0]
-    send_event_on_commit(*message_event(message))
-    return message
-
-
-def _fast_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool, only_if) -> Message | None:
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(*visitor_seq_statement(visitor, only_if))
-            rows = cursor.fetchall()
-            if len(rows) != 1:  # none open (or, never expected, two): the ORM path answers
-                raise _TakeTheLongWay
-            conversation_id, seq = rows[0]
-            return _insert_fast(
-                cursor, conversation_id=conversation_id, seq=seq, author=Message.Author.VISITOR, expert_id=None,
-                author_name=visitor.nickname or VISITOR_DEFAULT_NAME, text=text, client_id=client_id, flagged=flagged,
-            )
-    except _TakeTheLongWay:
-        return None
-
-
-def _fast_expert_message(*, expert, conversation_id, text: str, client_id: str) -> Message | None:
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(*expert_seq_statement(expert, conversation_id))
-            row = cursor.fetchone()
-            if row is None:  # not found, not assigned, ended: the ORM path gives the right error
-                raise _TakeTheLongWay
-            return _insert_fast(
-                cursor, conversation_id=conversation_id, seq=row[0], author=Message.Author.EXPERT, expert_id=expert.pk,
-                author_name=expert.display_name, text=text, client_id=client_id, flagged=False,
-            )
-    except _TakeTheLongWay:
-        return None
-
-
-def _retried(message: Message) -> Message:
-    """A retry of a stored message rings its doorbell again (no message is stored twice).
-
-    The first try may have committed and then lost its answer (the connection
-    dropped after COMMIT): its client retries, and its event never left. Every
-    socket skips a seq it has delivered, so a second ring costs a skipped event.
-    """
-    send_event_on_commit(*message_event(message))
-    return message
-
-
-def _stored(conversation_id, author: str, client_id: str | None) -> Message | None:
-    if not client_id:
-        return None
-    return Message.objects.filter(conversation_id=conversation_id, author=author, client_id=client_id).first()
-
-
-def send_visitor_message(
-    *, visitor: Visitor, text: str, client_id: str, flagged: bool = False, only_if=None, check=None
-) -> tuple[Message, bool]:
-    """Append the visitor's message to their open conversation.
-
-    Return ``(message, created)``; a client id seen before returns the stored
-    message with ``created`` False, even once the conversation has ended.
-
-    ``check`` (raises ChatError to refuse) runs before the message is stored;
-    ``only_if`` is the same rule as an SQL condition ``(sql, params)``, which the
-    PostgreSQL fast path puts in its UPDATE instead of calling ``check``: the
-    moderation block check (moderation.selectors.no_active_block_sql) then
-    costs no statement of its own. When the fast path cannot answer, ``check``
-    runs and the ORM path stores the message.
-    """
-    if _fast_path() and client_id and (only_if is not None or check is None):
-        message = _fast_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged, only_if=only_if)
-        if message is not None:
-            return message, True
-    if check is not None:
-        check()
-    return _send_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged)
-
-
-@transaction.atomic
-def _send_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool) -> tuple[Message, bool]:
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related(*CONVERSATION_RELATED)
-        .filter(visitor=visitor, status__in=OPEN_STATUSES)
-        .first()
-    )
-    if conversation is None:
-        earlier = Message.objects.filter(
-            conversation__visitor=visitor, author=Message.Author.VISITOR, client_id=client_id
-        ).first()
-        if earlier is not None:
-            return _retried(earlier), False
-        raise ChatError(errors.NO_CONVERSATION, "Start a conversation first.")
-    existing = _stored(conversation.id, Message.Author.VISITOR, client_id)
-    if existing is not None:
-        return _retried(existing), False
-    message = _append(
-        conversation, author=Message.Author.VISITOR, text=text, client_id=client_id,
-        author_name=visitor.nickname or VISITOR_DEFAULT_NAME, flagged=flagged,
-    )
-    return message, True
-
-
-def send_expert_message(*, expert, conversation_id, text: str, client_id: str) -> tuple[Message, bool]:
-    """Append the assigned expert's message; anyone else is refused."""
-    pk = parse_conversation_id(conversation_id)
-    if _fast_path() and client_id:
-        message = _fast_expert_message(expert=expert, conversation_id=pk, text=text, client_id=client_id)
-        if message is not None:
-            return message, True
-    return _send_expert_message(expert=expert, pk=pk, text=text, client_id=client_id)
-
-
-@transaction.atomic
-def _send_expert_message(*, expert, pk, text: str, client_id: str) -> tuple[Message, bool]:
-    conversation = _lock_conversation(pk)
-    if not expert.brands.filter(pk=conversation.brand_id).exists():
-        raise ChatError(errors.NOT_FOUND, "No such conversation.")
-    existing = _stored(conversation.id, Message.Author.EXPERT, client_id)
-    if existing is not None and existing.expert_id == expert.pk:
-        return _retried(existing), False
-    if conversation.expert_id != expert.pk:
-        raise ChatError(errors.FORBIDDEN, "This conversation is not assigned to you.")
-    if conversation.status == Conversation.Status.ENDED:
-        raise ChatError(errors.ENDED, "This conversation has ended.")
-    if existing is not None:
-        raise ChatError(errors.INVALID_FIELD, "This client_id was already used in this conversation.", field="client_id")
-    message = _append(
-        conversation, author=Message.Author.EXPERT, text=text, client_id=client_id,
-        author_name=expert.display_name, expert=expert,
-    )
-    return message, True
-
-
 @transaction.atomic
 def post_system_message(*, conversation_id, text: str, kind: str = Message.Kind.NOTICE) -> Message:
     """Append a message from the system (a moderation warning, a notice) to an open conversation."""
     conversation = _lock_conversation(conversation_id)
     if conversation.status == Conversation.Status.ENDED:
         raise ChatError(errors.ENDED, "This conversation has ended.")
-    return _append(conversation, author=Message.Author.SYSTEM, text=text, client_id=None, author_name=SYSTEM_NAME, kind=kind)
+    return append_message(conversation, author=Message.Author.SYSTEM, text=text, client_id=None, author_name=SYSTEM_NAME, kind=kind)
 
 
 @transaction.atomic
@@ -510,7 +284,7 @@ def end_by_system(*, conversation_id, reason: str, notice: str, still=None) -> C
     conversation = _lock_conversation(conversation_id)
     if not conversation.is_open or (still is not None and not still(conversation)):
         return None
-    _append(conversation, author=Message.Author.SYSTEM, text=notice, client_id=None, author_name=SYSTEM_NAME,
+    append_message(conversation, author=Message.Author.SYSTEM, text=notice, client_id=None, author_name=SYSTEM_NAME,
             kind=Message.Kind.NOTICE)
     was_waiting = conversation.status == Conversation.Status.WAITING
     conversation.status = Conversation.Status.ENDED

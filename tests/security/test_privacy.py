@@ -80,12 +80,12 @@ async def test_tokens_and_addresses_never_reach_a_log_line(connect, brand, alice
     # A failing database makes the consumer log a traceback: the frame in it must not carry the token.
     from django.db import OperationalError
 
-    from visitors import consumers
+    from visitors import store
 
     def broken(*args, **kwargs):
         raise OperationalError("database is down")
 
-    monkeypatch.setattr(consumers, "_send", broken)
+    monkeypatch.setattr(store, "_thread_visitor", broken)
     assert (await resumed.error({"type": "message.send", "text": "x", "client_id": client_id()}))["code"] == "unavailable"
     assert any(r.levelno >= logging.ERROR for r in caplog.records), "no error was logged: nothing was checked"
     for record in caplog.records:

@@ -287,6 +287,7 @@ async def test_a_resuming_hello_takes_two_trips_to_the_database(connect, brand, 
 
 
 def test_a_resuming_hello_reads_and_writes_little(brand, django_assert_max_num_queries):
+    from moderation.blocks import BlockPolicy
     from visitors import consumers, selectors
     from visitors import services as visitor_services
 
@@ -294,7 +295,7 @@ def test_a_resuming_hello_reads_and_writes_little(brand, django_assert_max_num_q
     conversation = visitor_services.start_conversation(visitor=visitor, text="hello", client_id="c1")
     brand = selectors.active_brand_for_socket(brand.slug)  # as the socket has it: topics read with it, once per process
     with django_assert_max_num_queries(7):
-        known, refusal, conversation_id = consumers._lookup(brand, token, ["addr"])
+        known, refusal, conversation_id = consumers._lookup(brand, token, BlockPolicy(brand, None, ("addr",)))
         _, _, state = consumers._open_session(brand, known, token, None, "addr", 0)
     assert refusal is None and state["conversation"]["id"] == conversation_id == str(conversation.id)
     assert [m["text"] for m in state["messages"]] == ["hello"]

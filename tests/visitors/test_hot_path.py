@@ -102,12 +102,14 @@ def test_no_open_conversation_is_refused(visitor):
 
 def _send_as_the_socket_does(visitor, text, client_id, address="192.0.2.77"):
     """The visitor socket's database call for `message.send` (block check included)."""
-    from types import SimpleNamespace
-
-    from visitors.consumers import _send
+    from moderation.blocks import BlockPolicy
+    from visitors.serializers import message_object
+    from visitors.store import store_visitor_message
     from visitors.tokens import address_hashes
 
-    return _send(visitor, address_hashes(address), SimpleNamespace(text=text, client_id=client_id), False)
+    blocks = BlockPolicy(visitor.brand, visitor, address_hashes(address))
+    message, created = store_visitor_message(visitor=visitor, text=text, client_id=client_id, blocks=blocks)
+    return message_object(message), created
 
 
 @pytest.mark.django_db(transaction=True)
@@ -166,14 +168,13 @@ def test_blocks_that_no_longer_hold_do_not_refuse(visitor, conversation, brand):
 # --- the fast path on the event loop's own connections (chatplatform/asyncdb.py) -------------
 
 def _thread_path_forbidden(monkeypatch):
-    import experts.consumers
-    import visitors.consumers
+    from visitors import store
 
     def refuse(*args, **kwargs):
         raise AssertionError("the message took the database thread")
 
-    monkeypatch.setattr(visitors.consumers, "_send", refuse)
-    monkeypatch.setattr(experts.consumers, "_send", refuse)
+    monkeypatch.setattr(store, "_thread_visitor", refuse)
+    monkeypatch.setattr(store, "_thread_expert", refuse)
 
 
 @pytest.mark.postgres
@@ -222,16 +223,16 @@ def test_falling_back_to_the_thread_warns_once_per_interval_with_a_count(caplog,
     import psycopg
 
     from chatplatform import throttled_log
-    from visitors import loop_messages
+    from visitors import store
 
-    monkeypatch.setattr(loop_messages._fallback, "at", float("-inf"))
-    monkeypatch.setattr(loop_messages._fallback, "since", 0)
+    monkeypatch.setattr(store._fallback, "at", float("-inf"))
+    monkeypatch.setattr(store._fallback, "since", 0)
     clock = [1000.0]
     monkeypatch.setattr(throttled_log, "monotonic", lambda: clock[0])
     for _ in range(50):
-        loop_messages._fallback_warning(psycopg.OperationalError("pool exhausted"))
+        store._fallback_warning(psycopg.OperationalError("pool exhausted"))
     clock[0] += 11
-    loop_messages._fallback_warning(psycopg.OperationalError("pool exhausted"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "visitors.loop_messages"]
+    store._fallback_warning(psycopg.OperationalError("pool exhausted"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "visitors.store"]
     assert len(lines) == 2
     assert "49 more since the last warning" in lines[1]

@@ -1,4 +1,6 @@
-"""Deliver a conversation's messages to one socket exactly once, in order.
+"""The socket machinery both chat sockets share: messages by seq, states, typing, read marks, acknowledgements.
+
+Deliver a conversation's messages to one socket exactly once, in order.
 
 The channel layer is only the doorbell: it may drop events (a full channel) or
 hand them over out of order (two processes). Each socket remembers the highest
@@ -14,33 +16,22 @@ that drop silently, a socket that finds itself behind (it delivers a message
 more than LAG_SECONDS after it was stored: its channel was backing up, the
 layer may have dropped what came after) checks the database once more
 shortly afterwards.
+
+The reads come from the app (chatplatform imports none): a socket class names
+them as ``message_reader`` (conversation id, after seq, up to seq -> message
+objects) and ``conversation_reader`` (ids -> conversation objects), both
+synchronous, run in the database thread.
 """
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from chatplatform import protocol
 from chatplatform.db import database_sync_to_async
+from chatplatform.errors import ChatError
 from chatplatform.groups import conversation_group
-
-from .selectors import conversations_with_related, messages_after
-from .serializers import conversation_object, message_object
-
-
-def message_objects_after(conversation_id, after_seq: int, upto_seq: int | None = None) -> list[dict]:
-    return [message_object(m) for m in messages_after(conversation_id=conversation_id, after_seq=after_seq, upto_seq=upto_seq)]
-
-
-fetch_messages = database_sync_to_async(message_objects_after)
-
-
-def conversation_objects(conversation_ids) -> list[dict]:
-    """The current state of conversations a socket already follows."""
-    return [conversation_object(c) for c in conversations_with_related(conversation_ids)]
-
-
-fetch_conversations = database_sync_to_async(conversation_objects)
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +49,44 @@ def _age(message: dict) -> float:
     return (datetime.now(timezone.utc) - created).total_seconds()
 
 
+# --- what the message store answers (visitors/store.py) ---------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Stored now, as the next message of its conversation (its doorbell rings after commit)."""
+
+    message: dict  # the protocol's Message object, built where the row was read (loop or thread)
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Its client id was stored before: that message (not a second one), its doorbell rung again."""
+
+    message: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Not stored, and why (the protocol's error)."""
+
+    error: ChatError
+
+
 class ConversationDelivery:
     """Mixin for a ProtocolConsumer that follows conversations."""
+
+    #: Which side this socket speaks for ("visitor" or "expert"): its own typing is not echoed back.
+    side: str = ""
+    #: The app's reads (module docstring); plain functions, wrapped once per class below.
+    message_reader = None
+    conversation_reader = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("message_reader") is not None:
+            cls.fetch_messages = staticmethod(database_sync_to_async(cls.__dict__["message_reader"]))
+        if cls.__dict__.get("conversation_reader") is not None:
+            cls.fetch_conversations = staticmethod(database_sync_to_async(cls.__dict__["conversation_reader"]))
 
     def init_delivery(self) -> None:
         # conversation id -> highest seq this socket has delivered
@@ -94,7 +121,7 @@ class ConversationDelivery:
             seen = self.followed[conversation_id]
             if upto_seq is not None and seen >= upto_seq:
                 return
-            batch = await fetch_messages(conversation_id, seen, upto_seq)
+            batch = await self.fetch_messages(conversation_id, seen, upto_seq)
             if not batch:
                 return
             for message in batch:
@@ -150,7 +177,26 @@ class ConversationDelivery:
         """The layer lost events (its subscription was down): read back state and messages."""
         if not self.followed:
             return
-        for conversation in await fetch_conversations(list(self.followed)):
+        for conversation in await self.fetch_conversations(list(self.followed)):
             await self.chat_conversation({"conversation": conversation})
         for conversation_id in list(self.followed):
             await self.catch_up(conversation_id)
+
+    async def chat_typing(self, event: dict) -> None:
+        if event["author"] != self.side and event["conversation"] in self.followed:
+            await self.send_frame(protocol.typing_frame(event["conversation"], event["author"], event["active"]))
+
+    async def chat_read(self, event: dict) -> None:
+        if event["conversation"] in self.followed:
+            await self.send_frame(protocol.read_frame(event["conversation"], event["reader"], event["seq"]))
+
+    async def acknowledge(self, outcome: Stored | Retry | Refused) -> None:
+        """Answer a `message.send` with what the store did (a refusal is the frame's error)."""
+        if isinstance(outcome, Refused):
+            raise outcome.error
+        message = outcome.message
+        if isinstance(outcome, Stored) and message["conversation"] in self.followed:
+            await self.deliver_message(message)  # the acknowledgement is the delivery, in seq order
+        else:
+            # A retry's acknowledgement is the stored message, whatever was delivered before.
+            await self.send_frame(protocol.message_frame(message))
