@@ -4,6 +4,7 @@ validate each event against its schema and round-trip it through msgpack."""
 import msgpack
 import pytest
 
+from chatplatform.event_types import EVENTS
 from chatplatform.protocol import ConversationObject, MessageObject
 from experts import services as expert_services
 from visitors import services
@@ -56,8 +57,10 @@ def check(captured):
     assert captured, "the action emitted no event"
     for item in captured:
         event = item["event"]
-        assert event["type"] in SCHEMAS, event["type"]
-        SCHEMAS[event["type"]](event)
+        assert event["type"] in SCHEMAS or event["type"] in EVENTS, event["type"]
+        if event["type"] in SCHEMAS:
+            SCHEMAS[event["type"]](event)
+        EVENTS[event["type"]].model_validate(event)  # its declaration (chatplatform/event_types.py), extra fields refused
         assert msgpack.unpackb(msgpack.packb(event)) == event, event["type"]
     kinds = [item["event"]["type"] for item in captured]
     captured.clear()
@@ -110,3 +113,24 @@ async def test_typing_which_nothing_stores_is_schema_valid_and_msgpack_safe(monk
     await services.relay_typing(conversation_id=conversation_id, author="expert", active=True)
     assert sent[0]["group"] == f"conversation.{conversation_id}"
     assert check(sent) == ["chat.typing"]
+
+
+def test_the_moderation_ladder_emits_declared_msgpack_safe_events(brand, alice, captured_events, django_user_model):
+    from moderation import services as moderation_services
+
+    visitor, _ = services.open_visitor_session(brand=brand, token=None, nickname="Sam", address_hash="")
+    conversation = services.start_conversation(visitor=visitor, text="hello", client_id="c1")
+    expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
+    check(captured_events)
+    moderation_services.warn(expert=alice, conversation_id=conversation.pk, text="Please stay polite.")
+    assert check(captured_events) == ["chat.message"]
+    moderation_services.alert_managers(expert=alice, conversation_id=conversation.pk, note="Threats")
+    assert check(captured_events) == ["alert.created"]
+    moderation_services.file_visitor_report(visitor=visitor, category="abuse", description="rude")
+    assert "report.created" in check(captured_events)
+    moderation_services.block_visitor(expert=alice, conversation_id=conversation.pk, reason="Threats", duration_hours=1)
+    kinds = check(captured_events)
+    assert {"visitor.blocked", "block.created", "chat.conversation"} <= set(kinds), kinds
+    manager = django_user_model.objects.create_user("manager", password="x", is_staff=True)
+    moderation_services.set_suspended(user=manager, expert=alice, suspended=True)
+    assert "expert.suspended" in check(captured_events)
