@@ -8,9 +8,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAYERS = ("chatplatform", "visitors", "experts", "moderation")
 # Where the apps are put together: the only chatplatform modules that name them.
 COMPOSITION_ROOTS = {"chatplatform/asgi.py", "chatplatform/routing.py", "chatplatform/urls.py"}
-# The sockets are edges like views: the visitor's socket speaks for moderation (blocks, flood
-# limits, reports) and the experts (next expert, who is online), so it may import them.
-EDGES = {"visitors/consumers.py", "experts/consumers.py"}
+# The sockets (and the database calls their frames make) are edges like views: the visitor's
+# socket speaks for moderation (blocks, flood limits, reports) and the experts (next expert,
+# who is online), so it may import them.
+EDGES = {"visitors/consumers.py", "visitors/socket_actions.py", "experts/consumers.py", "experts/socket_actions.py"}
 
 
 def _imported_apps(path: pathlib.Path) -> set[str]:
