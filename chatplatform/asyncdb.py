@@ -2,11 +2,10 @@
 
 Django's database layer is synchronous, so every call from a socket goes to
 a thread (chatplatform/db.py): the thread pool, the GIL passed back and forth,
-and Django's cursor wrappers around two short statements. Storing a chat
-message from the loop instead took ×0.81 to ×0.84 of the CPU per message and
-×1.25 to ×1.4 the messages per second (``python -m bench.hotpath_loop``,
-docs/performance.md). So the message fast path (visitors/services.py)
-runs on a small pool of psycopg async connections owned by the event loop.
+and Django's cursor wrappers around two short statements: measurably more
+CPU per message than the same statements from the loop (docs/performance.md,
+``python -m bench.hotpath_loop``). So the message store's ``loop`` backend
+(visitors/store.py) runs on a small pool of psycopg async connections owned by the event loop.
 Everything else, including every fallback of the fast path, stays on
 Django's connections.
 
