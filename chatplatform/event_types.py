@@ -176,6 +176,14 @@ class LayerResync(Event):
     type: Literal["layer.resync"]
 
 
+class ExpertsChanged(Event):
+    """A doorbell to the watchers of a brand's open widgets: its experts online may have changed
+    (visitors/experts_online.py counts and pushes ``experts.online``; no figure is carried)."""
+
+    type: Literal["experts.changed"]
+    brand: str
+
+
 class HealthCheck(Event):
     """The readiness probe's round trip through the layer to itself (chatplatform/views.py)."""
 

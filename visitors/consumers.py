@@ -22,7 +22,7 @@ from chatplatform.delivery import ConversationDelivery
 from chatplatform.errors import ChatError
 from chatplatform.groups import address_group, visitor_group
 from chatplatform.origins import header, visitor_origin_allowed
-from experts.selectors import shared_experts_online_count
+from experts.selectors import experts_online_counts, shared_experts_online_count
 from moderation import abuse, flood
 from moderation import services as moderation_services
 from moderation.blocks import BlockPolicy
@@ -51,6 +51,9 @@ from .models import OPEN_STATUSES
 from .tokens import address_hashes
 
 logger = logging.getLogger(__name__)
+
+# The widgets' watcher counts the experts online with the experts app's reader (visitors/experts_online.py).
+experts_online.count_with(experts_online_counts)
 
 
 class VisitorConsumer(ConversationDelivery, ProtocolConsumer):

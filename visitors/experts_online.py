@@ -45,10 +45,19 @@ async def ring(brand_slugs) -> None:
             logger.warning("experts-online doorbell failed (%s)", type(exc).__name__)
 
 
-def _count(brand_ids) -> dict:
-    from experts.selectors import experts_online_counts  # the experts app reads its own tables
+# The count reads the experts app's tables, which this module (visitors) does not import
+# (docs/architecture.md, "Layers"): the visitor socket, an edge, names the reader at import.
+_counter = None
 
-    return experts_online_counts(brand_ids)
+
+def count_with(counter) -> None:
+    """Name the reader of the counts: ``counter(brand_ids) -> {brand_id: count}``."""
+    global _counter
+    _counter = counter
+
+
+def _count(brand_ids) -> dict:
+    return _counter(brand_ids)
 
 
 class _Watcher:

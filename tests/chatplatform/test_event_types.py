@@ -20,12 +20,15 @@ def _sent_event_types() -> dict[str, set[str]]:
             if "migrations" in path.parts:
                 continue
             tree = ast.parse(path.read_text())
-            named = {}
+            named, constants = {}, {}
             for node in ast.walk(tree):
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+                if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Dict, ast.Constant)):
                     for target in node.targets:
                         if isinstance(target, ast.Name):
-                            named[target.id] = node.value
+                            if isinstance(node.value, ast.Dict):
+                                named[target.id] = node.value
+                            elif isinstance(node.value.value, str):  # DOORBELL = "experts.changed"
+                                constants[target.id] = node.value.value
             candidates = []
             for node in ast.walk(tree):
                 if isinstance(node, ast.FunctionDef) and node.name.endswith("_event"):
@@ -39,15 +42,18 @@ def _sent_event_types() -> dict[str, set[str]]:
             for literal in candidates:
                 if isinstance(literal, ast.Dict):
                     for key, value in zip(literal.keys, literal.values):
-                        if isinstance(key, ast.Constant) and key.value == "type" and isinstance(value, ast.Constant):
-                            if not value.value.startswith("websocket."):  # ASGI messages, not layer events
-                                found.setdefault(value.value, set()).add(path.relative_to(ROOT).as_posix())
+                        if not (isinstance(key, ast.Constant) and key.value == "type"):
+                            continue
+                        kind = value.value if isinstance(value, ast.Constant) else constants.get(getattr(value, "id", None))
+                        if isinstance(kind, str) and not kind.startswith("websocket."):  # ASGI messages, not layer events
+                            found.setdefault(kind, set()).add(path.relative_to(ROOT).as_posix())
     return found
 
 
 def test_every_event_the_source_sends_is_declared():
     sent = _sent_event_types()
-    assert {"chat.message", "queue.added", "visitor.blocked", "alert.created"} <= set(sent), sent  # the scan sees them
+    # The scan sees them (experts.changed through its module's constant).
+    assert {"chat.message", "queue.added", "visitor.blocked", "alert.created", "experts.changed"} <= set(sent), sent
     undeclared = {kind: sorted(where) for kind, where in sent.items() if kind not in EVENTS}
     assert not undeclared, undeclared
 
@@ -57,7 +63,12 @@ def test_every_declared_event_is_sent_somewhere():
     assert set(EVENTS) - set(_sent_event_types()) - {"layer.resync", "user.permissions_changed"} == set()
 
 
-@pytest.mark.parametrize("kind", sorted(set(EVENTS) - {"health.check"}))
+# Received on a process's own channel, not by a socket: the readiness probe's, and the doorbell
+# the widgets' watcher reads (visitors/experts_online.py).
+NOT_FOR_SOCKETS = {"health.check", "experts.changed"}
+
+
+@pytest.mark.parametrize("kind", sorted(set(EVENTS) - NOT_FOR_SOCKETS))
 def test_every_declared_event_has_a_handler_on_a_socket(kind):
     from experts.consumers import ExpertConsumer
     from moderation.consumers import ModerationConsumer
@@ -73,3 +84,9 @@ def test_a_declaration_refuses_a_field_it_does_not_declare():
     EVENTS["queue.removed"].model_validate({"type": "queue.removed", "conversation": "c"})
     with pytest.raises(ValidationError):
         EVENTS["queue.removed"].model_validate({"type": "queue.removed", "conversation": "c", "preview": "x"})
+
+
+def test_the_experts_online_doorbell_is_the_declared_event():
+    from visitors import experts_online
+
+    EVENTS[experts_online.DOORBELL].model_validate({"type": experts_online.DOORBELL, "brand": "acme"})
