@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "visitors",
     "experts",
     "moderation",
+    # /admin/analytics/: figures per brand and period for community managers (above moderation in the layers).
+    "analytics",
     # The background worker's queue (django-tasks' database backend) and chat_worker's own records.
     "django_tasks",
     "django_tasks_db",

@@ -21,6 +21,8 @@ GROUP_PERMISSIONS = {
         "view_reportticket", "change_reportticket",
         "view_moderationevent",
     ],
+    # /admin/analytics/ (the analytics app), limited to the manager's brands like everything else.
+    "analytics": ["view_analytics"],
 }
 
 

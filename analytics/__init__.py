@@ -1,0 +1,1 @@
+"""Brand and community analytics for community managers (/admin/analytics/), above moderation in the layers."""
