@@ -44,7 +44,13 @@ class CommunityReplyInline(admin.TabularInline):
 
 @admin.register(CommunityPost)
 class CommunityPostAdmin(admin.ModelAdmin):
-    list_display = ["title", "author", "created_at", "last_activity_at"]
+    list_display = ["title", "space", "author", "created_at", "last_activity_at"]
+    list_filter = ["brand"]
+    list_select_related = ["brand", "author"]
     search_fields = ["title", "body"]
     raw_id_fields = ["source_conversation"]
     inlines = [CommunityReplyInline]
+
+    @admin.display(description="space", ordering="brand__name")
+    def space(self, obj):
+        return obj.brand.name if obj.brand_id else "All brands (cross-brand)"

@@ -44,9 +44,15 @@ class ProfileForm(forms.Form):
 
 
 class CommunityPostForm(forms.Form):
+    # Left out: the shared conversation's brand, else the expert's first (experts.services.create_community_post).
+    space = forms.ChoiceField(required=False, label="Space", help_text="Who reads it: the experts of this brand, or of every brand in the cross-brand space.")
     title = VisibleCharField(max_length=150)
     body = VisibleCharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label="Post")
     source_conversation = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, spaces, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["space"].choices = spaces
 
 
 class CommunityReplyForm(forms.Form):

@@ -118,6 +118,10 @@ class CommunityPost(models.Model):
     """One thread in the experts' community panel: a hard case, a tip, a question to peers."""
 
     author = models.ForeignKey(ExpertProfile, on_delete=models.CASCADE, related_name="community_posts")
+    # The brand whose space it is in: only that brand's experts (and managers) see it. Null: the
+    # cross-brand space, seen by the experts of the brands that opted in (Brand.community_cross_brand).
+    brand = models.ForeignKey("visitors.Brand", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="community_posts", verbose_name="space")
     title = models.CharField(max_length=150)
     body = models.TextField(max_length=10000)
     # The conversation this post shares ("Share this experience"), kept for the
@@ -131,6 +135,10 @@ class CommunityPost(models.Model):
 
     class Meta:
         ordering = ["-last_activity_at"]
+        indexes = [
+            # One space's panel, newest activity first.
+            models.Index(fields=["brand", "last_activity_at"], name="communitypost_brand_activity"),
+        ]
 
     def __str__(self):
         return self.title

@@ -299,9 +299,38 @@ def expert_statistics(expert: ExpertProfile, *, days: int = 14) -> dict:
 
 # --- the community panel ----------------------------------------------------------------
 
-def community_posts(*, query: str = "", limit: int = 100) -> list[CommunityPost]:
-    """Posts with their reply counts, newest activity first; ``query`` searches titles, posts and replies."""
-    posts = CommunityPost.objects.select_related("author").annotate(reply_count=Count("replies"))
+# The cross-brand space's key in the panel's links and the new post form: "~" is in no brand's slug.
+CROSS_BRAND = "~all"
+CROSS_BRAND_LABEL = "All brands (cross-brand space)"
+
+
+def community_spaces(expert: ExpertProfile) -> list[tuple[str, str]]:
+    """The spaces the expert reads and posts in, as (key, label): each of their brands, then the
+    cross-brand space if one of their brands opted in (Brand.community_cross_brand)."""
+    brands = list(expert.brands.order_by("name").values_list("slug", "name", "community_cross_brand"))
+    spaces = [(slug, name) for slug, name, _ in brands]
+    if any(cross for _, _, cross in brands):
+        spaces.append((CROSS_BRAND, CROSS_BRAND_LABEL))
+    return spaces
+
+
+def visible_community_posts(expert: ExpertProfile):
+    """The posts ``expert`` may read and answer: their brands' spaces, and the cross-brand one if theirs opted in."""
+    mine = expert.brands.all()
+    visible = Q(brand__in=mine.values("pk"))
+    if mine.filter(community_cross_brand=True).exists():
+        visible |= Q(brand__isnull=True)
+    return CommunityPost.objects.filter(visible)
+
+
+def community_posts(*, expert: ExpertProfile, query: str = "", space: str = "", limit: int = 100) -> list[CommunityPost]:
+    """Posts the expert may see with their reply counts, newest activity first; ``space`` narrows to one
+    of ``community_spaces`` (another is `not_found`); ``query`` searches titles, posts and replies."""
+    posts = visible_community_posts(expert).select_related("author", "brand").annotate(reply_count=Count("replies"))
+    if space:
+        if space not in dict(community_spaces(expert)):
+            raise ChatError(errors.NOT_FOUND, "No such community space.")
+        posts = posts.filter(brand__isnull=True) if space == CROSS_BRAND else posts.filter(brand__slug=space)
     query = query.strip()
     if query:
         posts = posts.filter(
@@ -312,9 +341,9 @@ def community_posts(*, query: str = "", limit: int = 100) -> list[CommunityPost]
     return list(posts.order_by("-last_activity_at")[:limit])
 
 
-def community_post(*, post_id: int) -> CommunityPost:
-    """One post with its replies (oldest first), or `not_found`."""
-    post = CommunityPost.objects.select_related("author").filter(pk=post_id).first()
+def community_post(*, expert: ExpertProfile, post_id: int) -> CommunityPost:
+    """One post the expert may see, with its replies (oldest first), or `not_found` (another brand's is not there)."""
+    post = visible_community_posts(expert).select_related("author", "brand").filter(pk=post_id).first()
     if post is None:
         raise ChatError(errors.NOT_FOUND, "No such post.")
     post.reply_list = list(post.replies.select_related("author").order_by("created_at"))
@@ -388,6 +417,8 @@ def share_draft(*, expert: ExpertProfile, conversation_id) -> dict:
         "title": f"A conversation about {topic.lower() if conversation.topic_id else topic}",
         "body": "What happened, and how would you have handled it?\n\n" + "\n".join(lines),
         "source_conversation": str(conversation.id),
+        # Shared in the space of the brand it happened at.
+        "space": conversation.brand.slug,
     }
 
 

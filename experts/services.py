@@ -261,23 +261,35 @@ def update_profile(*, expert: ExpertProfile, display_name: str, bio: str, avatar
 
 
 @transaction.atomic
-def create_community_post(*, author: ExpertProfile, title: str, body: str, source_conversation_id=None) -> CommunityPost:
-    """Start a thread; a shared conversation must be one of the author's own past ones."""
-    from .selectors import access_past_conversation
+def create_community_post(*, author: ExpertProfile, title: str, body: str, space: str | None = None,
+                          source_conversation_id=None) -> CommunityPost:
+    """Start a thread in one of the author's community spaces (a brand's slug or the cross-brand
+    ``all``; None: the shared conversation's brand, else their first); a shared conversation must be
+    one of the author's own past ones."""
+    from .selectors import CROSS_BRAND, access_past_conversation, community_spaces
 
     source = None
     if source_conversation_id:
         source = access_past_conversation(expert=author, conversation_id=source_conversation_id)
+    spaces = dict(community_spaces(author))
+    if space is None:
+        space = source.brand.slug if source is not None else next(iter(spaces), None)
+    if space not in spaces:
+        raise ChatError(errors.INVALID_FIELD, "Choose one of your community spaces.", field="space")
+    brand = None if space == CROSS_BRAND else author.brands.get(slug=space)
     now = timezone.now()
     return CommunityPost.objects.create(
-        author=author, title=title.strip(), body=body.strip(), source_conversation=source, last_activity_at=now
+        author=author, brand=brand, title=title.strip(), body=body.strip(), source_conversation=source,
+        last_activity_at=now,
     )
 
 
 @transaction.atomic
 def add_community_reply(*, author: ExpertProfile, post_id: int, body: str) -> CommunityReply:
-    """Answer a thread; the thread moves to the top of the panel."""
-    post = CommunityPost.objects.select_for_update().filter(pk=post_id).first()
+    """Answer a thread the author may see (another brand's is `not_found`); it moves to the top of the panel."""
+    from .selectors import visible_community_posts
+
+    post = visible_community_posts(author).select_for_update().filter(pk=post_id).first()
     if post is None:
         raise ChatError(errors.NOT_FOUND, "No such post.")
     reply = CommunityReply.objects.create(post=post, author=author, body=body.strip())

@@ -120,38 +120,51 @@ def profile(request):
 @expert_required
 def community(request):
     query = request.GET.get("q", "")[:200]
+    space = request.GET.get("space", "")[:60]
     return render(request, "experts/community.html", {
-        "query": query, "posts": selectors.community_posts(query=query),
+        "query": query, "space": space, "spaces": selectors.community_spaces(request.expert),
+        "posts": selectors.community_posts(expert=request.expert, query=query, space=space),
     })
 
 
 @expert_required
 @require_http_methods(["GET", "POST"])
 def community_new(request):
+    spaces = selectors.community_spaces(request.expert)
     if request.method == "POST":
-        form = CommunityPostForm(request.POST)
+        form = CommunityPostForm(request.POST, spaces=spaces)
         if form.is_valid():
-            post = services.create_community_post(
-                author=request.expert, title=form.cleaned_data["title"], body=form.cleaned_data["body"],
-                source_conversation_id=form.cleaned_data["source_conversation"] or None,
-            )
-            return redirect("community-post", post_id=post.pk)
+            try:
+                post = services.create_community_post(
+                    author=request.expert, title=form.cleaned_data["title"], body=form.cleaned_data["body"],
+                    space=form.cleaned_data["space"] or None, source_conversation_id=form.cleaned_data["source_conversation"] or None,
+                )
+            except ChatError as exc:
+                if exc.code == errors.NOT_FOUND:
+                    raise
+                form.add_error(None, exc.detail)
+            else:
+                return redirect("community-post", post_id=post.pk)
     else:
         source = request.GET.get("from")
-        form = CommunityPostForm(initial=selectors.share_draft(expert=request.expert, conversation_id=source) if source else None)
-    return render(request, "experts/community_new.html", {"form": form, "sharing": bool(form["source_conversation"].value())})
+        initial = selectors.share_draft(expert=request.expert, conversation_id=source) if source else {}
+        if request.GET.get("space") in dict(spaces):
+            initial["space"] = request.GET["space"]
+        form = CommunityPostForm(initial=initial, spaces=spaces)
+    return render(request, "experts/community_new.html", {
+        "form": form, "sharing": bool(form["source_conversation"].value()), "spaces": spaces,
+    })
 
 
 @expert_required
 @require_http_methods(["GET", "POST"])
 def community_post(request, post_id):
+    post = selectors.community_post(expert=request.expert, post_id=post_id)
     form = CommunityReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.add_community_reply(author=request.expert, post_id=post_id, body=form.cleaned_data["body"])
-        return redirect("community-post", post_id=post_id)
-    return render(request, "experts/community_post.html", {
-        "post": selectors.community_post(post_id=post_id), "form": form,
-    })
+        services.add_community_reply(author=request.expert, post_id=post.pk, body=form.cleaned_data["body"])
+        return redirect("community-post", post_id=post.pk)
+    return render(request, "experts/community_post.html", {"post": post, "form": form})
 
 
 # --- Web Push subscriptions (docs/protocol.md, "HTTP endpoints") -------------------------------

@@ -619,9 +619,10 @@ admin.site.unregister(CommunityPost)
 
 @admin.register(CommunityPost)
 class CommunityPostAdmin(BrandScopedAdmin, BaseCommunityPostAdmin):
-    """The experts' panel is one space for every brand: a brand-scoped manager sees the posts of their brands' experts."""
+    """The experts' panel is per brand: a brand-scoped manager sees the posts of their brands' spaces only
+    (the cross-brand space's, brand null, only managers of every brand)."""
 
-    brand_field = "author__brands"
+    brand_field = "brand"
 
 
 @admin.register(ManagerScope)

@@ -39,6 +39,12 @@ class Brand(models.Model):
     # A claimed conversation with no message for this long, while the visitor is away,
     # ends as inactive and frees the expert's place (visitors/tasks.py).
     idle_minutes = models.PositiveSmallIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(10080)])
+    # The experts' community panel is per brand; a brand that opts in also gives its experts the
+    # cross-brand space, shared with the experts of every other brand that opted in (experts/selectors.py).
+    community_cross_brand = models.BooleanField(
+        default=False, verbose_name="cross-brand community space",
+        help_text="Its experts also read and post in the community space shared by every brand that opts in.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

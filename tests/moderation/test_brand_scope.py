@@ -37,7 +37,8 @@ def incident(brand, expert, nickname, note):
     report = services.file_visitor_report(visitor=visitor, category="other", description=note, conversation_id=conversation.pk)
     block = services.block_visitor(expert=expert, conversation_id=conversation.pk, reason=note, duration_hours=24)
     Topic.objects.create(brand=brand, slug=f"{brand.slug}-topic", name=f"{nickname} topic")
-    post = CommunityPost.objects.create(author=expert, title=f"{nickname} post", body="A hard case", last_activity_at=timezone.now())
+    post = CommunityPost.objects.create(author=expert, brand=brand, title=f"{nickname} post", body="A hard case",
+                                       last_activity_at=timezone.now())
     return {"visitor": visitor, "conversation": conversation, "alert": alert, "report": report, "block": block, "post": post}
 
 
