@@ -37,6 +37,16 @@ class AnalyticsForm(forms.Form):
         self.fields["tz"].initial = timezone.get_current_timezone_name()
         self.fields["preset"].initial = DEFAULT_PRESET
 
+    @classmethod
+    def from_query(cls, query, *, user):
+        """The form bound to the page's query, what it leaves out filled with the defaults (so they show as chosen)."""
+        data = query.copy()
+        if not data.get("tz"):
+            data["tz"] = timezone.get_current_timezone_name()
+        if not data.get("preset") and not data.get("start") and not data.get("end"):
+            data["preset"] = DEFAULT_PRESET
+        return cls(data, user=user)
+
     def clean_tz(self):
         return self.cleaned_data.get("tz") or timezone.get_current_timezone_name()
 

@@ -13,7 +13,7 @@ from .forms import AnalyticsForm
 @staff_member_required
 @permission_required("analytics.view_analytics", raise_exception=True)
 def analytics(request):
-    form = AnalyticsForm(request.GET, user=request.user)
+    form = AnalyticsForm.from_query(request.GET, user=request.user)
     wants_csv = request.GET.get("format") == "csv"
     table = request.GET.get("table", "")
     if wants_csv and table not in csv_export.TABLES:

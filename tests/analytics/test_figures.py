@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics import selectors
-from tests.analytics.conftest import UTC, at
+from tests.analytics.data import UTC, at
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_the_figures_take_a_fixed_number_of_queries(march, brand, make_expert):
     """Aggregates, not a query (or a Python pass) per conversation: more data, same statements."""
     with CaptureQueriesContext(connection) as before:
         selectors.figures([brand.pk], MARCH)
-    from tests.analytics.conftest import make_conversation
+    from tests.analytics.data import make_conversation
 
     carl = make_expert("carl", brands=[brand])
     for minute in range(10):
