@@ -85,6 +85,12 @@ def test_every_list_shows_only_the_managers_brands(dave_client, world):
     assert "Acme trouble" in dave_client.get("/admin/moderation/alert/").content.decode()
     overview = dave_client.get("/admin/moderation/overview/").content.decode()
     assert '<strong id="count-alerts">2</strong>' in overview  # Acme's alert and its block's, not Globex's
+    # The analytics page (its CSV exports: tests/analytics/test_views.py): Acme's one question only.
+    analytics = dave_client.get("/admin/analytics/")
+    assert analytics.context["figures"]["questions"]["asked"] == 1
+    assert analytics.context["figures"]["moderation"]["blocks"] == 1
+    for secret in globex_strings(world):
+        assert secret not in analytics.content.decode(), secret
 
 
 def test_search_and_filters_find_nothing_of_other_brands(dave_client, world, other_brand):
