@@ -24,7 +24,8 @@ def avatar(name, url="", size=32):
     size = int(size)
     picture = ""
     if url and str(url).lower().startswith("https://"):
-        picture = format_html('<img class="avatar-img" src="{}" alt="" width="{}" height="{}">', url, size, size)
+        picture = format_html('<img class="avatar-img" src="{}" alt="" width="{}" height="{}" data-initials="{}">',
+                              url, size, size, look.initials(name))
     return format_html(
         '<span class="avatar avatar-initials" aria-hidden="true" style="background: {}; width: {}px; height: {}px; '
         'font-size: {}px">{}{}</span>',
