@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
 
 from chatplatform import look as colors
@@ -20,6 +21,24 @@ class LogoField(forms.ImageField):
         return super().to_python(data)
 
 
+class _ShownLogo(str):
+    url = ""
+
+
+class LogoInput(AdminFileWidget):
+    """The admin's file input, its "Currently:" link pointing at the URL the widget uses (the storage's own is not served)."""
+
+    url = None
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if context["widget"]["is_initial"] and self.url:
+            shown = _ShownLogo(str(value))
+            shown.url = self.url
+            context["widget"]["value"] = shown
+        return context
+
+
 class BrandForm(forms.ModelForm):
     """Every Brand field; the colour is refused with its contrast ratios when no text colour reads on it."""
 
@@ -30,7 +49,13 @@ class BrandForm(forms.ModelForm):
         widgets = {
             # The browser's colour picker; it always answers #rrggbb.
             "color": forms.TextInput(attrs={"type": "color", "class": "look-color"}),
+            "logo": LogoInput,
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.logo and isinstance(self.fields["logo"].widget, LogoInput):
+            self.fields["logo"].widget.url = look.logo_url(self.instance)
 
     def clean_color(self):
         color = (self.cleaned_data.get("color") or "").strip().lower()

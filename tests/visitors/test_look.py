@@ -293,3 +293,15 @@ def test_links_are_safe_links_in_the_emailed_transcript(linked_conversation, mai
     html = mailoutbox[0].alternatives[0][0]
     assert LINK_HTML in html
     assert LINKED in mailoutbox[0].body  # the plain-text part keeps the text as written
+
+
+def test_the_admin_links_the_current_logo_to_its_served_url(manager_client, brand, media):
+    manager_client.post(f"/admin/visitors/brand/{brand.pk}/change/", {**form_data(brand), "logo": upload(png())})
+    brand.refresh_from_db()
+    url = look.logo_url(brand)
+    page = manager_client.get(f"/admin/visitors/brand/{brand.pk}/change/").content.decode()
+    assert f'<a href="{url}">{brand.logo.name}</a>' in page
+    assert f'class="lp-logo" alt="" src="{url}"' in page  # the preview shows it
+    # An inactive brand's logo still shows in its preview.
+    Brand.objects.filter(pk=brand.pk).update(is_active=False)
+    assert manager_client.get(url).status_code == 200
