@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 WHITE = "#ffffff"
@@ -30,9 +32,12 @@ class LowContrast(ValueError):
         self.on_white = on_white
         self.on_dark = on_dark
         super().__init__(
-            f"{color} is too close to mid-grey for readable text: white text on it has a contrast of "
-            f"{format_ratio(on_white)}, dark text {format_ratio(on_dark)}; at least {format_ratio(AA_NORMAL_TEXT)} "
-            "is needed (WCAG AA). Choose a darker or a lighter shade."
+            gettext(
+                "%(color)s is too close to mid-grey for readable text: white text on it has a contrast of "
+                "%(on_white)s, dark text %(on_dark)s; at least %(needed)s is needed (WCAG AA). "
+                "Choose a darker or a lighter shade."
+            ) % {"color": color, "on_white": format_ratio(on_white), "on_dark": format_ratio(on_dark),
+                 "needed": format_ratio(AA_NORMAL_TEXT)}
         )
 
 

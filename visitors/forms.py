@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.admin.widgets import AdminFileWidget
+from django.utils.translation import gettext as _
 from django.core.files.uploadedfile import UploadedFile
 
 from chatplatform import look as colors
@@ -17,7 +18,8 @@ class LogoField(forms.ImageField):
     def to_python(self, data):
         limit = settings.CHAT_BRAND_LOGO_MAX_BYTES
         if data is not None and (getattr(data, "size", None) or 0) > limit:
-            raise forms.ValidationError(f"The logo is {data.size:,} bytes; at most {limit:,} are accepted.", code="too_large")
+            raise forms.ValidationError(_("The logo is %(size)s bytes; at most %(limit)s are accepted.")
+                                        % {"size": f"{data.size:,}", "limit": f"{limit:,}"}, code="too_large")
         return super().to_python(data)
 
 
@@ -60,7 +62,7 @@ class BrandForm(forms.ModelForm):
     def clean_color(self):
         color = (self.cleaned_data.get("color") or "").strip().lower()
         if not colors.HEX_COLOR.match(color):
-            raise forms.ValidationError("Give the colour as #rrggbb, e.g. #1f4f8a.", code="invalid")
+            raise forms.ValidationError(_("Give the colour as #rrggbb, e.g. #1f4f8a."), code="invalid")
         try:
             colors.palette_for(color)
         except colors.LowContrast as refused:

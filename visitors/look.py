@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from chatplatform import look
 
@@ -68,18 +69,19 @@ def process_logo(upload, *, brand_slug: str) -> ContentFile:
 
     limit = settings.CHAT_BRAND_LOGO_MAX_BYTES
     if upload.size is not None and upload.size > limit:
-        raise LogoRefused(f"The logo is {upload.size:,} bytes; at most {limit:,} are accepted.")
+        raise LogoRefused(_("The logo is %(size)s bytes; at most %(limit)s are accepted.") % {"size": f"{upload.size:,}", "limit": f"{limit:,}"})
     upload.seek(0)
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise LogoRefused(f"The logo is larger than {limit:,} bytes.")
+        raise LogoRefused(_("The logo is larger than %(limit)s bytes.") % {"limit": f"{limit:,}"})
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in LOGO_FORMATS:
-                raise LogoRefused(f"A {image.format} file is not accepted: use PNG, JPEG, WebP or GIF.")
+                raise LogoRefused(_("A %(format)s file is not accepted: use PNG, JPEG, WebP or GIF.") % {"format": image.format})
             width, height = image.size
             if width * height > LOGO_MAX_PIXELS:
-                raise LogoRefused(f"The logo is {width:,} × {height:,} pixels; at most {LOGO_MAX_PIXELS:,} pixels are decoded.")
+                raise LogoRefused(_("The logo is %(width)s × %(height)s pixels; at most %(most)s pixels are decoded.")
+                                  % {"width": f"{width:,}", "height": f"{height:,}", "most": f"{LOGO_MAX_PIXELS:,}"})
             image.seek(0)  # a GIF's first frame
             image = ImageOps.exif_transpose(image).convert("RGBA")
             image.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE))
@@ -89,7 +91,7 @@ def process_logo(upload, *, brand_slug: str) -> ContentFile:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
         logger.info("Brand logo refused: %s", type(error).__name__)
-        raise LogoRefused("This file is not an image we can read: use PNG, JPEG, WebP or GIF.") from None
+        raise LogoRefused(_("This file is not an image we can read: use PNG, JPEG, WebP or GIF.")) from None
     png = out.getvalue()
     return ContentFile(png, name=f"{brand_slug}-{hashlib.sha256(png).hexdigest()[:16]}.png")
 
