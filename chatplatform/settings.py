@@ -285,6 +285,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploaded files (brand logos) go through the "default" storage above; with the file system, here.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# The largest logo file the Brand admin takes (it is then re-encoded, at most 256 px: visitors/look.py).
+CHAT_BRAND_LOGO_MAX_BYTES = env_int("CHAT_BRAND_LOGO_MAX_BYTES", 2 * 1024 * 1024)
 
 # --- Security headers (production) --------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

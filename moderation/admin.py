@@ -505,7 +505,7 @@ class ModerationEventInline(admin.TabularInline):
 class MessageInline(BaseMessageInline):
     """The transcript, with flagged messages marked as such: a warning badge, never a tick."""
 
-    fields = ["seq", "created_at", "author", "author_name", "kind", "text", "flag"]
+    fields = ["seq", "created_at", "author", "author_name", "kind", "message_text", "flag"]
     readonly_fields = fields
 
     @admin.display(description="flagged")

@@ -1,25 +1,58 @@
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
+from chatplatform.links import linkify
+from chatplatform.look import AA_NORMAL_TEXT
+
+from . import look
+from .forms import BrandForm
 from .models import Brand, Conversation, Message, Visitor
 
 
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin):
+    form = BrandForm
     list_display = ["name", "slug", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["look_preview"]
+
+    class Media:
+        # common.js: the contrast, initials and colours the preview computes as the fields change.
+        js = ["chat/common.js", "widget/brand-preview.js"]
+        css = {"all": ["widget/brand-preview.css"]}
+
+    @admin.display(description="preview")
+    def look_preview(self, obj):
+        """The launcher and the widget's header as the brand's visitors will see them; brand-preview.js redraws
+        them as the fields change, before saving."""
+        brand = obj if obj is not None else Brand(name="Your brand")
+        context = {"brand": brand, "look": look.widget_look(brand), "icons": look.LAUNCHER_ICONS,
+                   "aa": AA_NORMAL_TEXT}
+        return mark_safe(render_to_string("visitors/admin/look_preview.html", context))  # the template escapes
+
+    def save_model(self, request, obj, form, change):
+        previous = Brand.objects.filter(pk=obj.pk).values_list("logo", flat=True).first() if change else ""
+        super().save_model(request, obj, form, change)
+        look.forget_replaced_logo(previous=previous or "", current=obj.logo.name or "")
 
 
 class MessageInline(admin.TabularInline):
     """The transcript, read-only: what was said is never edited."""
 
     model = Message
-    fields = ["seq", "created_at", "author", "author_name", "kind", "text", "flagged"]
+    fields = ["seq", "created_at", "author", "author_name", "kind", "message_text", "flagged"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["seq"]
+
+    @admin.display(description="text")
+    def message_text(self, obj):
+        """Escaped, its http(s) URLs as safe links (chatplatform/links.py), line breaks kept."""
+        return mark_safe(linkify(obj.text).replace("\n", "<br>"))  # linkify escapes everything else
 
     def has_add_permission(self, request, obj=None):
         return False

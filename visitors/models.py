@@ -2,8 +2,10 @@
 
 import uuid
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+from .look import DEFAULT_LAUNCHER_ICON, LAUNCHER_ICON_CHOICES
 
 DEFAULT_POLITENESS_REMINDER = (
     "I'm a member of the community. I'm here to help and to share my knowledge. "
@@ -45,6 +47,31 @@ class Brand(models.Model):
         default=False, verbose_name="cross-brand community space",
         help_text="Its experts also read and post in the community space shared by every brand that opts in.",
     )
+
+    # The brand's look (docs/faces.md, "The brand's look"); visitors/look.py turns it into the widget's colours.
+    class LauncherPosition(models.TextChoices):
+        BOTTOM_RIGHT = "bottom-right", "Bottom right"
+        BOTTOM_LEFT = "bottom-left", "Bottom left"
+
+    # The widget's header, the launcher and the primary buttons; the text on it (white or near-black) is
+    # chosen for contrast, and a colour on which neither reaches WCAG AA is refused by the admin form.
+    color = models.CharField(
+        "colour", max_length=7, default="#1f4f8a", validators=[RegexValidator(r"^#[0-9a-f]{6}$", "A colour as #rrggbb.")],
+        help_text="The widget's header, launcher and buttons. The text on it is white or near-black, whichever reads "
+                  "better; a colour on which neither reaches a contrast of 4.5:1 (WCAG AA) is refused.",
+    )
+    # Re-encoded as a PNG of at most 256 px by the admin form (visitors/look.py); blank: the brand's initials.
+    logo = models.ImageField(upload_to="brand-logos/", blank=True,
+                             help_text="Shown in the widget's header (PNG, JPEG, WebP or GIF; re-encoded, at most "
+                                       "256 px). Without one the widget shows the brand's initials.")
+    launcher_icon = models.CharField(max_length=20, choices=LAUNCHER_ICON_CHOICES, default=DEFAULT_LAUNCHER_ICON,
+                                     help_text="The icon on the launcher button.")
+    launcher_position = models.CharField(max_length=12, choices=LauncherPosition.choices,
+                                         default=LauncherPosition.BOTTOM_RIGHT)
+    # A line under the brand's name in the widget's header, and the launcher's tooltip; blank: none.
+    greeting = models.CharField(max_length=120, blank=True, default="",
+                                help_text="A short line under the brand's name in the widget, e.g. "
+                                          "“Hi! Our community answers in minutes.”")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

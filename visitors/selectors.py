@@ -64,6 +64,11 @@ def get_active_brand(slug: str) -> Brand | None:
     return Brand.objects.filter(slug=slug, is_active=True).first()
 
 
+def get_brand(slug: str) -> Brand | None:
+    """The brand, active or not (what it shows publicly anyway, such as its logo)."""
+    return Brand.objects.filter(slug=slug).first()
+
+
 def active_brand_for_socket(slug: str) -> Brand | None:
     """The active brand with its topics loaded (one read), or None."""
     return Brand.objects.filter(slug=slug, is_active=True).prefetch_related("topics").first()

@@ -1,7 +1,7 @@
 """The visitor side's pages: the widget (framed by brands) and the demo shop that embeds it."""
 
 from csp.constants import SELF
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from chatplatform.origins import normalise_origin
 
-from . import followups, selectors
+from . import followups, look, selectors
 
 DEMO_BRAND = "acme"
 
@@ -33,10 +33,30 @@ def widget(request, brand_slug):
     if brand is None:
         raise Http404("No such brand.")
     # The widget takes the host page's path and title only from these (static/widget/widget.js).
-    context = {"brand": brand, "page_origins": " ".join(_brand_origins(brand))}
+    context = {"brand": brand, "page_origins": " ".join(_brand_origins(brand)), "look": look.widget_look(brand)}
     response = render(request, "visitors/widget.html", context)
     # What django-csp's @csp_replace sets, computed per brand.
     response._csp_replace = {"frame-ancestors": _frame_ancestors(brand)}
+    return response
+
+
+@require_GET
+def brand_logo(request, brand_slug, name):
+    """The brand's logo (re-encoded PNG, visitors/look.py), for its widget and the admin's preview.
+
+    The name carries a hash of the content, so the answer is cached for good; a former logo's name is 404.
+    """
+    brand = selectors.get_brand(brand_slug)  # an inactive brand's too: the admin's preview shows it
+    if brand is None or not brand.logo or brand.logo.name.rsplit("/", 1)[-1] != name:
+        raise Http404("No such logo.")
+    try:
+        handle = brand.logo.open("rb")
+    except OSError:
+        raise Http404("No such logo.") from None
+    response = FileResponse(handle, content_type="image/png")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    # Brands' pages show it (the admin preview too); it is an image, never a document to run.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
@@ -90,7 +110,7 @@ def resume(request, signed):
         title, text = REFUSED_LINK[refused.reason]
         return _mail_page(request, title=title, text=text, brand=refused.brand, status=410 if refused.brand else 404)
     brand = link.conversation.brand
-    response = render(request, "visitors/widget.html", {"brand": brand, "resume_token": token})
+    response = render(request, "visitors/widget.html", {"brand": brand, "resume_token": token, "look": look.widget_look(brand)})
     return _private(response)
 
 

@@ -170,8 +170,146 @@
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
   }
 
+  // --- message text with safe links (docs/faces.md, "Links in messages") ---------------------------
+
+  // An http(s) URL not glued to a word before it; whitespace, <, > and " end it.
+  var URL_IN_TEXT = /(?<![A-Za-z0-9_])https?:\/\/[^\s<>"]+/gi;
+  var TRAILING = /[.,;:!?'"\u00bb\u201d\u2019*]+$/;
+  var CLOSERS = { ")": "(", "]": "[", "}": "{" };
+
+  /* A URL typed in running text ends before the sentence's punctuation, and before a closing bracket
+     it does not open itself ("(see https://x.example/a)" links https://x.example/a). */
+  function trimUrl(candidate) {
+    for (;;) {
+      var before = candidate;
+      candidate = candidate.replace(TRAILING, "");
+      var last = candidate.charAt(candidate.length - 1);
+      if (CLOSERS[last] && candidate.split(last).length > candidate.split(CLOSERS[last]).length) {
+        candidate = candidate.slice(0, -1);
+      }
+      if (candidate === before) return candidate;
+    }
+  }
+
+  /* The URL to link to, or null: http(s) only, with a host and no user name or password in it
+     ("https://bank.example@evil.example" stays text). */
+  function safeHref(candidate) {
+    var url;
+    try { url = new URL(candidate); } catch (e) { return null; }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname || url.username || url.password) return null;
+    return url.href;
+  }
+
+  /* Message text as nodes: text nodes, and an <a> for each http(s) URL; nothing else becomes markup. */
+  function textWithLinks(text) {
+    var fragment = document.createDocumentFragment();
+    text = String(text === undefined || text === null ? "" : text);
+    var at = 0;
+    URL_IN_TEXT.lastIndex = 0;
+    var match;
+    while ((match = URL_IN_TEXT.exec(text)) !== null) {
+      var candidate = trimUrl(match[0]);
+      var href = candidate && safeHref(candidate);
+      if (!href) continue;
+      if (match.index > at) fragment.appendChild(document.createTextNode(text.slice(at, match.index)));
+      var link = el("a", "msg-link", candidate);
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer nofollow";
+      fragment.appendChild(link);
+      at = match.index + candidate.length;
+      URL_IN_TEXT.lastIndex = at;
+    }
+    if (at < text.length) fragment.appendChild(document.createTextNode(text.slice(at)));
+    return fragment;
+  }
+
+  /* An element (e.g. the <p> of a message) holding the text with its links. */
+  function textNode(tag, className, text) {
+    var node = el(tag, className);
+    node.appendChild(textWithLinks(text));
+    return node;
+  }
+
+  // --- colours and initials (the same answers as chatplatform/look.py) ------------------------------
+
+  var WHITE = "#ffffff";
+  var NEAR_BLACK = "#111111";
+  var AA = 4.5;
+  // Backgrounds for white initials, each at least 4.5:1 with white: AVATAR_COLORS in chatplatform/look.py.
+  var AVATAR_COLORS = ["#1f4f8a", "#8a3b12", "#2e6b30", "#6a3d9a", "#a3214f", "#00616b", "#6b5400", "#3d4a5c"];
+
+  function luminance(hex) {
+    var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
+    if (!m) return null;
+    var rgb = [m[1], m[2], m[3]].map(function (h) {
+      var c = parseInt(h, 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+  }
+
+  function contrastRatio(a, b) {
+    var la = luminance(a), lb = luminance(b);
+    if (la === null || lb === null) return null;
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+
+  /* The text colour for a brand colour: {ok, text, ratio, onWhite, onDark}; ok false when neither reaches AA. */
+  function palette(color) {
+    var onWhite = contrastRatio(color, WHITE), onDark = contrastRatio(color, NEAR_BLACK);
+    if (onWhite === null) return null;
+    var white = onWhite >= onDark;
+    return { ok: Math.max(onWhite, onDark) >= AA, text: white ? WHITE : NEAR_BLACK, ratio: white ? onWhite : onDark,
+             onWhite: onWhite, onDark: onDark };
+  }
+
+  /* "4.48:1"; a ratio under AA never shows as reaching it. */
+  function formatRatio(ratio) {
+    var shown = Math.round(ratio * 100) / 100;
+    if (ratio < AA && shown >= AA) shown = AA - 0.01;
+    return shown.toFixed(2) + ":1";
+  }
+
+  function firstSign(word) {
+    var chars = Array.from(word);
+    for (var i = 0; i < chars.length; i++) {
+      if (/[\p{L}\p{N}]/u.test(chars[i])) return Array.from(chars[i].toUpperCase())[0];
+    }
+    return "";
+  }
+
+  /* One or two capitals: the first and last words' first letters; never blank. */
+  function initials(name) {
+    name = String(name || "").normalize("NFC").trim();
+    var signs = name.split(/\s+/).map(firstSign).filter(Boolean);
+    if (!signs.length) return name ? Array.from(name)[0] : "?";
+    return signs.length === 1 ? signs[0] : signs[0] + signs[signs.length - 1];
+  }
+
+  /* A colour drawn from the name, the same on every page and in chatplatform/look.py. */
+  function avatarColor(name) {
+    var h = 0;
+    Array.from(String(name || "").normalize("NFC").trim()).forEach(function (ch) {
+      h = (h * 31 + ch.codePointAt(0)) % 4294967296;
+    });
+    return AVATAR_COLORS[h % AVATAR_COLORS.length];
+  }
+
+  /* Initials on the name's colour in `node` (an element shown instead of a missing or broken picture). */
+  function fillInitials(node, name) {
+    node.textContent = initials(name);
+    node.style.background = avatarColor(name);
+    node.style.color = WHITE;
+    node.setAttribute("aria-hidden", "true");
+    return node;
+  }
+
   window.ChatCommon = {
     el: el, timeLabel: timeLabel, timeNode: timeNode, clientId: clientId, beep: beep,
-    backoffDelay: backoffDelay, ReconnectingSocket: ReconnectingSocket, socketUrl: socketUrl
+    backoffDelay: backoffDelay, ReconnectingSocket: ReconnectingSocket, socketUrl: socketUrl,
+    textWithLinks: textWithLinks, textNode: textNode,
+    contrastRatio: contrastRatio, palette: palette, formatRatio: formatRatio, initials: initials,
+    avatarColor: avatarColor, fillInitials: fillInitials
   };
 })();

@@ -422,7 +422,7 @@
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     if (m.flagged) meta.appendChild(C.el("span", "msg-flag", "flagged by the filter"));
     li.appendChild(meta);
-    li.appendChild(C.el("p", "msg-text", m.text));
+    li.appendChild(C.textNode("p", "msg-text", m.text));
     if (m.author === "expert") li.appendChild(C.el("span", "msg-status", m.seq ? "Sent" : "Sending…"));
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);

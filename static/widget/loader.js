@@ -16,7 +16,12 @@
  * - The widget is told which page it is open on (path without query string or
  *   fragment, and title, each cut to 200 characters, control characters
  *   removed), when it is ready and each time it opens: the expert sees where
- *   the question was asked. The widget takes it only from a brand's origin. */
+ *   the question was asked. The widget takes it only from a brand's origin.
+ * - The brand's look comes with "ready" (the widget page has it from the
+ *   server: visitors/look.py): the launcher's colour and text colour, its
+ *   built-in icon (SVG path data, drawn here with DOM calls), its side
+ *   (bottom-right or bottom-left; the open panel follows it) and the greeting
+ *   as its tooltip. Without it the launcher keeps the default look. */
 (function () {
   "use strict";
   try {
@@ -39,6 +44,7 @@
     var isOpen = false;
     var unread = 0;
     var titlePrefix = "";     // what we put in front of the host's title, if anything
+    var side = "right";       // the launcher's side, from the brand's look
 
     var storage = {
       get: function (area, name) { try { return window[area].getItem(KEY + name); } catch (e) { return null; } },
@@ -61,9 +67,10 @@
     function layout() {
       if (!panel) return;
       if (narrow()) {
-        css(panel, { right: "0", bottom: "0", width: "100%", height: "100%", borderRadius: "0" });
+        css(panel, { left: "0", right: "0", bottom: "0", width: "100%", height: "100%", borderRadius: "0" });
       } else {
-        css(panel, { right: "20px", bottom: "92px", width: "380px", height: "min(600px, calc(100vh - 120px))", borderRadius: "12px" });
+        css(panel, { bottom: "92px", width: "380px", height: "min(600px, calc(100vh - 120px))", borderRadius: "12px" });
+        css(panel, onSide("20px"));
       }
       button.style.display = ready && !(isOpen && narrow()) ? "block" : "none";
     }
@@ -158,9 +165,44 @@
       button.focus();
     }
 
-    function onReady() {
+    /* {left, right}: the offset on the launcher's side, "auto" on the other. */
+    function onSide(offset) {
+      var place = { left: "auto", right: "auto" };
+      place[side] = offset;
+      return place;
+    }
+
+    /* The brand's look, as the widget page said it in "ready"; anything malformed keeps the default. */
+    function applyLook(look) {
+      if (!look || typeof look !== "object") return;
+      if (look.position === "bottom-left" || look.position === "bottom-right") {
+        side = look.position === "bottom-left" ? "left" : "right";
+        css(button, onSide("20px"));
+      }
+      var hex = /^#[0-9a-f]{6}$/i;
+      if (hex.test(look.color) && hex.test(look.text_color)) css(button, { background: look.color, color: look.text_color });
+      if (typeof look.icon_path === "string" && /^[MmLlHhVvCcSsQqTtAaZz0-9.,\s-]{1,2000}$/.test(look.icon_path)) {
+        var NS = "http://www.w3.org/2000/svg";
+        var svg = document.createElementNS(NS, "svg");
+        svg.setAttribute("viewBox", "0 0 24 24");
+        svg.setAttribute("aria-hidden", "true");
+        svg.setAttribute("focusable", "false");
+        svg.setAttribute("class", "chat-widget-icon");
+        svg.setAttribute("data-icon", String(look.icon || ""));
+        css(svg, { display: "block", width: "30px", height: "30px", margin: "0 auto", fill: "currentColor" });
+        var path = document.createElementNS(NS, "path");
+        path.setAttribute("d", look.icon_path);
+        svg.appendChild(path);
+        if (button.firstChild && button.firstChild.nodeType === 3) button.removeChild(button.firstChild); // the "Chat" text
+        button.insertBefore(svg, button.firstChild);
+      }
+      if (typeof look.greeting === "string" && look.greeting) button.title = look.greeting.slice(0, 120);
+    }
+
+    function onReady(look) {
       if (ready) return;
       ready = true;
+      try { applyLook(look); } catch (e) { /* the default look */ }
       script.setAttribute("data-chat-widget", "ready");
       layout();
       post(page());
@@ -199,7 +241,7 @@
         if (event.origin !== origin || !frame || event.source !== frame.contentWindow) return;
         var data = event.data;
         if (!data || data.chatWidget !== 1) return;
-        if (data.type === "ready") onReady();
+        if (data.type === "ready") onReady(data.look);
         else if (data.type === "close") { if (isOpen) close(); }
         else if (data.type === "unread") { unread = isOpen ? 0 : Math.max(0, Number(data.count) || 0); renderBadge(); }
         else if (data.type === "active") {

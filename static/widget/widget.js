@@ -346,14 +346,7 @@
     if (expert) {
       $("expert-name").textContent = expert.display_name;
       $("expert-bio").textContent = expert.bio || "";
-      var avatar = $("expert-avatar");
-      if (expert.avatar_url && /^https?:\/\//i.test(expert.avatar_url)) {
-        avatar.src = expert.avatar_url;
-        avatar.hidden = false;
-      } else {
-        avatar.hidden = true;
-        avatar.removeAttribute("src");
-      }
+      renderExpertAvatar(expert);
       if (!previous || !previous.expert || previous.expert.id !== expert.id) {
         $("typing").textContent = expert.display_name + " has joined the conversation.";
       }
@@ -403,7 +396,7 @@
     meta.appendChild(C.el("span", "msg-author", who));
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     li.appendChild(meta);
-    li.appendChild(C.el("p", "msg-text", m.text));
+    li.appendChild(C.textNode("p", "msg-text", m.text));
     if (m.author === "visitor") li.appendChild(C.el("span", "msg-status", m.seq ? "Sent" : "Sending…"));
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);
@@ -651,11 +644,38 @@
     $("report-done").textContent = "Thank you. Your report was filed with reference " + frame.reference + ". Keep it if you write to us about it.";
   }
 
+  // --- the brand's look (docs/faces.md) -------------------------------------------------------------
+
+  /* The launcher's colours, icon, side and greeting, as the server rendered them for loader.js. */
+  function launcherLook() {
+    try { return JSON.parse($("launcher-look").textContent); } catch (e) { return null; }
+  }
+
+  /* The expert's initials on their colour, under their picture if any: a missing or broken picture leaves
+     the initials, never a blank circle. */
+  function renderExpertAvatar(expert) {
+    var holder = $("expert-initials");
+    holder.style.background = C.avatarColor(expert.display_name);
+    $("expert-initials-text").textContent = C.initials(expert.display_name);
+    var avatar = $("expert-avatar");
+    avatar.onerror = function () { avatar.setAttribute("data-failed", ""); avatar.hidden = true; };
+    if (expert.avatar_url && /^https?:\/\//i.test(expert.avatar_url)) {
+      if (avatar.getAttribute("src") !== expert.avatar_url) {
+        avatar.removeAttribute("data-failed");
+        avatar.src = expert.avatar_url;
+      }
+      avatar.hidden = avatar.hasAttribute("data-failed");
+    } else {
+      avatar.hidden = true;
+      avatar.removeAttribute("src");
+    }
+  }
+
   // --- start ---------------------------------------------------------------------------------
 
   renderPending();
   if (state.outbox.length) showPanel("chat");
   // Not framed by the loader, or messages waiting to be sent: connect at once.
   if (!managed || state.outbox.length) start();
-  tellHost("ready");
+  tellHost("ready", { look: launcherLook() });
 })();
