@@ -36,6 +36,18 @@ def _welcome_state(expert):
     }
 
 
+def welcome_frame(expert, state: dict) -> dict:
+    """The expert's `welcome`: presence, the brands' waiting questions, the conversations assigned."""
+    return {
+        "type": "welcome",
+        "expert": {"id": str(expert.pk), "display_name": expert.display_name},
+        "status": expert.presence,
+        "queue": state["queue"],
+        "queue_previews": state["previews"],
+        "conversations": state["conversations"],
+    }
+
+
 def _queue_state(expert):
     queue = selectors.claimable_queue(expert)
     return [conversation_object(c) for c in queue], selectors.queue_previews(queue)

@@ -11,7 +11,7 @@ COMPOSITION_ROOTS = {"chatplatform/asgi.py", "chatplatform/routing.py", "chatpla
 # The sockets (and the database calls their frames make) are edges like views: the visitor's
 # socket speaks for moderation (blocks, flood limits, reports) and the experts (next expert,
 # who is online), so it may import them.
-EDGES = {"visitors/consumers.py", "visitors/socket_actions.py", "experts/consumers.py", "experts/socket_actions.py"}
+EDGES = {"visitors/consumers.py", "visitors/session.py", "visitors/socket_actions.py", "experts/consumers.py", "experts/queue_watch.py", "experts/socket_actions.py"}
 
 
 def _imported_apps(path: pathlib.Path) -> set[str]:
