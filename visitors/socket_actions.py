@@ -10,11 +10,10 @@ from django.db import transaction
 
 from chatplatform import errors, protocol
 from chatplatform.errors import ChatError
-from experts import services as expert_services
 from moderation import privacy
 from moderation import services as moderation_services
 
-from . import followups, selectors, services
+from . import followups, router, selectors, services
 from .serializers import conversation_object, message_object
 
 
@@ -162,7 +161,7 @@ def visitor_view(frame: dict) -> dict:
 
 def _next_expert(visitor, blocks):
     blocks.check()
-    return conversation_object(expert_services.next_expert(visitor=visitor))
+    return conversation_object(router.next_expert(visitor=visitor))
 
 
 def _export(visitor, blocks):

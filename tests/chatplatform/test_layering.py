@@ -44,6 +44,13 @@ def test_no_module_imports_an_app_above_its_own():
     assert not upward, upward
 
 
+def test_the_messaging_core_knows_nothing_of_routing():
+    # visitors, its sockets included, never imports experts: the queue fan-out and next_expert are
+    # the experts app's, reached through visitors/signals.py and visitors/router.py (experts/apps.py).
+    reaching = [name for name, path in _modules("visitors") if "experts" in _imported_apps(path)]
+    assert not reaching, reaching
+
+
 def test_no_socket_imports_another_apps_socket():
     # The shared socket machinery is chatplatform's (consumers.py, delivery.py), not one app's socket.
     reaching = []
