@@ -23,6 +23,7 @@ from .queue_watch import QueueWatch
 
 class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, ProtocolConsumer):
     frames = protocol.EXPERT_FRAMES
+    outbound = protocol.EXPERT_OUTBOUND
     side = "expert"
     message_reader = message_objects_after
     conversation_reader = conversation_objects
@@ -135,15 +136,15 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
 
     async def on_moderation_alert(self, frame):
         alert = await database_sync_to_async(actions._alert)(self.expert, frame)
-        await self.send_frame({"type": "alert.raised", "alert": alert})
+        await self.send_frame(protocol.alert_frame("alert.raised", alert))
 
     async def on_moderation_block(self, frame):
         block = await database_sync_to_async(actions._block)(self.expert, frame)
-        await self.send_frame({"type": "block.created", "block": block})
+        await self.send_frame(protocol.block_created_frame(block))
 
     async def on_report_file(self, frame):
         reference = await database_sync_to_async(actions._report)(self.expert, frame)
-        await self.send_frame({"type": "report.filed", "reference": reference})
+        await self.send_frame(protocol.report_filed_frame(reference))
 
     # --- state -----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ The expert socket (experts/consumers.py) parses a frame and hands it here in one
 (visitors/store.py).
 """
 
+from chatplatform import protocol
 from chatplatform.auth import read_user_now
 from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
@@ -38,14 +39,10 @@ def _welcome_state(expert):
 
 def welcome_frame(expert, state: dict) -> dict:
     """The expert's `welcome`: presence, the brands' waiting questions, the conversations assigned."""
-    return {
-        "type": "welcome",
-        "expert": {"id": str(expert.pk), "display_name": expert.display_name},
-        "status": expert.presence,
-        "queue": state["queue"],
-        "queue_previews": state["previews"],
-        "conversations": state["conversations"],
-    }
+    return protocol.expert_welcome_frame(
+        expert={"id": str(expert.pk), "display_name": expert.display_name}, status=expert.presence,
+        queue=state["queue"], queue_previews=state["previews"], conversations=state["conversations"],
+    )
 
 
 def _queue_state(expert):

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 class VisitorConsumer(VisitorSession, ConversationDelivery, ProtocolConsumer):
     frames = protocol.VISITOR_FRAMES
+    outbound = protocol.VISITOR_OUTBOUND
     side = "visitor"
     message_reader = selectors.message_objects_after
     conversation_reader = selectors.conversation_objects
@@ -146,10 +147,10 @@ class VisitorConsumer(VisitorSession, ConversationDelivery, ProtocolConsumer):
 
     async def on_report_file(self, frame):
         reference = await database_sync_to_async(actions._report)(self.visitor, self.blocks, frame)
-        await self.send_frame({"type": "report.filed", "reference": reference})
+        await self.send_frame(protocol.report_filed_frame(reference))
 
     async def on_data_export(self, frame):
-        await self.send_frame({"type": "data.export", "data": await database_sync_to_async(actions._export)(self.visitor, self.blocks)})
+        await self.send_frame(protocol.data_export_frame(await database_sync_to_async(actions._export)(self.visitor, self.blocks)))
 
     async def on_contact_set(self, frame):
         email = await database_sync_to_async(actions._set_contact)(self.visitor, self.blocks, frame.email)
@@ -157,7 +158,7 @@ class VisitorConsumer(VisitorSession, ConversationDelivery, ProtocolConsumer):
 
     async def on_transcript_send(self, frame):
         conversation_id = await database_sync_to_async(actions._transcript)(self.visitor, self.blocks)
-        await self.send_frame({"type": "transcript.queued", "conversation": conversation_id})
+        await self.send_frame(protocol.transcript_queued_frame(conversation_id))
 
     async def on_data_erase(self, frame):
         # Every tab of the visitor (this one too) hears `visitor.erased` and closes.
@@ -204,7 +205,7 @@ class VisitorConsumer(VisitorSession, ConversationDelivery, ProtocolConsumer):
 
     async def visitor_erased(self, event):
         """The visitor's data was erased: the token is void, so the socket goes too (4401)."""
-        await self.send_frame({"type": "data.erased"})
+        await self.send_frame(protocol.data_erased_frame())
         await self.close(CLOSE_UNAUTHENTICATED)
 
     async def visitor_blocked(self, event):

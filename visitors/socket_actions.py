@@ -65,17 +65,14 @@ def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True
 
 def welcome_frame(visitor, token: str, state: dict) -> dict:
     """The visitor's `welcome`: its session, the brand, and its conversation with the messages it lacks."""
-    return {
-        "type": "welcome",
-        "token": token,
+    return protocol.visitor_welcome_frame(
+        token=token,
         # Added: `email`, the visitor's contact address (this visitor's own sockets only).
-        "visitor": {"id": str(visitor.id), "nickname": visitor.nickname or None, "email": visitor.email or None},
-        "brand": state["brand"],
-        "conversation": state["conversation"],
-        "messages": state["messages"],
+        visitor={"id": str(visitor.id), "nickname": visitor.nickname or None, "email": visitor.email or None},
+        brand=state["brand"], conversation=state["conversation"], messages=state["messages"],
         # Added: with no open conversation, the last ended one (to rate, report, or ask again).
-        "last_conversation": state["last_conversation"],
-    }
+        last_conversation=state["last_conversation"],
+    )
 
 
 def _start(visitor, blocks, frame, flagged, page=None):
