@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline
+
 from .models import Brand, Conversation, Message, Visitor
 
 
@@ -11,40 +13,23 @@ class BrandAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(ReadOnlyInline):
     """The transcript, read-only: what was said is never edited."""
 
     model = Message
     fields = ["seq", "created_at", "author", "author_name", "kind", "text", "flagged"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["seq"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "brand", "status", "expert", "visitor", "created_at", "ended_by", "end_reason", "rating_score"]
     list_filter = ["status", "brand", "ended_by", "end_reason"]
     date_hierarchy = "created_at"
     list_select_related = ["brand", "expert", "visitor"]
     readonly_fields = [f.name for f in Conversation._meta.fields] + ["excluded_experts"]
     inlines = [MessageInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Visitor)
