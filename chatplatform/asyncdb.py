@@ -30,11 +30,18 @@ def enabled() -> bool:
     return bool(settings.CHAT_ASYNC_DB) and settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
-def _connection_params() -> dict:
-    """Django's own connection parameters (database, user, host, TLS options...) without its Python-side adapters."""
-    from django.db import connections
+def _connection_params(settings_dict: dict | None = None) -> dict:
+    """The pool's connection parameters, derived from ``DATABASES["default"]`` (or ``settings_dict``).
 
-    params = dict(connections["default"].get_connection_params())
+    Django's PostgreSQL backend turns the entry into psycopg's keywords (NAME, USER, PASSWORD,
+    HOST, PORT and OPTIONS such as sslmode), so the pool connects exactly as Django's
+    own connections do; only Django's Python-side adapters are left out.
+    """
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    wrapper = DatabaseWrapper(settings_dict) if settings_dict is not None else connections["default"]
+    params = dict(wrapper.get_connection_params())
     for django_only in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(django_only, None)
     return params

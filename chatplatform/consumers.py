@@ -14,6 +14,7 @@ from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from chatplatform import errors, protocol
@@ -41,6 +42,8 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     #: frame type -> schema, from chatplatform.protocol
     frames: dict = {}
+    #: what this socket may send: frame type -> declared class (chatplatform.protocol *_OUTBOUND)
+    outbound: dict = protocol.BASE_OUTBOUND
 
     async def __call__(self, scope, receive, send):
         # Marks this task as a chat socket's: its database calls queue by age (chatplatform/db.py),
@@ -120,6 +123,8 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         """Hook: react to a refused frame (e.g. close before hello)."""
 
     async def send_frame(self, frame: dict) -> None:
+        if settings.CHAT_CHECK_FRAMES:  # tests: every frame sent is checked against its declaration
+            protocol.check_outbound(self.outbound, frame)
         try:
             await self.send(text_data=protocol.encode(frame))
         except Disconnected:

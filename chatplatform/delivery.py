@@ -104,6 +104,21 @@ class ConversationDelivery:
         self.followed[conversation_id] = seen
         return True
 
+    async def adopt(self, conversations: list[dict], seen: int | None = None, followed=()) -> None:
+        """Take the conversations a welcome shows as this socket's: followed, as delivered up to ``seen``
+        (or their last seq), their states as sent. Those in ``followed`` (joined before the welcome's
+        read so nothing in between is missed) that the welcome does not show are left again."""
+        for conversation in conversations:
+            conversation_id = conversation["id"]
+            await self.follow(conversation_id)
+            last_seq = conversation["last_seq"]
+            self.followed[conversation_id] = last_seq if seen is None else min(seen, last_seq)
+            self.sent_states[conversation_id] = conversation
+        shown = {conversation["id"] for conversation in conversations}
+        for conversation_id in followed:
+            if conversation_id and conversation_id not in shown:
+                await self.unfollow(conversation_id)
+
     async def unfollow(self, conversation_id: str) -> None:
         task = self.settling.pop(conversation_id, None)
         if task is not None and task is not asyncio.current_task():

@@ -18,7 +18,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict
 
-from chatplatform.protocol import ConversationObject, MessageObject
+from chatplatform.protocol import AlertObject, BlockObject, ConversationObject, MessageObject, ReportObject
 
 
 class Event(BaseModel):
@@ -126,17 +126,6 @@ class QueueRemoved(Event):
 
 # --- the community managers' feed (moderators) --------------------------------------------------
 
-class AlertObject(Event):
-    id: str
-    conversation: Optional[str]
-    brand: str
-    kind: str
-    note: str
-    raised_by: str
-    status: str
-    created_at: datetime
-
-
 class AlertCreated(Event):
     type: Literal["alert.created"]
     alert: AlertObject
@@ -147,17 +136,6 @@ class AlertUpdated(Event):
     alert: AlertObject
 
 
-class BlockObject(Event):
-    id: str
-    until: Optional[datetime]
-    brand: str
-    conversation: Optional[str]
-    reason: str
-    by_address: bool
-    created_by: Optional[str]
-    created_at: datetime
-
-
 class BlockCreated(Event):
     type: Literal["block.created"]
     block: BlockObject
@@ -165,7 +143,7 @@ class BlockCreated(Event):
 
 class ReportCreated(Event):
     type: Literal["report.created"]
-    report: dict  # moderation/serializers.py report_object
+    report: ReportObject
 
 
 # --- the process's own ---------------------------------------------------------------------------

@@ -407,13 +407,287 @@ class MessageObject(OutboundObject):
     flagged: bool = False
 
 
+class AlertObject(OutboundObject):
+    """A moderation alert (moderation/serializers.py alert_object)."""
+
+    id: str
+    conversation: Optional[str]
+    brand: str
+    kind: str
+    note: str
+    raised_by: str
+    status: str
+    created_at: datetime
+
+
+class BlockObject(OutboundObject):
+    """A block (moderation/serializers.py block_object)."""
+
+    id: str
+    until: Optional[datetime]
+    brand: str
+    conversation: Optional[str]
+    reason: str
+    by_address: bool
+    created_by: Optional[str]
+    created_at: datetime
+
+
+class ReportObject(OutboundObject):
+    """A report ticket as managers see it (moderation/serializers.py report_object)."""
+
+    reference: str
+    category: str
+    brand: str
+    status: str
+    filed_by: str
+    conversation: Optional[str]
+    created_at: datetime
+
+
 def dump(obj: BaseModel) -> dict:
     return obj.model_dump(mode="json")
 
 
 # --- outbound frames ---------------------------------------------------------------
+# Every frame the server sends, one class each (extra fields refused), per socket in
+# VISITOR_OUTBOUND, EXPERT_OUTBOUND and MODERATION_OUTBOUND. The builders below make the
+# plain dicts the sockets send: a model built per delivered message would be CPU on the hot
+# path for a check the tests make on every frame they see (tests/conftest.py, CHAT_CHECK_FRAMES)
+# and on the source (tests/chatplatform/test_frame_types.py).
+#
 # A frame that carries one object has it under its own key; its fields are also
 # repeated at the top level, so clients that read either shape work.
+
+
+class OutboundFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationFrame(ConversationObject):
+    type: Literal["conversation"]
+    conversation: ConversationObject
+
+
+class MessageFrame(MessageObject):
+    type: Literal["message"]
+    message: MessageObject
+
+
+class MessagesFrame(OutboundFrame):
+    type: Literal["messages"]
+    conversation: str
+    messages: list[MessageObject]
+    has_more: bool
+
+
+class TypingFrame(OutboundFrame):
+    type: Literal["typing"]
+    conversation: str
+    author: Literal["visitor", "expert"]
+    active: bool
+
+
+class ReadFrame(OutboundFrame):
+    type: Literal["read"]
+    conversation: str
+    reader: Literal["visitor", "expert"]
+    seq: int
+
+
+class ErrorFrame(OutboundFrame):
+    type: Literal["error"]
+    code: str
+    detail: str
+    ref: Optional[str]
+    until: Optional[datetime] = None  # `blocked` only: when the block ends (null: never)
+
+
+class PongFrame(OutboundFrame):
+    type: Literal["pong"]
+
+
+class TopicObject(OutboundObject):
+    slug: str
+    name: str
+
+
+class BrandObject(OutboundObject):
+    slug: str
+    name: str
+    welcome_message: str
+    experts_online: Optional[int]
+    topics: list[TopicObject]
+
+
+class SessionVisitorObject(OutboundObject):
+    """The visitor as their own sockets see them (the address is theirs: never shown to experts)."""
+
+    id: str
+    nickname: Optional[str]
+    email: Optional[str]
+
+
+class VisitorWelcomeFrame(OutboundFrame):
+    type: Literal["welcome"]
+    token: str
+    visitor: SessionVisitorObject
+    brand: BrandObject
+    conversation: Optional[ConversationObject]
+    messages: list[MessageObject]
+    last_conversation: Optional[ConversationObject]
+
+
+class ExpertsOnlineFrame(OutboundFrame):
+    """Added: how many experts could take the visitor's question now (pushed when it changes)."""
+
+    type: Literal["experts.online"]
+    count: int
+
+
+class ContactFrame(OutboundFrame):
+    """Added: the visitor's contact address as now stored (to the visitor's own sockets only)."""
+
+    type: Literal["contact"]
+    email: Optional[str]
+
+
+class ReportFiledFrame(OutboundFrame):
+    type: Literal["report.filed"]
+    reference: str
+
+
+class DataExportFrame(OutboundFrame):
+    type: Literal["data.export"]
+    data: dict  # moderation/privacy.py export_visitor_data: the visitor's own data, documented in protocol.md
+
+
+class TranscriptQueuedFrame(OutboundFrame):
+    type: Literal["transcript.queued"]
+    conversation: str
+
+
+class DataErasedFrame(OutboundFrame):
+    type: Literal["data.erased"]
+
+
+class ExpertSelfObject(OutboundObject):
+    id: str
+    display_name: str
+
+
+class ExpertWelcomeFrame(OutboundFrame):
+    type: Literal["welcome"]
+    expert: ExpertSelfObject
+    status: Literal["online", "away", "offline"]
+    queue: list[ConversationObject]
+    queue_previews: dict[str, str]
+    conversations: list[ConversationObject]
+
+
+class PresenceFrame(OutboundFrame):
+    type: Literal["presence"]
+    status: Literal["online", "away", "offline"]
+
+
+class QueueAddedFrame(OutboundFrame):
+    type: Literal["queue.added"]
+    conversation: ConversationObject
+    preview: str
+
+
+class QueueUpdatedFrame(OutboundFrame):
+    """Added: a queued conversation changed in place (its visitor left or came back)."""
+
+    type: Literal["queue.updated"]
+    conversation: ConversationObject
+
+
+class QueueRemovedFrame(OutboundFrame):
+    type: Literal["queue.removed"]
+    conversation: str
+
+
+class AlertRaisedFrame(OutboundFrame):
+    type: Literal["alert.raised"]
+    alert: AlertObject
+
+
+class BlockCreatedFrame(OutboundFrame):
+    type: Literal["block.created"]
+    block: BlockObject
+
+
+class ModerationWelcomeFrame(OutboundFrame):
+    type: Literal["welcome"]
+    open_alerts: list[AlertObject]
+    open_alert_count: int
+    open_reports: int
+    active_blocks: int
+
+
+class AlertCreatedFrame(OutboundFrame):
+    type: Literal["alert.created"]
+    alert: AlertObject
+
+
+class AlertUpdatedFrame(OutboundFrame):
+    type: Literal["alert.updated"]
+    alert: AlertObject
+
+
+class ReportCreatedFrame(OutboundFrame):
+    type: Literal["report.created"]
+    report: ReportObject
+
+
+class CountsFrame(OutboundFrame):
+    type: Literal["counts"]
+    open_alerts: int
+    open_reports: int
+    active_blocks: int
+
+
+def _by_type(*classes) -> dict[str, type[BaseModel]]:
+    return {cls.model_fields["type"].annotation.__args__[0]: cls for cls in classes}
+
+
+# What any socket may send (the base class answers `ping` and refuses frames).
+BASE_OUTBOUND = _by_type(ErrorFrame, PongFrame)
+_COMMON_OUTBOUND = (ConversationFrame, MessageFrame, MessagesFrame, TypingFrame, ReadFrame, ErrorFrame, PongFrame)
+# What each socket may send, by frame type.
+VISITOR_OUTBOUND = _by_type(
+    *_COMMON_OUTBOUND, VisitorWelcomeFrame, ExpertsOnlineFrame, ContactFrame, ReportFiledFrame, DataExportFrame,
+    TranscriptQueuedFrame, DataErasedFrame,
+)
+EXPERT_OUTBOUND = _by_type(
+    *_COMMON_OUTBOUND, ExpertWelcomeFrame, PresenceFrame, QueueAddedFrame, QueueUpdatedFrame, QueueRemovedFrame,
+    AlertRaisedFrame, BlockCreatedFrame, ReportFiledFrame,
+)
+MODERATION_OUTBOUND = _by_type(
+    ErrorFrame, PongFrame, ModerationWelcomeFrame, AlertCreatedFrame, AlertUpdatedFrame, BlockCreatedFrame,
+    ReportCreatedFrame, CountsFrame,
+)
+
+
+# Frames a socket sent that its declaration refused (CHAT_CHECK_FRAMES): tests/conftest.py fails the test.
+outbound_violations: list[str] = []
+
+
+def check_outbound(declared: dict[str, type[BaseModel]], frame: dict) -> None:
+    """Raise ValueError unless ``frame`` is one the socket declares, in its declared shape (tests, CHAT_CHECK_FRAMES)."""
+    kind = frame.get("type")
+    if kind not in declared:
+        outbound_violations.append(f"undeclared outbound frame type {kind!r}")
+        raise ValueError(outbound_violations[-1])
+    try:
+        declared[kind].model_validate(frame)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        outbound_violations.append(f"{kind}: {exc}")
+        raise
+
+
+# --- builders: every frame the server sends is made here ------------------------------------
 
 def conversation_frame(conversation: dict) -> dict:
     return {**conversation, "type": "conversation", "conversation": conversation}
@@ -435,12 +709,32 @@ def read_frame(conversation_id: str, reader: str, seq: int) -> dict:
     return {"type": "read", "conversation": conversation_id, "reader": reader, "seq": seq}
 
 
+def visitor_welcome_frame(*, token: str, visitor: dict, brand: dict, conversation, messages, last_conversation) -> dict:
+    return {
+        "type": "welcome", "token": token, "visitor": visitor, "brand": brand, "conversation": conversation,
+        "messages": messages, "last_conversation": last_conversation,
+    }
+
+
+def expert_welcome_frame(*, expert: dict, status: str, queue, queue_previews, conversations) -> dict:
+    return {
+        "type": "welcome", "expert": expert, "status": status, "queue": queue, "queue_previews": queue_previews,
+        "conversations": conversations,
+    }
+
+
+def moderation_welcome_frame(*, open_alerts, open_alert_count: int, open_reports: int, active_blocks: int) -> dict:
+    return {
+        "type": "welcome", "open_alerts": open_alerts, "open_alert_count": open_alert_count,
+        "open_reports": open_reports, "active_blocks": active_blocks,
+    }
+
+
 def queue_added_frame(conversation: dict, preview: str) -> dict:
     return {"type": "queue.added", "conversation": conversation, "preview": preview}
 
 
 def queue_updated_frame(conversation: dict) -> dict:
-    """Added: a queued conversation changed in place (its visitor left or came back)."""
     return {"type": "queue.updated", "conversation": conversation}
 
 
@@ -449,15 +743,48 @@ def queue_removed_frame(conversation_id: str) -> dict:
 
 
 def experts_online_frame(count: int) -> dict:
-    """Added: how many experts could take the visitor's question now (pushed when it changes)."""
     return {"type": "experts.online", "count": count}
+
+
 def contact_frame(email: str | None) -> dict:
-    """Added: the visitor's contact address as now stored (to the visitor's own sockets only)."""
     return {"type": "contact", "email": email}
 
 
 def presence_frame(status: str) -> dict:
     return {"type": "presence", "status": status}
+
+
+def report_filed_frame(reference: str) -> dict:
+    return {"type": "report.filed", "reference": reference}
+
+
+def data_export_frame(data: dict) -> dict:
+    return {"type": "data.export", "data": data}
+
+
+def transcript_queued_frame(conversation_id: str) -> dict:
+    return {"type": "transcript.queued", "conversation": conversation_id}
+
+
+def data_erased_frame() -> dict:
+    return {"type": "data.erased"}
+
+
+def alert_frame(kind: str, alert: dict) -> dict:
+    """`alert.raised` (to the expert who raised it), `alert.created` or `alert.updated` (to managers)."""
+    return {"type": kind, "alert": alert}
+
+
+def block_created_frame(block: dict) -> dict:
+    return {"type": "block.created", "block": block}
+
+
+def report_created_frame(report: dict) -> dict:
+    return {"type": "report.created", "report": report}
+
+
+def counts_frame(counts: dict) -> dict:
+    return {"type": "counts", **counts}
 
 
 def error_frame(code: str, detail: str, ref: str | None = None, **extra) -> dict:

@@ -379,6 +379,9 @@ CHAT_DB_THREADS = env_int("CHAT_DB_THREADS", 8)
 # PostgreSQL: chat messages are stored from the event loop on a pool of this many psycopg async
 # connections (chatplatform/asyncdb.py), not through the threads; CHAT_ASYNC_DB=0 turns it off.
 CHAT_ASYNC_DB = env_bool("CHAT_ASYNC_DB", True)
+# Check every frame a socket sends against its declaration (chatplatform/protocol.py *_OUTBOUND);
+# on in the tests, off in production (a model validated per delivered message costs CPU).
+CHAT_CHECK_FRAMES = env_bool("CHAT_CHECK_FRAMES", False)
 CHAT_ASYNC_DB_CONNECTIONS = env_int("CHAT_ASYNC_DB_CONNECTIONS", 4)
 # How long a message waits for one of those connections before the thread's path takes it.
 CHAT_ASYNC_DB_WAIT_SECONDS = float(os.environ.get("CHAT_ASYNC_DB_WAIT_SECONDS", "5"))

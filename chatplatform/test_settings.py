@@ -10,6 +10,8 @@ from .settings import BASE_DIR, CACHES, CHANNEL_LAYERS, DATABASES  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Every frame a socket sends is checked against its declaration (tests/conftest.py fails the test otherwise).
+CHAT_CHECK_FRAMES = True
 CHAT_HELLO_TIMEOUT_SECONDS = float(os.environ.get("CHAT_HELLO_TIMEOUT_SECONDS", "10"))
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

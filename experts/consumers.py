@@ -1,10 +1,15 @@
-"""The expert dashboard's socket: /ws/v1/expert/ (docs/protocol.md, "Expert socket")."""
+"""The expert dashboard's socket: /ws/v1/expert/ (docs/protocol.md, "Expert socket").
+
+Frames and events; the queue's groups and what this socket has shown of it are
+experts/queue_watch.py, what each frame does in the database experts/socket_actions.py.
+"""
 
 from chatplatform import protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.delivery import ConversationDelivery
-from chatplatform.groups import expert_group, queue_group, user_group
+from chatplatform.groups import expert_group, user_group
+from chatplatform.sockets import SocketLifecycle
 from moderation import flood
 from visitors import experts_online
 from visitors import services as visitor_services
@@ -12,26 +17,13 @@ from visitors import store
 from visitors.selectors import conversation_objects, message_objects_after
 
 from . import heartbeats, services
-from .socket_actions import (  # noqa: F401 (named here: tests count and replace these trips)
-    _alert,
-    _block,
-    _check_access,
-    _claim,
-    _end,
-    _open,
-    _queue_state,
-    _read,
-    _release,
-    _report,
-    _sync,
-    _warn,
-    _welcome_state,
-)
-from .models import ExpertProfile
+from . import socket_actions as actions
+from .queue_watch import QueueWatch
 
 
-class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
+class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, ProtocolConsumer):
     frames = protocol.EXPERT_FRAMES
+    outbound = protocol.EXPERT_OUTBOUND
     side = "expert"
     message_reader = message_objects_after
     conversation_reader = conversation_objects
@@ -58,16 +50,14 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def connect(self):
         self.init_delivery()
+        self.init_lifecycle()
+        self.init_queue_watch()
         self.expert = None
-        self.queue_groups: list[str] = []
-        # The waiting conversations this socket has shown (welcome, queue.added, less queue.removed).
-        # None until the welcome: the queue groups are joined before it, with nothing to bring up to date.
-        self.queue_shown: set[str] | None = None
         # Accept first, then read the session (chatplatform/auth.py, deferred): daphne drops a
         # handshake not accepted within 5 s, and in a reconnect storm the database work below
         # may queue for longer.
         await self.accept()
-        user, expert, slugs, assigned = await database_sync_to_async(_open)(self.scope, self.channel_name)
+        user, expert, slugs, assigned = await database_sync_to_async(actions._open)(self.scope, self.channel_name)
         if not getattr(user, "is_authenticated", False):
             await self.close(CLOSE_UNAUTHENTICATED)
             return
@@ -79,30 +69,15 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.expert_id = str(expert.pk)
         self.brand_slugs = slugs
-        await self.channel_layer.group_add(expert_group(expert.pk), self.channel_name)
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        await self.join_own_group(expert_group(expert.pk))
+        await self.join_own_group(user_group(user.pk))
         await self.apply_presence(expert.presence)
-        for conversation_id in assigned:
+        for conversation_id in assigned:  # followed before the welcome's read: nothing in between is missed
             await self.follow(conversation_id)
-        state = await database_sync_to_async(_welcome_state)(expert)
-        for conversation in state["conversations"]:
-            await self.follow(conversation["id"])
-            self.followed[conversation["id"]] = conversation["last_seq"]
-            self.sent_states[conversation["id"]] = conversation
-        for conversation_id in assigned:
-            if conversation_id not in self.sent_states:
-                await self.unfollow(conversation_id)
+        state = await database_sync_to_async(actions._welcome_state)(expert)
+        await self.adopt(state["conversations"], followed=assigned)
         self.queue_shown = {conversation["id"] for conversation in state["queue"]}
-        await self.send_frame(
-            {
-                "type": "welcome",
-                "expert": {"id": self.expert_id, "display_name": expert.display_name},
-                "status": expert.presence,
-                "queue": state["queue"],
-                "queue_previews": state["previews"],
-                "conversations": state["conversations"],
-            }
-        )
+        await self.send_frame(actions.welcome_frame(expert, state))
         # Presence kept alive, and the backstop for lost revocation events: one beat per process (heartbeats.py).
         heartbeats.join(self)
         await experts_online.ring(self.brand_slugs)  # the widgets' "n experts online" (one more socket)
@@ -112,42 +87,10 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
             return
         heartbeats.leave(self)
         await database_sync_to_async(services.unregister_connection)(channel_name=self.channel_name)
-        await self.channel_layer.group_discard(expert_group(self.expert.pk), self.channel_name)
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        await self.end_lifecycle()
         await self.set_queue_groups([])
         await self.unfollow_all()
         await experts_online.ring(self.brand_slugs)
-
-    # --- presence ---------------------------------------------------------------
-
-    async def set_queue_groups(self, groups: list[str]) -> None:
-        for group in set(self.queue_groups) - set(groups):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        for group in set(groups) - set(self.queue_groups):
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.queue_groups = groups
-
-    async def apply_presence(self, status: str) -> None:
-        """Only an online expert's sockets are in the brands' queue groups.
-
-        Away or offline, a socket hears nothing of the queue (its list may go
-        stale); back online, it is brought up to date with `queue.removed` for
-        what went and `queue.added` for what came meanwhile.
-        """
-        was_online = bool(self.queue_groups)
-        self.expert.presence = status
-        online = status == ExpertProfile.Presence.ONLINE
-        await self.set_queue_groups([queue_group(slug) for slug in self.brand_slugs] if online else [])
-        if online and not was_online and self.queue_shown is not None:
-            await self.refresh_queue()
-
-    async def refresh_queue(self) -> None:
-        queue, previews = await database_sync_to_async(_queue_state)(self.expert)
-        waiting = {conversation["id"] for conversation in queue}
-        for conversation_id in sorted(self.queue_shown - waiting):
-            await self.queue_removed({"conversation": conversation_id})
-        for conversation in queue:
-            await self.queue_added({"conversation": conversation, "preview": previews.get(conversation["id"], "")})
 
     # --- frames -----------------------------------------------------------------
 
@@ -157,13 +100,13 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         # Every tab (this one included) hears the change through the expert group.
 
     async def on_conversation_claim(self, frame):
-        await self.apply_conversation(await database_sync_to_async(_claim)(self.expert, frame.conversation))
+        await self.apply_conversation(await database_sync_to_async(actions._claim)(self.expert, frame.conversation))
 
     async def on_conversation_release(self, frame):
-        await self.apply_conversation(await database_sync_to_async(_release)(self.expert, frame.conversation))
+        await self.apply_conversation(await database_sync_to_async(actions._release)(self.expert, frame.conversation))
 
     async def on_conversation_end(self, frame):
-        await self.apply_conversation(await database_sync_to_async(_end)(self.expert, frame.conversation))
+        await self.apply_conversation(await database_sync_to_async(actions._end)(self.expert, frame.conversation))
 
     async def on_message_send(self, frame):
         await self.acknowledge(await store.send_expert_message(
@@ -173,14 +116,14 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     async def on_typing(self, frame):
         conversation_id = frame.conversation
         if conversation_id not in self.followed:
-            conversation_id = await database_sync_to_async(_check_access)(self.expert, conversation_id)
+            conversation_id = await database_sync_to_async(actions._check_access)(self.expert, conversation_id)
         await visitor_services.relay_typing(conversation_id=conversation_id, author="expert", active=frame.active)
 
     async def on_read(self, frame):
-        await database_sync_to_async(_read)(self.expert, frame.conversation, frame.seq)
+        await database_sync_to_async(actions._read)(self.expert, frame.conversation, frame.seq)
 
     async def on_sync(self, frame):
-        conversation_id, messages, has_more = await database_sync_to_async(_sync)(
+        conversation_id, messages, has_more = await database_sync_to_async(actions._sync)(
             self.expert, frame.conversation, frame.after_seq
         )
         await self.send_frame(protocol.messages_frame(conversation_id, messages, has_more))
@@ -189,19 +132,19 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_moderation_warn(self, frame):
         # The warning reaches both sides as a `message` of kind "warning".
-        await database_sync_to_async(_warn)(self.expert, frame)
+        await database_sync_to_async(actions._warn)(self.expert, frame)
 
     async def on_moderation_alert(self, frame):
-        alert = await database_sync_to_async(_alert)(self.expert, frame)
-        await self.send_frame({"type": "alert.raised", "alert": alert})
+        alert = await database_sync_to_async(actions._alert)(self.expert, frame)
+        await self.send_frame(protocol.alert_frame("alert.raised", alert))
 
     async def on_moderation_block(self, frame):
-        block = await database_sync_to_async(_block)(self.expert, frame)
-        await self.send_frame({"type": "block.created", "block": block})
+        block = await database_sync_to_async(actions._block)(self.expert, frame)
+        await self.send_frame(protocol.block_created_frame(block))
 
     async def on_report_file(self, frame):
-        reference = await database_sync_to_async(_report)(self.expert, frame)
-        await self.send_frame({"type": "report.filed", "reference": reference})
+        reference = await database_sync_to_async(actions._report)(self.expert, frame)
+        await self.send_frame(protocol.report_filed_frame(reference))
 
     # --- state -----------------------------------------------------------------
 
@@ -239,26 +182,6 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         """The user's groups, staff status or permissions changed (moderation/revocation.py): the heartbeat's check, now."""
         await heartbeats.check_now(self)
 
-    async def layer_resync(self, event):
-        await super().layer_resync(event)
-        if self.queue_groups and self.queue_shown is not None:
-            await self.refresh_queue()
-
     async def expert_presence(self, event):
         await self.send_frame(protocol.presence_frame(event["status"]))
         await self.apply_presence(event["status"])  # then, back online, the queue brought up to date
-
-    async def queue_added(self, event):
-        conversation_id = event["conversation"]["id"]
-        if self.expert_id in event.get("excluded", ()) or conversation_id in self.queue_shown:
-            return
-        self.queue_shown.add(conversation_id)
-        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
-
-    async def queue_updated(self, event):
-        if self.queue_shown is not None and event["conversation"]["id"] in self.queue_shown:
-            await self.send_frame(protocol.queue_updated_frame(event["conversation"]))
-
-    async def queue_removed(self, event):
-        self.queue_shown.discard(event["conversation"])
-        await self.send_frame(protocol.queue_removed_frame(event["conversation"]))

@@ -19,19 +19,15 @@ socket still beats once per interval, and no single call holds the GIL long
 enough to stall the event loop (a batch of 2,000 sessions to decode would).
 """
 
-import asyncio
-import logging
-import weakref
 import zlib
 
 from django.conf import settings
 
-from chatplatform.consumers import CLOSE_UNAUTHENTICATED
+from chatplatform.beats import ProcessBeat, per_loop
+from chatplatform.close_codes import CLOSE_UNAUTHENTICATED
 from chatplatform.db import database_sync_to_async
 
 from . import selectors, services
-
-logger = logging.getLogger(__name__)
 
 SIGNED_OUT = {"code": CLOSE_UNAUTHENTICATED, "detail": "Your session has ended: sign in again."}
 
@@ -43,36 +39,28 @@ def beat(sockets) -> dict:
     return selectors.sockets_still_allowed(sockets)
 
 
-class _Heartbeat:
-    """The expert sockets of one event loop, and the task that beats for them while there are any."""
+class _Heartbeat(ProcessBeat):
+    """The expert sockets of one event loop (channel name -> consumer), beaten slice by slice."""
 
-    def __init__(self):
-        self.sockets: dict = {}  # channel name -> consumer
-        self.task: asyncio.Task | None = None
+    what = "expert heartbeat"
+
+    @property
+    def sockets(self) -> dict:
+        return self.members
+
+    def interval(self) -> float:
+        return settings.CHAT_PRESENCE_HEARTBEAT_SECONDS
+
+    def slices(self) -> int:
+        return settings.CHAT_PRESENCE_HEARTBEAT_SLICES
 
     def add(self, consumer) -> None:
-        self.sockets[consumer.channel_name] = consumer
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._run())
+        self.members[consumer.channel_name] = consumer
+        self.start()
 
     def discard(self, consumer) -> None:
-        self.sockets.pop(consumer.channel_name, None)
-        if not self.sockets and self.task is not None:
-            self.task.cancel()
-            self.task = None
-
-    async def _run(self) -> None:
-        tick = 0
-        while self.sockets:
-            slices = max(1, settings.CHAT_PRESENCE_HEARTBEAT_SLICES)
-            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT_SECONDS / slices)
-            try:
-                await self.beat_once(tick % slices, slices)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away for a moment: the next beat tries again
-                logger.warning("expert heartbeat failed (%s); trying again at the next", type(exc).__name__)
-            tick += 1
+        self.members.pop(consumer.channel_name, None)
+        self.stop_if_idle()
 
     async def beat_once(self, index: int = 0, slices: int = 1) -> None:
         """Beat for the sockets of slice ``index`` (of ``slices``): all of them by default."""
@@ -100,15 +88,7 @@ def _slot(channel_name: str, slices: int) -> int:
     return zlib.crc32(channel_name.encode()) % slices
 
 
-_heartbeats: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Heartbeat]" = weakref.WeakKeyDictionary()
-
-
-def _for_this_loop() -> _Heartbeat:
-    loop = asyncio.get_running_loop()
-    heartbeat = _heartbeats.get(loop)
-    if heartbeat is None:
-        heartbeat = _heartbeats[loop] = _Heartbeat()
-    return heartbeat
+_for_this_loop = per_loop(_Heartbeat)
 
 
 def join(consumer) -> None:

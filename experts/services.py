@@ -20,14 +20,10 @@ from chatplatform.groups import expert_group, user_group
 from chatplatform.statements import DeleteStatement, InsertStatement, Param
 from visitors.models import OPEN_STATUSES, Conversation, Message, Visitor
 from visitors.selectors import CONVERSATION_RELATED, conversation_or_not_found
-from visitors.services import (
-    announce_conversation,
-    offer_to_queue,
-    start_conversation,
-    withdraw_from_queue,
-)
+from visitors.services import announce_conversation, start_conversation
 
 from .models import CommunityPost, CommunityReply, ExpertConnection, ExpertProfile, PushSubscription, Topic
+from .queue import offer_to_queue, withdraw_from_queue
 from .selectors import live_since
 
 # --- presence ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ The expert socket (experts/consumers.py) parses a frame and hands it here in one
 (visitors/store.py).
 """
 
+from chatplatform import protocol
 from chatplatform.auth import read_user_now
 from moderation import services as moderation_services
 from moderation.serializers import alert_object, block_object
@@ -34,6 +35,14 @@ def _welcome_state(expert):
         "previews": selectors.queue_previews(queue),
         "conversations": [conversation_object(c) for c in selectors.assigned_conversations(expert)],
     }
+
+
+def welcome_frame(expert, state: dict) -> dict:
+    """The expert's `welcome`: presence, the brands' waiting questions, the conversations assigned."""
+    return protocol.expert_welcome_frame(
+        expert={"id": str(expert.pk), "display_name": expert.display_name}, status=expert.presence,
+        queue=state["queue"], queue_previews=state["previews"], conversations=state["conversations"],
+    )
 
 
 def _queue_state(expert):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from chatplatform.errors import ChatError
 from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
 from experts.admin import CommunityPostAdmin as BaseCommunityPostAdmin
@@ -451,7 +452,7 @@ class ReportTicketAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin
 
 
 @admin.register(ModerationEvent)
-class ModerationEventAdmin(BrandScopedAdmin, IdSearchMixin, admin.ModelAdmin):
+class ModerationEventAdmin(BrandScopedAdmin, IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail: readable, never writable."""
 
     list_display = ["created_at", "what", "brand", "conversation_link"]
@@ -473,33 +474,16 @@ class ModerationEventAdmin(BrandScopedAdmin, IdSearchMixin, admin.ModelAdmin):
     def conversation_link(self, obj):
         return str(obj.conversation_id) if obj.conversation_id else "-"
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ModerationEventInline(admin.TabularInline):
+class ModerationEventInline(ReadOnlyInline):
     model = ModerationEvent
     fields = ["created_at", "what"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "moderation history"
 
     @admin.display(description="what happened")
     def what(self, obj):
         return history.describe(obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class MessageInline(BaseMessageInline):

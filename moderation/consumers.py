@@ -33,13 +33,10 @@ LOST = {
 def _welcome(user):
     brand_ids = scoping.brand_ids_for(user, fresh=True)
     counts = selectors.counts(brand_ids)
-    return {
-        "type": "welcome",
-        "open_alerts": [alert_object(a) for a in selectors.open_alerts(brand_ids=brand_ids)],
-        "open_alert_count": counts["open_alerts"],
-        "open_reports": counts["open_reports"],
-        "active_blocks": counts["active_blocks"],
-    }
+    return protocol.moderation_welcome_frame(
+        open_alerts=[alert_object(a) for a in selectors.open_alerts(brand_ids=brand_ids)],
+        open_alert_count=counts["open_alerts"], open_reports=counts["open_reports"], active_blocks=counts["active_blocks"],
+    )
 
 
 def _counts_if_visible(user, brand_slug):
@@ -59,6 +56,7 @@ def _ack(user, alert_id):
 
 class ModerationConsumer(ProtocolConsumer):
     frames = protocol.MODERATION_FRAMES
+    outbound = protocol.MODERATION_OUTBOUND
     # Each `alert.ack` writes and pushes to every manager: counted per user (settings.FLOOD_LIMITS).
     frame_limits = {"alert.ack": "alert_ack"}
 
@@ -98,7 +96,7 @@ class ModerationConsumer(ProtocolConsumer):
 
     async def on_alert_ack(self, frame):
         alert = await database_sync_to_async(_ack)(self.user, frame.alert)
-        await self.send_frame({"type": "alert.updated", "alert": alert})
+        await self.send_frame(protocol.alert_frame("alert.updated", alert))
 
     async def after_refusal(self, exc):
         if exc.code == errors.FORBIDDEN:  # the rights went since the last check: the feed goes too
@@ -138,16 +136,16 @@ class ModerationConsumer(ProtocolConsumer):
         await self.close(event["code"])
 
     async def alert_created(self, event):
-        await self.push({"type": "alert.created", "alert": event["alert"]}, event["alert"]["brand"])
+        await self.push(protocol.alert_frame("alert.created", event["alert"]), event["alert"]["brand"])
 
     async def alert_updated(self, event):
-        await self.push({"type": "alert.updated", "alert": event["alert"]}, event["alert"]["brand"])
+        await self.push(protocol.alert_frame("alert.updated", event["alert"]), event["alert"]["brand"])
 
     async def block_created(self, event):
-        await self.push({"type": "block.created", "block": event["block"]}, event["block"]["brand"])
+        await self.push(protocol.block_created_frame(event["block"]), event["block"]["brand"])
 
     async def report_created(self, event):
-        await self.push({"type": "report.created", "report": event["report"]}, event["report"]["brand"])
+        await self.push(protocol.report_created_frame(event["report"]), event["report"]["brand"])
 
     async def layer_resync(self, event):
         """Pushes may have been lost: a fresh welcome, which the console redraws itself from."""
@@ -159,4 +157,4 @@ class ModerationConsumer(ProtocolConsumer):
         if counts is None:
             return
         await self.send_frame(frame)
-        await self.send_frame({"type": "counts", **counts})
+        await self.send_frame(protocol.counts_frame(counts))

@@ -266,7 +266,7 @@ class OpenSockets:
         keys = list(self.keys.values())
         try:
             await self._claim(keys, [0] * len(keys))
-        except Exception as exc:
+        except STORAGE_ERRORS as exc:  # storage down: the next beat refreshes (a bug is raised, not hidden)
             _refresh_unavailable.warn(type(exc).__name__)
 
     async def release(self) -> None:
@@ -282,7 +282,7 @@ class OpenSockets:
                 for key in keys:
                     pipe.zrem(key, self.member)
                 await pipe.execute()
-        except Exception as exc:  # it goes stale and is dropped within three heartbeats anyway
+        except STORAGE_ERRORS as exc:  # it goes stale and is dropped within three heartbeats anyway
             _release_unavailable.warn(type(exc).__name__)
 
     async def _claim(self, keys: list[str], caps: list[int]) -> int:

@@ -134,6 +134,17 @@ async def connect():
 
 
 
+@pytest.fixture(autouse=True)
+def _outbound_frames_as_declared():
+    """Every frame a socket sent in the test was one it declares, in its declared shape (CHAT_CHECK_FRAMES)."""
+    from chatplatform import protocol
+
+    protocol.outbound_violations.clear()
+    yield
+    violations, protocol.outbound_violations[:] = list(protocol.outbound_violations), []
+    assert not violations, violations
+
+
 @pytest.fixture
 def captured_events(monkeypatch):
     """Every event the services hand to the channel layer, as (group, event)."""

@@ -85,16 +85,16 @@ def test_shutdown_with_cancel_futures_cancels_what_no_thread_started():
 @pytest.mark.django_db(transaction=True)
 async def test_a_sockets_task_marks_its_database_calls_with_when_it_opened(connect, brand, monkeypatch):
     # Guards against: the consumers not marking their task, so the pool would serve in first-come order.
-    from visitors import consumers
+    from visitors import socket_actions
 
     seen = []
-    real = consumers._lookup
+    real = socket_actions._lookup
 
     def looking(*args):
         seen.append(SOCKET_OPENED.get())
         return real(*args)
 
-    monkeypatch.setattr(consumers, "_lookup", looking)
+    monkeypatch.setattr(socket_actions, "_lookup", looking)
     loop = asyncio.get_running_loop()
     before = loop.time()
     first = await connect.visitor()

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from chatplatform.links import linkify
 from chatplatform.look import AA_NORMAL_TEXT
 
@@ -39,14 +40,12 @@ class BrandAdmin(admin.ModelAdmin):
         look.forget_replaced_logo(previous=previous or "", current=obj.logo.name or "")
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(ReadOnlyInline):
     """The transcript, read-only: what was said is never edited."""
 
     model = Message
     fields = ["seq", "created_at", "author", "author_name", "kind", "message_text", "flagged"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["seq"]
 
     @admin.display(description="text")
@@ -54,30 +53,15 @@ class MessageInline(admin.TabularInline):
         """Escaped, its http(s) URLs as safe links (chatplatform/links.py), line breaks kept."""
         return mark_safe(linkify(obj.text).replace("\n", "<br>"))  # linkify escapes everything else
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "brand", "status", "expert", "visitor", "created_at", "ended_by", "end_reason", "rating_score"]
     list_filter = ["status", "brand", "ended_by", "end_reason"]
     date_hierarchy = "created_at"
     list_select_related = ["brand", "expert", "visitor"]
     readonly_fields = [f.name for f in Conversation._meta.fields] + ["excluded_experts"]
     inlines = [MessageInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Visitor)

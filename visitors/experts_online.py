@@ -46,18 +46,29 @@ async def ring(brand_slugs) -> None:
 
 
 # The count reads the experts app's tables, which this module (visitors) does not import
-# (docs/architecture.md, "Layers"): the visitor socket, an edge, names the reader at import.
+# (docs/architecture.md, "Layers"): the experts app names its readers when it is ready (experts/apps.py).
 _counter = None
+_shared_counter = None
 
 
-def count_with(counter) -> None:
-    """Name the reader of the counts: ``counter(brand_ids) -> {brand_id: count}``."""
-    global _counter
+def count_with(counter, shared_counter=None) -> None:
+    """Name the readers of the counts: ``counter(brand_ids) -> {brand_id: count}`` (in the database
+    thread) and ``await shared_counter(brand) -> count`` (the handshakes' figure, shared by the process)."""
+    global _counter, _shared_counter
     _counter = counter
+    _shared_counter = shared_counter
 
 
 def _count(brand_ids) -> dict:
     return _counter(brand_ids)
+
+
+async def figure(brand) -> int | None:
+    """The figure a welcome shows: the one this process's watcher keeps current, else the shared count."""
+    known = known_count(brand.pk)
+    if known is not None or _shared_counter is None:
+        return known
+    return await _shared_counter(brand)
 
 
 class _Watcher:

@@ -205,29 +205,38 @@ def send_followup(*, conversation_id, queued_at: str) -> bool:
     )
 
 
-def send_transcript(*, conversation_id) -> bool:
+def _send_about(conversation_id, *, kind: str, subject: str, context) -> bool:
+    """Send one e-mail ``kind`` about a conversation to its visitor's address, once; False if there is nobody to send to.
+
+    ``subject`` and ``context`` are functions of the conversation, called only when it is sent.
+    """
     conversation = _conversation(conversation_id)
     address = reachable_address(conversation.visitor) if conversation is not None else None
     if address is None:
         return False
     return _send(
-        key=f"visitors.transcript:{conversation.pk}", address=address,
-        subject=f"Your conversation on {conversation.brand.name}", template="transcript",
-        context={"brand": conversation.brand, "messages": list(conversation.messages.order_by("seq"))},
+        key=f"visitors.{kind}:{conversation.pk}", address=address, subject=subject(conversation), template=kind,
+        context=context(conversation),
+    )
+
+
+def send_transcript(*, conversation_id) -> bool:
+    return _send_about(
+        conversation_id, kind="transcript",
+        subject=lambda conversation: f"Your conversation on {conversation.brand.name}",
+        context=lambda conversation: {"brand": conversation.brand, "messages": list(conversation.messages.order_by("seq"))},
     )
 
 
 def send_unanswered(*, conversation_id) -> bool:
-    conversation = _conversation(conversation_id)
-    address = reachable_address(conversation.visitor) if conversation is not None else None
-    if address is None:
-        return False
-    return _send(
-        key=f"visitors.unanswered:{conversation.pk}", address=address,
-        subject=f"No expert was free on {conversation.brand.name}", template="unanswered",
-        context={"brand": conversation.brand, "days": conversation.brand.waiting_days,
-                 "question": conversation.messages.filter(seq=1).values_list("text", flat=True).first() or "",
-                 "link": resume_link(conversation=conversation)},
+    return _send_about(
+        conversation_id, kind="unanswered",
+        subject=lambda conversation: f"No expert was free on {conversation.brand.name}",
+        context=lambda conversation: {
+            "brand": conversation.brand, "days": conversation.brand.waiting_days,
+            "question": conversation.messages.filter(seq=1).values_list("text", flat=True).first() or "",
+            "link": resume_link(conversation=conversation),
+        },
     )
 
 

@@ -11,65 +11,49 @@ their ``last_seen``. A visitor the sweep marked away whose socket is in fact
 open (the database was away for three beats) is marked here again at the next beat.
 """
 
-import asyncio
-import logging
-import weakref
 from collections import Counter
 
 from django.conf import settings
 
+from chatplatform.beats import ProcessBeat, per_loop
 from chatplatform.db import database_sync_to_async
 
 from . import services
 
-logger = logging.getLogger(__name__)
 
+class _Presence(ProcessBeat):
+    """The visitors of one event loop's open sockets (visitor id -> how many sockets), refreshed together."""
 
-class _Presence:
-    """The visitors of one event loop's open sockets (how many sockets each), and the task that refreshes them."""
+    what = "visitor presence refresh"
 
     def __init__(self):
-        self.visitors: Counter = Counter()
-        self.task: asyncio.Task | None = None
+        super().__init__()
+        self.members = Counter()
+
+    @property
+    def visitors(self) -> Counter:
+        return self.members
+
+    def interval(self) -> float:
+        return settings.CHAT_VISITOR_HEARTBEAT_SECONDS
 
     def add(self, visitor_id) -> None:
-        self.visitors[visitor_id] += 1
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._run())
+        self.members[visitor_id] += 1
+        self.start()
 
     def discard(self, visitor_id) -> None:
-        if self.visitors[visitor_id] <= 1:
-            self.visitors.pop(visitor_id, None)
+        if self.members[visitor_id] <= 1:
+            self.members.pop(visitor_id, None)
         else:
-            self.visitors[visitor_id] -= 1
-        if not self.visitors and self.task is not None:
-            self.task.cancel()
-            self.task = None
+            self.members[visitor_id] -= 1
+        self.stop_if_idle()
 
-    async def _run(self) -> None:
-        while self.visitors:
-            await asyncio.sleep(settings.CHAT_VISITOR_HEARTBEAT_SECONDS)
-            try:
-                await self.beat_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away for a moment: the next beat tries again
-                logger.warning("visitor presence refresh failed (%s); trying again at the next", type(exc).__name__)
-
-    async def beat_once(self) -> None:
-        if self.visitors:
-            await database_sync_to_async(services.refresh_visitors_seen)(visitor_ids=list(self.visitors))
+    async def beat_once(self, index: int = 0, slices: int = 1) -> None:
+        if self.members:
+            await database_sync_to_async(services.refresh_visitors_seen)(visitor_ids=list(self.members))
 
 
-_presences: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Presence]" = weakref.WeakKeyDictionary()
-
-
-def _for_this_loop() -> _Presence:
-    loop = asyncio.get_running_loop()
-    presence = _presences.get(loop)
-    if presence is None:
-        presence = _presences[loop] = _Presence()
-    return presence
+_for_this_loop = per_loop(_Presence)
 
 
 def join(visitor_id) -> None:

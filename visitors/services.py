@@ -18,9 +18,10 @@ from django.utils import timezone
 from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_now, send_event_on_commit
-from chatplatform.groups import conversation_group, expert_group, queue_group, visitor_group
+from chatplatform.groups import conversation_group, expert_group, visitor_group
 from chatplatform.statements import Param, UpdateStatement
 
+from . import signals
 from .models import OPEN_STATUSES, Brand, Conversation, Message, Visitor
 from .store import append_message
 from .store import store_expert_message as send_expert_message  # noqa: F401 (the thread's name for them)
@@ -73,11 +74,13 @@ def open_visitor_session(
 
 
 def announce_in_queue(brand_slug: str, conversation: dict) -> None:
-    """A waiting question's entry in the experts' queues shows whether its visitor is here (queue.updated)."""
-    send_event_on_commit(queue_group(brand_slug), {"type": "queue.updated", "conversation": conversation})
+    """A waiting question's visitor came or went: whoever routes questions shows it (visitors/signals.py)."""
+    signals.waiting_visitor_changed.send(sender=Conversation, brand_slug=brand_slug, payload=conversation)
 
 
 def _announce_presence_to_queue(visitor_id) -> None:
+    if not signals.waiting_visitor_changed.has_listeners(Conversation):
+        return  # nobody routes questions: not even the read
     waiting = (
         Conversation.objects.select_related(*CONVERSATION_RELATED)
         .filter(visitor_id=visitor_id, status=Conversation.Status.WAITING)
@@ -152,27 +155,6 @@ def announce_conversation(conversation: Conversation, *, also_experts=()) -> dic
     return payload
 
 
-def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -> None:
-    """Offer a waiting conversation to the brand's online experts (minus the excluded)."""
-    first = conversation.messages.filter(author=Message.Author.VISITOR).order_by("seq").values_list("text", flat=True).first()
-    excluded = [str(pk) for pk in conversation.excluded_experts.values_list("pk", flat=True)]
-    send_event_on_commit(
-        queue_group(conversation.brand.slug),
-        {
-            "type": "queue.added",
-            "conversation": payload or conversation_object(conversation),
-            "preview": (first or "")[:280],
-            "excluded": excluded,
-        },
-    )
-
-
-def withdraw_from_queue(conversation: Conversation) -> None:
-    send_event_on_commit(
-        queue_group(conversation.brand.slug), {"type": "queue.removed", "conversation": str(conversation.id)}
-    )
-
-
 # --- conversations --------------------------------------------------------------------
 
 def _lock_visitor(visitor: Visitor) -> None:
@@ -237,7 +219,7 @@ def start_conversation(
         conversation.excluded_experts.add(*previously_excluded)
     conversation = Conversation.objects.select_related(*CONVERSATION_RELATED).get(pk=conversation.pk)
     payload = announce_conversation(conversation)
-    offer_to_queue(conversation, payload=payload)
+    signals.question_waiting.send(sender=Conversation, conversation=conversation, payload=payload)
     visitor.nickname = name  # the caller's copy, only once nothing can refuse the start
     return conversation
 
@@ -270,7 +252,7 @@ def end_conversation(*, conversation_id, ended_by: str, expected_expert=None) ->
     conversation.save(update_fields=["status", "ended_by", "ended_at"])
     announce_conversation(conversation)
     if was_waiting:
-        withdraw_from_queue(conversation)
+        signals.question_withdrawn.send(sender=Conversation, conversation=conversation)
     return conversation
 
 
@@ -294,7 +276,7 @@ def end_by_system(*, conversation_id, reason: str, notice: str, still=None) -> C
     conversation.save(update_fields=["status", "ended_by", "end_reason", "ended_at"])
     announce_conversation(conversation)
     if was_waiting:
-        withdraw_from_queue(conversation)
+        signals.question_withdrawn.send(sender=Conversation, conversation=conversation)
     return conversation
 
 

@@ -10,11 +10,10 @@ from django.db import transaction
 
 from chatplatform import errors, protocol
 from chatplatform.errors import ChatError
-from experts import services as expert_services
 from moderation import privacy
 from moderation import services as moderation_services
 
-from . import followups, selectors, services
+from . import followups, router, selectors, services
 from .serializers import conversation_object, message_object
 
 
@@ -62,6 +61,18 @@ def _welcome_state(visitor, brand, last_seq: int, has_conversations: bool = True
             "topics": [{"slug": t.slug, "name": t.name} for t in brand.topics.all()],
         },
     }
+
+
+def welcome_frame(visitor, token: str, state: dict) -> dict:
+    """The visitor's `welcome`: its session, the brand, and its conversation with the messages it lacks."""
+    return protocol.visitor_welcome_frame(
+        token=token,
+        # Added: `email`, the visitor's contact address (this visitor's own sockets only).
+        visitor={"id": str(visitor.id), "nickname": visitor.nickname or None, "email": visitor.email or None},
+        brand=state["brand"], conversation=state["conversation"], messages=state["messages"],
+        # Added: with no open conversation, the last ended one (to rate, report, or ask again).
+        last_conversation=state["last_conversation"],
+    )
 
 
 def _start(visitor, blocks, frame, flagged, page=None):
@@ -147,7 +158,7 @@ def visitor_view(frame: dict) -> dict:
 
 def _next_expert(visitor, blocks):
     blocks.check()
-    return conversation_object(expert_services.next_expert(visitor=visitor))
+    return conversation_object(router.next_expert(visitor=visitor))
 
 
 def _export(visitor, blocks):

@@ -11,7 +11,7 @@ COMPOSITION_ROOTS = {"chatplatform/asgi.py", "chatplatform/routing.py", "chatpla
 # The sockets (and the database calls their frames make) are edges like views: the visitor's
 # socket speaks for moderation (blocks, flood limits, reports) and the experts (next expert,
 # who is online), so it may import them.
-EDGES = {"visitors/consumers.py", "visitors/socket_actions.py", "experts/consumers.py", "experts/socket_actions.py"}
+EDGES = {"visitors/consumers.py", "visitors/session.py", "visitors/socket_actions.py", "experts/consumers.py", "experts/queue_watch.py", "experts/socket_actions.py"}
 
 
 def _imported_apps(path: pathlib.Path) -> set[str]:
@@ -42,6 +42,13 @@ def test_no_module_imports_an_app_above_its_own():
                 continue
             upward += [f"{name} imports {other}" for other in sorted(_imported_apps(path) & above)]
     assert not upward, upward
+
+
+def test_the_messaging_core_knows_nothing_of_routing():
+    # visitors, its sockets included, never imports experts: the queue fan-out and next_expert are
+    # the experts app's, reached through visitors/signals.py and visitors/router.py (experts/apps.py).
+    reaching = [name for name, path in _modules("visitors") if "experts" in _imported_apps(path)]
+    assert not reaching, reaching
 
 
 def test_no_socket_imports_another_apps_socket():

@@ -47,12 +47,12 @@ async def test_a_database_error_in_the_moderation_handshake_closes_with_1012_and
 
 async def test_a_database_error_in_a_layer_resync_closes_the_expert_socket_with_1012(connect, brand, alice, monkeypatch):
     # Seen in the outside run: a `layer.resync` after a Redis drop closed live sockets with 1011.
-    from experts import consumers
+    from experts import socket_actions
 
     expert = await connect.expert(alice)
     await expert.send({"type": "presence.set", "status": "online"})
     await expert.recv_type("presence")
-    monkeypatch.setattr(consumers, "_queue_state", failing)
+    monkeypatch.setattr(socket_actions, "_queue_state", failing)
     await get_channel_layer().group_send(expert_group(alice.pk), {"type": "layer.resync"})
     assert await expert.closed_with() == CLOSE_GOING_AWAY
 

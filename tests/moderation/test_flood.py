@@ -383,3 +383,24 @@ async def test_only_storage_errors_let_an_action_through(settings, monkeypatch, 
     monkeypatch.setattr(flood, "_hit_in_memory", storage_fails)
     settings.FLOOD_LIMITS = {**settings.FLOOD_LIMITS, "message": {"address": "1/minute"}}
     await flood.check("message", address_hash="anywhere")  # let through, not refused
+
+
+async def test_open_socket_refresh_and_release_ride_out_a_storage_outage_but_not_a_bug(settings, caplog, monkeypatch):
+    # Guards against: a catch-all hiding a bug of ours in the heartbeat's refresh or the close's release.
+    for warning in (flood._refresh_unavailable, flood._release_unavailable):
+        monkeypatch.setattr(warning, "at", float("-inf"))
+    socket = flood.OpenSockets("channel-outage")
+    socket.keys = {"address": flood.OpenSockets._key("address", "somewhere")}
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    await socket.refresh()
+    await socket.release()
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.flood"]
+    assert any("refresh skipped" in line for line in lines) and any("release skipped" in line for line in lines)
+
+    async def a_bug(self, keys, caps):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(flood.OpenSockets, "_claim", a_bug)
+    socket.keys = {"address": flood.OpenSockets._key("address", "somewhere")}
+    with pytest.raises(KeyError):
+        await socket.refresh()

@@ -141,10 +141,10 @@ async def test_no_hello_within_the_deadline_closes_with_4408(connect, brand, set
 async def test_a_hello_sent_in_time_is_answered_however_long_the_database_takes(connect, brand, settings, monkeypatch):
     # Guards against: the deadline for *sending* hello closing sockets (4408) whose hello was sent in
     # time but waited on the database, as every visitor of a reconnect storm did.
-    from visitors import consumers
+    from visitors import socket_actions
 
     settings.CHAT_HELLO_TIMEOUT_SECONDS = 0.2
-    real = consumers._open_session
+    real = socket_actions._open_session
 
     def slow(*args):
         import time
@@ -152,7 +152,7 @@ async def test_a_hello_sent_in_time_is_answered_however_long_the_database_takes(
         time.sleep(0.5)  # the database threads are busy with a storm
         return real(*args)
 
-    monkeypatch.setattr(consumers, "_open_session", slow)
+    monkeypatch.setattr(socket_actions, "_open_session", slow)
     visitor = await connect.visitor()
     assert visitor.welcome["type"] == "welcome"
     assert await visitor.request({"type": "ping"}, "pong")  # still open, past the deadline
@@ -162,14 +162,14 @@ async def test_a_hello_that_failed_arms_the_deadline_again(connect, brand, setti
     # Guards against: a socket that is never greeted (its hello failed) staying open for ever.
     from django.db import OperationalError
 
-    from visitors import consumers
+    from visitors import socket_actions
 
     settings.CHAT_HELLO_TIMEOUT_SECONDS = 0.3
 
     def failing(*args):
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(consumers, "_open_session", failing)
+    monkeypatch.setattr(socket_actions, "_open_session", failing)
     visitor = await connect.visitor(hello=False)
     await visitor.send({"type": "hello", "token": None, "last_seq": 0})
     assert (await visitor.recv_type("error"))["code"] == "unavailable"
@@ -246,11 +246,11 @@ async def test_a_message_stored_while_the_welcome_is_read_arrives_once(connect, 
     # Guards against: a message committed between reading the welcome and following the
     # conversation reaching neither the welcome nor the live feed (lost until the next one).
     from experts.models import ExpertProfile
-    from visitors import consumers
+    from visitors import socket_actions
     from visitors import services as visitor_services
 
     token, conversation_id, expert = await _claimed(connect, alice)
-    real = consumers._open_session
+    real = socket_actions._open_session
 
     def answered_meanwhile(*args):
         result = real(*args)
@@ -259,7 +259,7 @@ async def test_a_message_stored_while_the_welcome_is_read_arrives_once(connect, 
         )
         return result
 
-    monkeypatch.setattr(consumers, "_open_session", answered_meanwhile)
+    monkeypatch.setattr(socket_actions, "_open_session", answered_meanwhile)
     again = await connect.visitor(token=token, last_seq=1)
     assert again.welcome["messages"] == []
     live = [frame["message"] for frame in await again.drain(timeout=0.5) if frame["type"] == "message"]
@@ -269,18 +269,18 @@ async def test_a_message_stored_while_the_welcome_is_read_arrives_once(connect, 
 async def test_a_resuming_hello_takes_two_trips_to_the_database(connect, brand, alice, monkeypatch):
     # Guards against: the handshake's cost in a reconnect storm creeping back up (it took four
     # trips, each queued behind every other socket's; docs/performance.md).
-    from visitors import consumers
+    from visitors import session
 
     token, conversation_id, expert = await _claimed(connect, alice)
     await expert.request({"type": "message.send", "conversation": conversation_id, "text": "hi", "client_id": "e0"}, "message")
     trips = []
-    real = consumers.database_sync_to_async
+    real = session.database_sync_to_async
 
     def counted(func):
         trips.append(func.__name__)
         return real(func)
 
-    monkeypatch.setattr(consumers, "database_sync_to_async", counted)
+    monkeypatch.setattr(session, "database_sync_to_async", counted)
     again = await connect.visitor(token=token, last_seq=1)
     assert [m["text"] for m in again.welcome["messages"]] == ["hi"]
     assert trips == ["_lookup", "_open_session"]
@@ -288,15 +288,15 @@ async def test_a_resuming_hello_takes_two_trips_to_the_database(connect, brand, 
 
 def test_a_resuming_hello_reads_and_writes_little(brand, django_assert_max_num_queries):
     from moderation.blocks import BlockPolicy
-    from visitors import consumers, selectors
+    from visitors import selectors, socket_actions
     from visitors import services as visitor_services
 
     visitor, token = visitor_services.open_visitor_session(brand=brand, token=None, nickname="", address_hash="")
     conversation = visitor_services.start_conversation(visitor=visitor, text="hello", client_id="c1")
     brand = selectors.active_brand_for_socket(brand.slug)  # as the socket has it: topics read with it, once per process
     with django_assert_max_num_queries(7):
-        known, refusal, conversation_id = consumers._lookup(brand, token, BlockPolicy(brand, None, ("addr",)))
-        _, _, state = consumers._open_session(brand, known, token, None, "addr", 0)
+        known, refusal, conversation_id = socket_actions._lookup(brand, token, BlockPolicy(brand, None, ("addr",)))
+        _, _, state = socket_actions._open_session(brand, known, token, None, "addr", 0)
     assert refusal is None and state["conversation"]["id"] == conversation_id == str(conversation.id)
     assert [m["text"] for m in state["messages"]] == ["hello"]
 
@@ -506,7 +506,7 @@ async def test_a_nul_in_the_hello_nickname_is_refused_and_closes_with_4400(conne
 def test_a_visitor_holding_every_message_resumes_without_reading_messages(brand, django_assert_num_queries):
     # Most of a reconnect storm: the visitor dropped and came back with nothing new. Its welcome
     # reads the conversation, not the messages (docs/performance.md).
-    from visitors import consumers, selectors
+    from visitors import selectors, socket_actions
     from visitors import services as visitor_services
 
     visitor, token = visitor_services.open_visitor_session(brand=brand, token=None, nickname="", address_hash="")
@@ -514,9 +514,9 @@ def test_a_visitor_holding_every_message_resumes_without_reading_messages(brand,
     visitor_services.send_visitor_message(visitor=visitor, text="anyone?", client_id="c2")
     brand = selectors.active_brand_for_socket(brand.slug)
     with django_assert_num_queries(1):
-        up_to_date = consumers._welcome_state(visitor, brand, last_seq=2)
+        up_to_date = socket_actions._welcome_state(visitor, brand, last_seq=2)
     with django_assert_num_queries(2):
-        behind = consumers._welcome_state(visitor, brand, last_seq=1)
+        behind = socket_actions._welcome_state(visitor, brand, last_seq=1)
     assert up_to_date["conversation"]["last_seq"] == 2 and up_to_date["messages"] == []
     assert [m["text"] for m in behind["messages"]] == ["anyone?"]
 
