@@ -3,6 +3,11 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-key-not-secret")
+# Pictures go to a directory of this run's own, outside the checkout (end-to-end servers inherit it).
+if "CHAT_MEDIA_ROOT" not in os.environ:
+    import tempfile
+
+    os.environ["CHAT_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="chat-test-media-")
 
 from .settings import *  # noqa: E402,F403
 from .settings import BASE_DIR, CACHES, CHANNEL_LAYERS, DATABASES  # noqa: E402
