@@ -105,3 +105,6 @@ def test_a_manager_removes_a_picture_in_the_admin_and_it_is_audited(chat, visito
     event = ModerationEvent.objects.get(action="remove")
     assert event.actor_kind == "manager" and event.conversation_id == chat.conversation.pk
     assert event.details["attachment"] == str(attachment.pk) and event.details["message_seq"] == message.seq
+    from moderation.history import describe
+
+    assert describe(event) == f"carol removed a picture from message #{message.seq}: removed from the admin list"
