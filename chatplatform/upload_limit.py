@@ -5,6 +5,9 @@ view runs, so a check in the view comes after the bytes were received and
 spooled. This ASGI middleware sits in front of Django for ``POST /attachments/``
 only: a Content-Length past the limit is answered 413 at once, and a body sent
 without one (chunked) is counted as it arrives and refused as soon as it passes it.
+A body that is not ``multipart/form-data`` with a boundary is refused (400) as
+well, with the endpoint's JSON error, before Django's parser would answer it
+with an HTML page.
 """
 
 import orjson
@@ -21,10 +24,13 @@ def body_limit() -> int:
     return settings.CHAT_ATTACHMENT_MAX_BYTES + MULTIPART_SLACK
 
 
-async def _refuse(send) -> None:
-    body = orjson.dumps({"code": errors.TOO_LARGE,
-                         "detail": f"Pictures are limited to {settings.CHAT_ATTACHMENT_MAX_BYTES:,} bytes."})
-    await send({"type": "http.response.start", "status": 413,
+async def _refuse(send, status: int = 413) -> None:
+    if status == 413:
+        error = {"code": errors.TOO_LARGE, "detail": f"Pictures are limited to {settings.CHAT_ATTACHMENT_MAX_BYTES:,} bytes."}
+    else:
+        error = {"code": errors.INVALID_FRAME, "detail": "Send a multipart/form-data body with `conversation` and `file`."}
+    body = orjson.dumps(error)
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
@@ -40,9 +46,14 @@ class UploadSizeLimit:
         if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != UPLOAD_PATH:
             return await self.application(scope, receive, send)
         limit = body_limit()
+        content_type = b""
         for name, value in scope.get("headers", []):
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 return await _refuse(send)
+            if name == b"content-type":
+                content_type = value.lower()
+        if not content_type.startswith(b"multipart/form-data") or b"boundary=" not in content_type:
+            return await _refuse(send, 400)
         received, total = [], 0
         while True:
             message = await receive()

@@ -98,6 +98,8 @@ def test_a_manager_removes_a_picture_in_the_admin_and_it_is_audited(chat, visito
     listing = client.get("/admin/visitors/attachment/")
     assert listing.status_code == 200 and f"/attachments/{attachment.pk}/thumbnail/".encode() in listing.content
     assert client.get(f"/attachments/{attachment.pk}/thumbnail/").status_code == 200  # the admin's own preview
+    transcript = client.get(f"/admin/visitors/conversation/{chat.conversation.pk}/change/")
+    assert f"/attachments/{attachment.pk}/thumbnail/".encode() in transcript.content  # shown in the transcript too
     response = client.post("/admin/visitors/attachment/", {"action": "remove_pictures", "_selected_action": [str(attachment.pk)]})
     assert response.status_code == 302
     assert not Attachment.objects.exists() and not _files_exist(attachment)

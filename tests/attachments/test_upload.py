@@ -108,24 +108,34 @@ async def _through_limit(headers, chunks):
     return upstream, sent, len(pulled)
 
 
+MULTIPART = (b"content-type", b"multipart/form-data; boundary=----x")
+
+
 @override_settings(CHAT_ATTACHMENT_MAX_BYTES=20_000)
 async def test_a_declared_length_past_the_limit_is_refused_before_the_body_is_received():
-    upstream, sent, pulled = await _through_limit([(b"content-length", b"999999999")], [b"x" * 100] * 5)
+    upstream, sent, pulled = await _through_limit([MULTIPART, (b"content-length", b"999999999")], [b"x" * 100] * 5)
     assert pulled == 0 and upstream.body is None
     assert sent[0]["status"] == 413 and json.loads(sent[1]["body"])["code"] == "too_large"
 
 
 @override_settings(CHAT_ATTACHMENT_MAX_BYTES=20_000)
 async def test_a_body_without_a_length_is_refused_once_it_passes_the_limit():
-    upstream, sent, pulled = await _through_limit([], [b"x" * 10_000] * 10)
+    upstream, sent, pulled = await _through_limit([MULTIPART], [b"x" * 10_000] * 10)
     assert upstream.body is None and sent[0]["status"] == 413
     assert pulled == 4  # 40 KB read of the 100 KB sent: it stopped past 20 KB plus the multipart slack
 
 
 @override_settings(CHAT_ATTACHMENT_MAX_BYTES=20_000)
 async def test_a_body_within_the_limit_reaches_django_whole():
-    upstream, sent, _ = await _through_limit([(b"content-length", b"15000")], [b"a" * 5000, b"b" * 10_000])
+    upstream, sent, _ = await _through_limit([MULTIPART, (b"content-length", b"15000")], [b"a" * 5000, b"b" * 10_000])
     assert upstream.body == b"a" * 5000 + b"b" * 10_000 and sent[0]["status"] == 201
+
+
+@pytest.mark.parametrize("content_type", [b"application/json", b"multipart/form-data", b"text/plain; boundary=x"])
+async def test_a_body_that_is_not_multipart_is_a_json_400_before_it_is_read(content_type):
+    upstream, sent, pulled = await _through_limit([(b"content-type", content_type)], [b"{}"])
+    assert pulled == 0 and upstream.body is None
+    assert sent[0]["status"] == 400 and json.loads(sent[1]["body"])["code"] == "invalid_frame"
 
 
 def test_another_visitors_conversation_is_forbidden(visitor_upload, chat, brand):
