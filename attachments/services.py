@@ -8,7 +8,7 @@ token, origin and blocks, the expert's assignment, the flood limits.
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from chatplatform import errors
@@ -50,13 +50,7 @@ def _origin_allowed(origin: str | None, own_origin: str, brand) -> bool:
     return normalised == normalise_origin(own_origin) or normalised in allowed
 
 
-def upload_as_visitor(*, conversation_id, token: str, origin: str | None, own_origin: str, address: str | None,
-                      data_reader, declared_type: str) -> Attachment:
-    """The visitor holding ``token`` uploads a picture to their open conversation.
-
-    ``data_reader()`` gives the bytes: read only once every check passed.
-    `forbidden`: another's conversation, a wrong token or origin, a block. `rate_limited`: the upload limits.
-    """
+def _visitor_target(*, conversation_id, token: str, origin: str | None, own_origin: str, address: str | None):
     conversation = _conversation(conversation_id)
     brand = conversation.brand
     if not _origin_allowed(origin, own_origin, brand):
@@ -64,18 +58,13 @@ def upload_as_visitor(*, conversation_id, token: str, origin: str | None, own_or
     visitor = visitor_selectors.find_visitor(brand=brand, token=token)
     if visitor is None or visitor.pk != conversation.visitor_id:
         raise ChatError(errors.FORBIDDEN, _NOT_YOURS)
-    hashes = address_hashes(address)
-    if BlockPolicy(brand, visitor, hashes).refusal() is not None:
+    if BlockPolicy(brand, visitor, address_hashes(address)).refusal() is not None:
         raise ChatError(errors.FORBIDDEN, "You cannot send pictures here at the moment.")
     _open(conversation)
-    async_to_sync(flood.check)("upload", visitor_id=visitor.pk, address_hash=hash_address(address))
-    return pictures.create_attachment(
-        conversation=conversation, uploaded_by=Attachment.Uploader.VISITOR, data=data_reader(), declared_type=declared_type,
-    )
+    return conversation, visitor
 
 
-def upload_as_expert(*, user, conversation_id, data_reader, declared_type: str) -> Attachment:
-    """The signed-in expert uploads a picture to a conversation assigned to them."""
+def _expert_target(*, user, conversation_id):
     expert = expert_selectors.expert_for_user(user)
     if expert is None or expert.is_suspended:
         raise ChatError(errors.FORBIDDEN, "Only community experts send pictures.")
@@ -84,11 +73,39 @@ def upload_as_expert(*, user, conversation_id, data_reader, declared_type: str) 
     except ChatError:
         raise ChatError(errors.FORBIDDEN, _NOT_YOURS) from None
     _open(conversation)
-    async_to_sync(flood.check)("upload", user_id=user.pk)
-    return pictures.create_attachment(
-        conversation=conversation, uploaded_by=Attachment.Uploader.EXPERT, expert=expert, data=data_reader(),
-        declared_type=declared_type,
+    return conversation, expert
+
+
+async def _clean_and_store(*, conversation, uploaded_by: str, expert=None, data_reader, declared_type: str) -> Attachment:
+    # Decoding and encoding take up to seconds of CPU (Pillow releases the GIL meanwhile): on a thread of
+    # their own, not on the one thread Django runs every synchronous view and database call of HTTP on.
+    clean = await sync_to_async(pictures.clean_upload, thread_sensitive=False)(data_reader(), declared_type)
+    return await sync_to_async(pictures.store_attachment)(
+        conversation=conversation, uploaded_by=uploaded_by, expert=expert, clean=clean,
     )
+
+
+async def upload_as_visitor(*, conversation_id, token: str, origin: str | None, own_origin: str, address: str | None,
+                            data_reader, declared_type: str) -> Attachment:
+    """The visitor holding ``token`` uploads a picture to their open conversation.
+
+    ``data_reader()`` gives the bytes: read only once every check passed.
+    `forbidden`: another's conversation, a wrong token or origin, a block. `rate_limited`: the upload limits.
+    """
+    conversation, visitor = await sync_to_async(_visitor_target)(
+        conversation_id=conversation_id, token=token, origin=origin, own_origin=own_origin, address=address,
+    )
+    await flood.check("upload", visitor_id=visitor.pk, address_hash=hash_address(address))
+    return await _clean_and_store(conversation=conversation, uploaded_by=Attachment.Uploader.VISITOR,
+                                  data_reader=data_reader, declared_type=declared_type)
+
+
+async def upload_as_expert(*, user, conversation_id, data_reader, declared_type: str) -> Attachment:
+    """The signed-in expert uploads a picture to a conversation assigned to them."""
+    conversation, expert = await sync_to_async(_expert_target)(user=user, conversation_id=conversation_id)
+    await flood.check("upload", user_id=user.pk)
+    return await _clean_and_store(conversation=conversation, uploaded_by=Attachment.Uploader.EXPERT, expert=expert,
+                                  data_reader=data_reader, declared_type=declared_type)
 
 
 def may_view(*, user, attachment: Attachment) -> bool:

@@ -51,8 +51,12 @@ def _csrf_refused(request) -> bool:
 
 @csrf_exempt  # checked below for the session way; the visitor way is authenticated by its header, not a cookie
 @require_POST
-def upload(request):
-    """Multipart ``conversation`` and ``file``: answer the picture's id and how it will be shown (201)."""
+async def upload(request):
+    """Multipart ``conversation`` and ``file``: answer the picture's id and how it will be shown (201).
+
+    Asynchronous, so that decoding a picture does not hold the one thread Django runs synchronous views on
+    (attachments/services.py); the body was received and parsed before the view (the middleware reads POST).
+    """
     try:
         declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -61,7 +65,8 @@ def upload(request):
     if declared_length > body_limit():
         return _too_large()
     token = request.headers.get("X-Visitor-Token")
-    if token is None and (not request.user.is_authenticated or _csrf_refused(request)):
+    user = await request.auser()
+    if token is None and (not user.is_authenticated or _csrf_refused(request)):
         return _error(errors.FORBIDDEN, "Sign in (with the page's CSRF token), or send the visitor's X-Visitor-Token.")
     try:
         conversation_id = request.POST.get("conversation", "")
@@ -75,12 +80,12 @@ def upload(request):
     call = dict(conversation_id=conversation_id, data_reader=upload.read, declared_type=upload.content_type or "")
     try:
         if token is not None:
-            attachment = services.upload_as_visitor(
+            attachment = await services.upload_as_visitor(
                 token=token, origin=request.headers.get("Origin"), own_origin=f"{request.scheme}://{request.get_host()}",
                 address=request_address(request), **call,
             )
         else:
-            attachment = services.upload_as_expert(user=request.user, **call)
+            attachment = await services.upload_as_expert(user=user, **call)
     except ChatError as exc:
         return _error(exc.code, exc.detail)
     return JsonResponse(pictures.upload_answer(attachment), status=201)

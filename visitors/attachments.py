@@ -27,7 +27,7 @@ from django.urls import reverse
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
-from chatplatform.images import CONTENT_TYPES, clean_image
+from chatplatform.images import CONTENT_TYPES, CleanImage, clean_image
 
 from .models import Attachment, Conversation, Message, attachment_storage
 
@@ -75,13 +75,23 @@ def upload_answer(attachment: Attachment) -> dict:
 
 # --- upload ---------------------------------------------------------------------------------
 
+def clean_upload(data: bytes, declared_type: str) -> CleanImage:
+    """The picture re-encoded (chatplatform/images.py), or `too_large` / `unsupported_type`. No database: any thread."""
+    if len(data) > settings.CHAT_ATTACHMENT_MAX_BYTES:
+        raise ChatError(errors.TOO_LARGE, f"Pictures are limited to {settings.CHAT_ATTACHMENT_MAX_BYTES:,} bytes.")
+    return clean_image(data, declared_type=declared_type, max_pixels=settings.CHAT_ATTACHMENT_MAX_PIXELS,
+                       thumbnail_size=settings.CHAT_ATTACHMENT_THUMBNAIL_PIXELS)
+
+
 def create_attachment(*, conversation: Conversation, uploaded_by: str, expert=None, data: bytes,
                       declared_type: str) -> Attachment:
     """Clean the picture and keep it for ``conversation``; `unsupported_type` / `too_large` leave nothing behind."""
-    if len(data) > settings.CHAT_ATTACHMENT_MAX_BYTES:
-        raise ChatError(errors.TOO_LARGE, f"Pictures are limited to {settings.CHAT_ATTACHMENT_MAX_BYTES:,} bytes.")
-    clean = clean_image(data, declared_type=declared_type, max_pixels=settings.CHAT_ATTACHMENT_MAX_PIXELS,
-                        thumbnail_size=settings.CHAT_ATTACHMENT_THUMBNAIL_PIXELS)
+    return store_attachment(conversation=conversation, uploaded_by=uploaded_by, expert=expert,
+                            clean=clean_upload(data, declared_type))
+
+
+def store_attachment(*, conversation: Conversation, uploaded_by: str, expert=None, clean: CleanImage) -> Attachment:
+    """Keep a cleaned picture and its thumbnail for ``conversation``: the files, then the row (the files go if it fails)."""
     storage = attachment_storage()
     pk = uuid.uuid4()
     # Random names in one directory per conversation: nothing in a name says who or what.

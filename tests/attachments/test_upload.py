@@ -178,6 +178,11 @@ def test_uploads_count_in_flood_control(visitor_upload, settings):
     assert visitor_upload().json()["code"] == "rate_limited"
 
 
+def test_only_post_uploads():
+    response = Client().get("/attachments/")
+    assert response.status_code == 405
+
+
 def test_a_malformed_body_is_a_clear_error(chat):
     response = Client().post("/attachments/", {"conversation": str(chat.conversation.pk)},
                              HTTP_X_VISITOR_TOKEN=chat.token, HTTP_ORIGIN="https://shop.acme.test")
