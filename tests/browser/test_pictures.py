@@ -45,3 +45,17 @@ def test_a_refused_file_says_why_in_the_widget(live_server_url, new_page):
     expect(widget.locator("#picture-status")).to_contain_text("Send a picture: JPEG, PNG, WebP or GIF")
     expect(widget.locator("li.msg-visitor")).to_have_count(1)  # only the question
     assert not visitor.errors
+
+
+def test_the_expert_attaches_a_picture_with_the_button_and_the_visitor_sees_it(live_server_url, new_page):
+    expert, visitor, widget, panel = start_conversation(new_page, live_server_url)
+    with expert.expect_file_chooser() as chooser:
+        panel.get_by_role("button", name="Attach a picture").click()
+    chooser.value.set_files({"name": "sole.png", "mimeType": "image/png",
+                             "buffer": pictures.photo("PNG", size=(300, 200), gps=False)})
+    expect(panel.locator("li.msg-expert[data-seq] a.msg-picture img")).to_be_visible()
+    seen = widget.locator("li.msg-expert a.msg-picture img")
+    expect(seen).to_be_visible()
+    assert seen.get_attribute("alt") == "Picture (300 × 200)"
+    visitor.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=seen.element_handle())
+    assert not visitor.errors and not expert.errors
