@@ -79,7 +79,7 @@ def _expert_target(*, user, conversation_id):
 async def _clean_and_store(*, conversation, uploaded_by: str, expert=None, data_reader, declared_type: str) -> Attachment:
     # Decoding and encoding take up to seconds of CPU (Pillow releases the GIL meanwhile): on a thread of
     # their own, not on the one thread Django runs every synchronous view and database call of HTTP on.
-    clean = await sync_to_async(pictures.clean_upload, thread_sensitive=False)(data_reader(), declared_type)
+    clean = await sync_to_async(lambda: pictures.clean_upload(data_reader(), declared_type), thread_sensitive=False)()
     return await sync_to_async(pictures.store_attachment)(
         conversation=conversation, uploaded_by=uploaded_by, expert=expert, clean=clean,
     )
