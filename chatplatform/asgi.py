@@ -15,6 +15,7 @@ from chatplatform.db import close_connections_after_requests  # noqa: E402
 from chatplatform.gc_tuning import tune_for_many_sockets  # noqa: E402
 from chatplatform.handshake_logging import format_lazily  # noqa: E402
 from chatplatform.routing import websocket_application  # noqa: E402
+from chatplatform.upload_limit import UploadSizeLimit  # noqa: E402
 from chatplatform.worker import start_in_server  # noqa: E402
 
 close_sockets_on_shutdown()
@@ -23,7 +24,7 @@ start_in_server()  # only with CHAT_WORKER_IN_SERVER (the in-memory layer: `make
 close_connections_after_requests()
 format_lazily()
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
+application = ProtocolTypeRouter({"http": UploadSizeLimit(django_asgi_app), "websocket": websocket_application()})
 
 # Last: what is loaded by now lives as long as the process (chatplatform/gc_tuning.py).
 tune_for_many_sockets()

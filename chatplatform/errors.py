@@ -17,6 +17,10 @@ ENDED = "ended"
 # Added by this server (docs/protocol.md allows additions): the database or another
 # dependency failed; nothing was stored, the same frame may be sent again.
 UNAVAILABLE = "unavailable"
+# Added with picture attachments (POST /attachments/, docs/protocol.md "Attachments"): not a picture
+# we accept (400), and a file or a picture bigger than the limits (413).
+UNSUPPORTED_TYPE = "unsupported_type"
+TOO_LARGE = "too_large"
 
 
 class ChatError(Exception):

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Literal, Optional
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
@@ -66,6 +66,8 @@ ContactEmail = Annotated[str, Field(max_length=254), AfterValidator(_email_addre
 ClientId = Annotated[str, Field(min_length=1, max_length=100)]
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 ConversationRef = Annotated[str, Field(max_length=64)]
+# Added: the id POST /attachments/ answered (docs/protocol.md, "Attachments").
+AttachmentRef = Annotated[str, Field(min_length=1, max_length=64)]
 Nickname = Annotated[str, Field(max_length=40), AfterValidator(_blank_as_empty)]
 Status = Literal["online", "away", "offline"]
 
@@ -126,8 +128,21 @@ class ConversationStart(InboundFrame):
     email: Optional[ContactEmail] = None
 
 
-class VisitorMessageSend(InboundFrame):
-    text: Text
+class _TextOrAttachment(InboundFrame):
+    """``message.send``: a text, a picture (**added**: ``attachment``), or both; the text may be left out only with a picture."""
+
+    text: Text = ""
+    # Added: the id POST /attachments/ answered.
+    attachment: Optional[AttachmentRef] = None
+
+    @model_validator(mode="after")
+    def _text_or_attachment(self):
+        if not self.text and self.attachment is None:
+            raise ChatError(errors.INVALID_FIELD, "Field `text`: Field required.", field="text")
+        return self
+
+
+class VisitorMessageSend(_TextOrAttachment):
     client_id: ClientId
 
 
@@ -190,9 +205,8 @@ class ConversationAction(InboundFrame):
     conversation: ConversationRef
 
 
-class ExpertMessageSend(InboundFrame):
+class ExpertMessageSend(_TextOrAttachment):
     conversation: ConversationRef
-    text: Text
     client_id: ClientId
 
 
@@ -394,6 +408,16 @@ class ConversationObject(OutboundObject):
     page: Optional[PageObject] = None
 
 
+class AttachmentObject(OutboundObject):
+    """Added: the picture a message carries; the URLs are signed and expire (docs/protocol.md, "Attachments")."""
+
+    url: str
+    thumbnail_url: str
+    width: int
+    height: int
+    content_type: str
+
+
 class MessageObject(OutboundObject):
     conversation: str
     seq: int
@@ -405,6 +429,8 @@ class MessageObject(OutboundObject):
     created_at: datetime
     # Added: the moderation layer marks a visitor message its filter flagged.
     flagged: bool = False
+    # Added: the picture sent with the message; absent on a message without one.
+    attachment: Optional[AttachmentObject] = None
 
 
 class AlertObject(OutboundObject):

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "moderation",
     # /admin/analytics/: figures per brand and period for community managers (above moderation in the layers).
     "analytics",
+    # Pictures in chat: the upload and download endpoints and the managers' removal (docs/protocol.md "Attachments").
+    "attachments",
     # The background worker's queue (django-tasks' database backend) and chat_worker's own records.
     "django_tasks",
     "django_tasks_db",
@@ -290,6 +292,29 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # The largest logo file the Brand admin takes (it is then re-encoded, at most 256 px: visitors/look.py).
 CHAT_BRAND_LOGO_MAX_BYTES = env_int("CHAT_BRAND_LOGO_MAX_BYTES", 2 * 1024 * 1024)
 
+# --- Picture attachments (docs/operations.md, "Pictures") -----------------------
+# Kept through Django's storage API: by default files under CHAT_MEDIA_ROOT, outside anything
+# served as static (every download goes through attachments/views.py's checks). An S3-compatible
+# store: CHAT_ATTACHMENT_STORAGE=storages.backends.s3.S3Storage and its AWS_* settings (django-storages).
+CHAT_MEDIA_ROOT = Path(os.environ.get("CHAT_MEDIA_ROOT") or BASE_DIR / "var" / "media")
+CHAT_ATTACHMENT_STORAGE = os.environ.get("CHAT_ATTACHMENT_STORAGE", "django.core.files.storage.FileSystemStorage")
+STORAGES["attachments"] = {
+    "BACKEND": CHAT_ATTACHMENT_STORAGE,
+    "OPTIONS": {"location": str(CHAT_MEDIA_ROOT), "directory_permissions_mode": 0o700, "file_permissions_mode": 0o600}
+    if CHAT_ATTACHMENT_STORAGE.endswith("FileSystemStorage") else {},
+}
+# The largest upload accepted (the file as sent), refused with `too_large` (413).
+CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 8 * 1024 * 1024)
+# The most pixels a picture may have (width x height), read from its header before decoding:
+# a decompression bomb is refused without allocating it. 50 MP: the largest common phone photos.
+CHAT_ATTACHMENT_MAX_PIXELS = env_int("CHAT_ATTACHMENT_MAX_PIXELS", 50_000_000)
+# The longer side of a thumbnail, in pixels.
+CHAT_ATTACHMENT_THUMBNAIL_PIXELS = env_int("CHAT_ATTACHMENT_THUMBNAIL_PIXELS", 320)
+# How long a signed picture URL in a `message` frame works; a reconnect, `sync` or history signs anew.
+CHAT_ATTACHMENT_URL_SECONDS = env_int("CHAT_ATTACHMENT_URL_SECONDS", 4 * 3600)
+# Uploads never sent in a message are deleted (files and rows) by the retention sweep after this long.
+CHAT_ATTACHMENT_UNSENT_HOURS = env_int("CHAT_ATTACHMENT_UNSENT_HOURS", 24)
+
 # --- Security headers (production) --------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -461,6 +486,10 @@ FLOOD_LIMITS = {
     "presence": {"user": os.environ.get("FLOOD_PRESENCE_PER_USER", "20/minute")},
     "moderation_action": {"user": os.environ.get("FLOOD_MODERATION_ACTIONS_PER_USER", "30/minute")},
     "alert_ack": {"user": os.environ.get("FLOOD_ALERT_ACKS_PER_USER", "120/minute")},
+    # POST /attachments/ (each picture costs a decode and two encodes): visitors, their addresses, experts.
+    "upload": {"visitor": os.environ.get("FLOOD_UPLOADS_PER_VISITOR", "10/minute"),
+               "address": os.environ.get("FLOOD_UPLOADS_PER_ADDRESS", "30/minute"),
+               "user": os.environ.get("FLOOD_UPLOADS_PER_USER", "20/minute")},
 }
 # How many times a visitor may change a conversation's rating after giving it (the same rating
 # again changes nothing and does not count).

@@ -3,6 +3,15 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-key-not-secret")
+# Pictures go to a directory of this run's own, outside the checkout (end-to-end servers inherit it).
+if "CHAT_MEDIA_ROOT" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["CHAT_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="chat-test-media-")
+    # The process that made it removes it (its server subprocesses have exited by then).
+    atexit.register(shutil.rmtree, os.environ["CHAT_MEDIA_ROOT"], ignore_errors=True)
 
 from .settings import *  # noqa: E402,F403
 from .settings import BASE_DIR, CACHES, CHANNEL_LAYERS, DATABASES  # noqa: E402

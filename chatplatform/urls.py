@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("visitors.urls")),
     path("", include("experts.urls")),
+    path("", include("attachments.urls")),
 ]

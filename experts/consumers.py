@@ -111,6 +111,7 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
     async def on_message_send(self, frame):
         await self.acknowledge(await store.send_expert_message(
             expert=self.expert, conversation_id=frame.conversation, text=frame.text, client_id=frame.client_id,
+            attachment=frame.attachment,
         ))
 
     async def on_typing(self, frame):

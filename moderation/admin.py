@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -489,8 +490,17 @@ class ModerationEventInline(ReadOnlyInline):
 class MessageInline(BaseMessageInline):
     """The transcript, with flagged messages marked as such: a warning badge, never a tick."""
 
-    fields = ["seq", "created_at", "author", "author_name", "kind", "message_text", "flag"]
+    fields = ["seq", "created_at", "author", "author_name", "kind", "message_text", "picture", "flag"]
     readonly_fields = fields
+
+    @admin.display(description="picture")
+    def picture(self, obj):
+        # The thumbnail through the manager's session; its page (attachments/admin.py) removes it, audited.
+        if not obj.attachment_id:
+            return ""
+        return format_html('<a href="{}"><img src="{}" alt="Picture" style="max-width:120px;max-height:120px"></a>',
+                           reverse("admin:visitors_attachment_change", args=[obj.attachment_id]),
+                           reverse("attachment-thumbnail", args=[obj.attachment_id]))
 
     @admin.display(description="flagged")
     def flag(self, obj):

@@ -52,6 +52,9 @@ def describe(event: ModerationEvent) -> str:
         return f"The abuse filter flagged message #{d.get('seq', '?')}"
     if action == A.FLOOD:
         return "The visitor went over a flood limit and was slowed down"
+    if action == A.REMOVE:
+        where = f" from message #{d['message_seq']}" if d.get("message_seq") else " (never sent)"
+        return _with_reason(f"{who} removed a picture{where}", d.get("reason"))
     if action == A.LIFT:
         return _with_reason(f"{who} lifted block #{d.get('block', '?')}", d.get("reason"))
     if action == A.EXTEND:

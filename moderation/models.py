@@ -177,6 +177,7 @@ class ModerationEvent(models.Model):
         TICKET = "ticket"
         SUSPEND = "suspend"
         REINSTATE = "reinstate"
+        REMOVE = "remove"  # a manager removed a picture from a conversation (attachments/services.py)
 
     action = models.CharField(max_length=15, choices=Action.choices)
     # Who acted: an expert, a community manager (user), the visitor, or the system.

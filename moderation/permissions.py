@@ -8,7 +8,9 @@ COMMUNITY_MANAGERS = "Community managers"
 # moderation records; they never delete transcripts or edit the audit trail.
 # ``add_block`` is blocking a visitor from the admin (the "Block the visitor" actions).
 GROUP_PERMISSIONS = {
-    "visitors": ["view_brand", "change_brand", "view_conversation", "view_message", "view_visitor"],
+    # Pictures: seen, and removed (audited) when they break the rules (attachments/admin.py).
+    "visitors": ["view_brand", "change_brand", "view_conversation", "view_message", "view_visitor",
+                 "view_attachment", "delete_attachment"],
     "experts": [
         "view_expertprofile", "change_expertprofile", "view_topic",
         # The experts' community panel: read it, take down what breaks the rules.

@@ -3,12 +3,14 @@
 Personal data here is what visitors wrote or what identifies them: message
 texts, nicknames (also kept as messages' author names), rating comments, report
 descriptions and e-mails, the pages questions were asked from (path and title),
-visitors' contact e-mails, and keyed address hashes. This module sits at the top
+visitors' contact e-mails, and keyed address hashes, and the pictures sent in
+conversations (files and rows, visitors/attachments.py). This module sits at the top
 layer because it spans the messaging core and the moderation records.
 """
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -17,7 +19,8 @@ from django.utils import timezone
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import visitor_group
 from visitors import services as visitor_services
-from visitors.models import OPEN_STATUSES, Conversation, Message, ResumeLink, Visitor
+from visitors.attachments import delete_attachments
+from visitors.models import OPEN_STATUSES, Attachment, Conversation, Message, ResumeLink, Visitor
 from visitors.serializers import VISITOR_DEFAULT_NAME, conversation_object, message_object
 from visitors.tokens import hash_token, new_token
 
@@ -44,6 +47,7 @@ def _purge_conversations(conversations) -> int:
     """Blank what was written in ``conversations`` and what their visitors are known by; return how many messages changed."""
     messages = Message.objects.filter(conversation__in=conversations).exclude(text=PURGED)
     count = messages.update(text=PURGED)
+    delete_attachments(Attachment.objects.filter(conversation__in=conversations))  # every picture, either side's
     Message.objects.filter(conversation__in=conversations, author=Message.Author.VISITOR).update(author_name=VISITOR_DEFAULT_NAME)
     Conversation.objects.filter(pk__in=conversations).exclude(rating_comment="").update(rating_comment="")
     _forget_pages(conversations)
@@ -57,6 +61,8 @@ def _erase_visitor_parts(conversations) -> int:
     """Blank only what the visitors of ``conversations`` wrote (their lines, names, ratings); return how many messages changed."""
     mine = Message.objects.filter(conversation__in=conversations, author=Message.Author.VISITOR)
     count = mine.exclude(text=PURGED).update(text=PURGED)
+    # The visitor's pictures (a photo may show them, their home); the expert's stay, as their lines do.
+    delete_attachments(Attachment.objects.filter(conversation__in=conversations, uploaded_by=Attachment.Uploader.VISITOR))
     mine.exclude(author_name=VISITOR_DEFAULT_NAME).update(author_name=VISITOR_DEFAULT_NAME)
     Conversation.objects.filter(pk__in=conversations).exclude(rating_comment="").update(rating_comment="")
     _forget_pages(conversations)
@@ -115,7 +121,11 @@ def purge_personal_data(*, days: int, now=None) -> dict:
     blocks = Block.objects.filter(created_at__lt=cutoff).exclude(address_hash="").filter(
         Q(lifted_at__isnull=False) | Q(expires_at__lte=timezone.now())
     ).update(address_hash="")
-    return {"messages": messages, "abandoned": len(abandoned), "visitors": visitors, "reports": reports, "blocks": blocks}
+    # Uploads never sent in a message: nobody saw them; they go after CHAT_ATTACHMENT_UNSENT_HOURS.
+    unsent_before = timezone.now() - timedelta(hours=settings.CHAT_ATTACHMENT_UNSENT_HOURS)
+    pictures = delete_attachments(Attachment.objects.filter(created_at__lt=unsent_before, message__isnull=True))
+    return {"messages": messages, "abandoned": len(abandoned), "visitors": visitors, "reports": reports, "blocks": blocks,
+            "unsent_pictures": pictures}
 
 
 def export_visitor_data(*, visitor: Visitor) -> dict:

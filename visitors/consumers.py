@@ -115,7 +115,7 @@ class VisitorConsumer(VisitorSession, ConversationDelivery, ProtocolConsumer):
     async def on_message_send(self, frame):
         outcome = await store.send_visitor_message(
             visitor=self.visitor, text=frame.text, client_id=frame.client_id, blocks=self.blocks,
-            flagged=self.flagged(frame.text), note_flagged=actions._note_flagged,
+            flagged=self.flagged(frame.text), note_flagged=actions._note_flagged, attachment=frame.attachment,
         )
         await self.acknowledge(outcome)
 

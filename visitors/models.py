@@ -220,6 +220,11 @@ class Message(models.Model):
     # Set when the abuse filter flagged a visitor message (shown to the expert).
     flagged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The picture sent with this message (visitors/attachments.py); one message per picture. Emptied
+    # when the picture is removed (a manager, erasure, retention): the message stays, without it.
+    attachment = models.OneToOneField(
+        "visitors.Attachment", null=True, blank=True, on_delete=models.SET_NULL, related_name="message"
+    )
 
     class Meta:
         ordering = ["conversation", "seq"]
@@ -268,3 +273,41 @@ class MailOptOut(models.Model):
 
     def __str__(self):
         return f"Opt-out {self.address_hash[:12]}"
+
+
+def attachment_storage():
+    """Where pictures are kept: the ``attachments`` storage of settings.STORAGES (docs/operations.md)."""
+    from django.core.files.storage import storages
+
+    return storages["attachments"]
+
+
+class Attachment(models.Model):
+    """One picture uploaded into a conversation (POST /attachments/), re-encoded, with its thumbnail.
+
+    Usable once, in its own conversation, by its uploader: a ``message.send``
+    naming it links it (``Message.attachment``). Files live in the
+    ``attachments`` storage under names nobody can guess, and are served only
+    through signed or session-checked URLs (visitors/attachments.py).
+    """
+
+    class Uploader(models.TextChoices):
+        VISITOR = "visitor"
+        EXPERT = "expert"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.CharField(max_length=10, choices=Uploader.choices)
+    # The uploading expert (None for the visitor, who is the conversation's).
+    expert = models.ForeignKey("experts.ExpertProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.FileField(storage=attachment_storage, max_length=200)
+    thumbnail = models.FileField(storage=attachment_storage, max_length=200)
+    # What is stored (after re-encoding), not what was sent.
+    content_type = models.CharField(max_length=30)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="Bytes of the stored picture.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the sweep of never-sent uploads
+
+    def __str__(self):
+        return f"Picture {str(self.id)[:8]} ({self.width}x{self.height})"

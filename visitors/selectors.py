@@ -44,7 +44,8 @@ def _messages_after_statement(limit: int) -> Statement:
     statement = _messages_after.get(limit)
     if statement is None:
         statement = _messages_after[limit] = Statement(
-            lambda: Message.objects.filter(
+            # The picture (if any) in the same read: history signs its URLs (visitors/attachments.py).
+            lambda: Message.objects.select_related("attachment").filter(
                 conversation_id=Param("conversation", Conversation._meta.pk),
                 seq__gt=Param("after", Message._meta.get_field("seq")),
             ).order_by("seq")[:limit]
@@ -164,7 +165,7 @@ def messages_after(*, conversation_id, after_seq: int, limit: int | None = None,
     limit = limit or settings.CHAT_SYNC_PAGE_SIZE
     if upto_seq is None:
         return _messages_after_statement(limit).all(conversation=conversation_id, after=after_seq)
-    query = Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
+    query = Message.objects.select_related("attachment").filter(conversation_id=conversation_id, seq__gt=after_seq)
     if upto_seq is not None:
         query = query.filter(seq__lte=upto_seq)
     return list(query.order_by("seq")[:limit])

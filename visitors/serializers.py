@@ -10,6 +10,7 @@ from chatplatform.protocol import (
     dump,
 )
 
+from .attachments import attachment_object
 from .models import Conversation, Message
 
 VISITOR_DEFAULT_NAME = "Visitor"
@@ -57,7 +58,8 @@ def conversation_object(conversation: Conversation) -> dict:
 
 
 def message_object(message: Message) -> dict:
-    return dump(
+    """The Message object; a picture's ``attachment`` (its URLs signed now) only on a message that has one."""
+    data = dump(
         MessageObject(
             conversation=str(message.conversation_id),
             seq=message.seq,
@@ -70,3 +72,7 @@ def message_object(message: Message) -> dict:
             flagged=message.flagged,
         )
     )
+    del data["attachment"]  # absent, not null, on the text messages that are nearly all of them (fan-out bytes)
+    if message.attachment_id is not None:
+        data["attachment"] = attachment_object(message.attachment)
+    return data

@@ -25,6 +25,11 @@ when a test changes them):
   goes the ``sql`` way through the thread. A flagged message (the moderation
   note rides in its thread call) goes that way from the start.
 
+A message with a picture (``attachment``: an upload's id, visitors/attachments.py)
+always takes the ORM path, whatever the backend: the picture is checked and
+linked under the conversation's lock, in the message's transaction. Pictures
+are rare next to text, and this keeps the two fast statements as they are.
+
 The fallback decision is ``_send`` below, nowhere else. The block rule comes in
 as an object (moderation/blocks.py's BlockPolicy: ``check()`` and
 ``condition()``), never as SQL built by the caller.
@@ -47,7 +52,8 @@ from chatplatform.events import send_event_on_commit, send_event_on_loop
 from chatplatform.groups import conversation_group
 from chatplatform.throttled_log import ThrottledWarning
 
-from .models import OPEN_STATUSES, Conversation, Message, Visitor
+from .attachments import take_for_message
+from .models import OPEN_STATUSES, Attachment, Conversation, Message, Visitor
 from .selectors import conversation_or_not_found, parse_conversation_id
 from .serializers import VISITOR_DEFAULT_NAME, message_object
 
@@ -75,32 +81,34 @@ setting_changed.connect(_settings_changed)
 # --- for the sockets --------------------------------------------------------------------
 
 async def send_visitor_message(*, visitor: Visitor, text: str, client_id: str, blocks, flagged: bool = False,
-                               note_flagged=None) -> Stored | Retry | Refused:
+                               note_flagged=None, attachment: str | None = None) -> Stored | Retry | Refused:
     """Store the visitor's message in their open conversation, unless ``blocks`` (a BlockPolicy) holds.
 
     ``note_flagged(message)``: called in the same thread call for a new flagged message (moderation's note).
+    ``attachment``: the id of the visitor's upload to this conversation (the ORM path).
     """
     loop_statement = None
-    if not flagged and backend() == "loop":
+    if not flagged and attachment is None and backend() == "loop":
         loop_statement = _visitor_seq_statement(visitor, blocks.condition())
     return await _send(
         loop_statement, loop_fields=dict(author=Message.Author.VISITOR, expert_id=None, author_name=_visitor_name(visitor)),
         thread=_thread_visitor, visitor=visitor, text=text, client_id=client_id, blocks=blocks, flagged=flagged,
-        note_flagged=note_flagged,
+        note_flagged=note_flagged, attachment=attachment,
     )
 
 
-async def send_expert_message(*, expert, conversation_id, text: str, client_id: str) -> Stored | Retry | Refused:
+async def send_expert_message(*, expert, conversation_id, text: str, client_id: str,
+                              attachment: str | None = None) -> Stored | Retry | Refused:
     """Store the assigned expert's message in an active conversation of one of their brands."""
     try:
         pk = parse_conversation_id(conversation_id)
     except ChatError as exc:
         return Refused(exc)
-    loop_statement = _expert_seq_statement(expert, pk) if backend() == "loop" else None
+    loop_statement = _expert_seq_statement(expert, pk) if backend() == "loop" and attachment is None else None
     return await _send(
         loop_statement, loop_fields=dict(conversation_id=pk, author=Message.Author.EXPERT, expert_id=expert.pk,
                                          author_name=expert.display_name),
-        thread=_thread_expert, expert=expert, conversation_id=pk, text=text, client_id=client_id,
+        thread=_thread_expert, expert=expert, conversation_id=pk, text=text, client_id=client_id, attachment=attachment,
     )
 
 
@@ -134,42 +142,44 @@ def _thread_expert(**call) -> Stored | Retry | Refused:
 # --- in the database thread ---------------------------------------------------------------
 
 def store_visitor_message(
-    *, visitor: Visitor, text: str, client_id: str, flagged: bool = False, blocks=None
+    *, visitor: Visitor, text: str, client_id: str, flagged: bool = False, blocks=None, attachment: str | None = None
 ) -> tuple[Message, bool]:
     """Append the visitor's message to their open conversation: ``(message, created)``.
 
     A client id seen before returns the stored message with ``created`` False, even
     once the conversation has ended. ``blocks`` (a BlockPolicy) refuses a blocked visitor.
+    ``attachment``: the id of the visitor's own upload to that conversation, not sent before.
     """
-    if backend() != "orm" and client_id:
+    if backend() != "orm" and client_id and attachment is None:
         condition = blocks.condition() if blocks is not None else None
         message = _fast_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged, only_if=condition)
         if message is not None:
             return message, True
     if blocks is not None:
         blocks.check()
-    return _orm_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged)
+    return _orm_visitor_message(visitor=visitor, text=text, client_id=client_id, flagged=flagged, attachment=attachment)
 
 
-def store_expert_message(*, expert, conversation_id, text: str, client_id: str) -> tuple[Message, bool]:
+def store_expert_message(*, expert, conversation_id, text: str, client_id: str,
+                         attachment: str | None = None) -> tuple[Message, bool]:
     """Append the assigned expert's message; anyone else is refused."""
     pk = parse_conversation_id(conversation_id)
-    if backend() != "orm" and client_id:
+    if backend() != "orm" and client_id and attachment is None:
         message = _fast_expert_message(expert=expert, conversation_id=pk, text=text, client_id=client_id)
         if message is not None:
             return message, True
-    return _orm_expert_message(expert=expert, pk=pk, text=text, client_id=client_id)
+    return _orm_expert_message(expert=expert, pk=pk, text=text, client_id=client_id, attachment=attachment)
 
 
 def append_message(
     conversation: Conversation, *, author: str, text: str, client_id: str | None, author_name: str,
-    expert=None, kind: str = Message.Kind.TEXT, flagged: bool = False,
+    expert=None, kind: str = Message.Kind.TEXT, flagged: bool = False, attachment=None,
 ) -> Message:
     """Store the next message of a conversation the caller has locked, and ring the doorbell after commit."""
     seq = conversation.last_seq + 1
     message = Message.objects.create(
         conversation_id=conversation.id, seq=seq, author=author, expert=expert, author_name=author_name,
-        kind=kind, text=text, client_id=client_id, flagged=flagged,
+        kind=kind, text=text, client_id=client_id, flagged=flagged, attachment=attachment,
     )
     Conversation.objects.filter(pk=conversation.id).update(last_seq=seq)
     conversation.last_seq = seq
@@ -201,7 +211,8 @@ def _stored(conversation_id, author: str, client_id: str | None) -> Message | No
 
 
 @transaction.atomic
-def _orm_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool) -> tuple[Message, bool]:
+def _orm_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged: bool,
+                         attachment: str | None = None) -> tuple[Message, bool]:
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("brand", "visitor", "expert", "topic")
@@ -218,15 +229,19 @@ def _orm_visitor_message(*, visitor: Visitor, text: str, client_id: str, flagged
     existing = _stored(conversation.id, Message.Author.VISITOR, client_id)
     if existing is not None:
         return _retried(existing), False
+    picture = None
+    if attachment is not None:
+        picture = take_for_message(attachment_id=attachment, conversation_id=conversation.id,
+                                   uploaded_by=Attachment.Uploader.VISITOR)
     message = append_message(
         conversation, author=Message.Author.VISITOR, text=text, client_id=client_id,
-        author_name=_visitor_name(visitor), flagged=flagged,
+        author_name=_visitor_name(visitor), flagged=flagged, attachment=picture,
     )
     return message, True
 
 
 @transaction.atomic
-def _orm_expert_message(*, expert, pk, text: str, client_id: str) -> tuple[Message, bool]:
+def _orm_expert_message(*, expert, pk, text: str, client_id: str, attachment: str | None = None) -> tuple[Message, bool]:
     conversation = conversation_or_not_found(pk, lock=True)
     if not expert.brands.filter(pk=conversation.brand_id).exists():
         raise ChatError(errors.NOT_FOUND, "No such conversation.")
@@ -239,9 +254,13 @@ def _orm_expert_message(*, expert, pk, text: str, client_id: str) -> tuple[Messa
         raise ChatError(errors.ENDED, "This conversation has ended.")
     if existing is not None:
         raise ChatError(errors.INVALID_FIELD, "This client_id was already used in this conversation.", field="client_id")
+    picture = None
+    if attachment is not None:
+        picture = take_for_message(attachment_id=attachment, conversation_id=conversation.id,
+                                   uploaded_by=Attachment.Uploader.EXPERT, expert_id=expert.pk)
     message = append_message(
         conversation, author=Message.Author.EXPERT, text=text, client_id=client_id,
-        author_name=expert.display_name, expert=expert,
+        author_name=expert.display_name, expert=expert, attachment=picture,
     )
     return message, True
 

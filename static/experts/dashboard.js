@@ -317,6 +317,7 @@
       view.typingSentAt = 0;
       send(frame);
     });
+    wirePictures(view, c.id);
     view.text.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -412,6 +413,34 @@
     });
   }
 
+  // --- pictures: uploaded with the session and CSRF token, then sent as a message (static/chat/pictures.js) ---
+
+  function wirePictures(view, conversationId) {
+    var button = view.panel.querySelector(".attach-picture");
+    var status = view.panel.querySelector(".picture-status");
+    function say(text, isError) {
+      status.textContent = text || "";
+      status.hidden = !text;
+      status.classList.toggle("error", !!isError);
+    }
+    window.ChatPictures.wire(button, view.text, view.list, function (file) {
+      button.disabled = true;
+      say("Sending the picture… 0%");
+      window.ChatPictures.upload({
+        conversation: conversationId, file: file, headers: { "X-CSRFToken": $("picture-csrf").getAttribute("data-csrf") },
+        onProgress: function (percent) { say("Sending the picture… " + percent + "%"); }
+      }).then(function (answer) {
+        say("");
+        var frame = { type: "message.send", conversation: conversationId, attachment: answer.id, client_id: C.clientId() };
+        state.outbox.push(frame);
+        view.list.appendChild(messageNode({ author: "expert", author_name: "You", kind: "text", text: "", pendingPicture: true,
+                                            client_id: frame.client_id, created_at: new Date().toISOString() }));
+        view.list.scrollTop = view.list.scrollHeight;
+        send(frame);
+      }, function (error) { say(error.message, true); }).then(function () { button.disabled = false; });
+    });
+  }
+
   // --- messages ------------------------------------------------------------------------------------
 
   function messageNode(m) {
@@ -422,7 +451,10 @@
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     if (m.flagged) meta.appendChild(C.el("span", "msg-flag", "flagged by the filter"));
     li.appendChild(meta);
-    li.appendChild(C.textNode("p", "msg-text", m.text));
+    if (m.text) li.appendChild(C.textNode("p", "msg-text", m.text));
+    if (m.attachment) li.appendChild(window.ChatPictures.node(m.attachment));
+    else if (m.pendingPicture) li.appendChild(C.el("p", "msg-text muted", "Picture"));
+    else if (!m.text) li.appendChild(C.el("p", "msg-text muted", "Picture removed"));
     if (m.author === "expert") li.appendChild(C.el("span", "msg-status", m.seq ? "Sent" : "Sending…"));
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);

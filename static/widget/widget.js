@@ -396,7 +396,10 @@
     meta.appendChild(C.el("span", "msg-author", who));
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     li.appendChild(meta);
-    li.appendChild(C.textNode("p", "msg-text", m.text));
+    if (m.text) li.appendChild(C.textNode("p", "msg-text", m.text));
+    if (m.attachment) li.appendChild(window.ChatPictures.node(m.attachment));
+    else if (m.pendingPicture) li.appendChild(C.el("p", "msg-text muted", "Picture"));
+    else if (!m.text) li.appendChild(C.el("p", "msg-text muted", "Picture removed"));
     if (m.author === "visitor") li.appendChild(C.el("span", "msg-status", m.seq ? "Sent" : "Sending…"));
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);
@@ -513,7 +516,8 @@
     state.outbox.forEach(function (frame) {
       var node = list.querySelector('li[data-client-id="' + CSS.escape(frame.client_id) + '"]');
       if (!node) {
-        node = messageNode({ author: "visitor", author_name: "You", kind: "text", text: frame.text, client_id: frame.client_id, created_at: frame.created_at });
+        node = messageNode({ author: "visitor", author_name: "You", kind: "text", text: frame.text, client_id: frame.client_id,
+                             created_at: frame.created_at, pendingPicture: !!frame.attachment });
         list.appendChild(node);
         list.scrollTop = list.scrollHeight;
       }
@@ -565,6 +569,35 @@
     stopTyping();
     queue({ type: "message.send", text: text, client_id: C.clientId(), created_at: new Date().toISOString() });
   });
+
+  // --- pictures: uploaded over HTTP with the token, then sent as a message (static/chat/pictures.js) ---
+
+  function pictureStatus(text, isError) {
+    var status = $("picture-status");
+    status.textContent = text || "";
+    status.hidden = !text;
+    status.classList.toggle("error", !!isError);
+  }
+
+  function sendPicture(file) {
+    if (!state.conversation || !(state.conversation.status === "waiting" || state.conversation.status === "active")) {
+      pictureStatus("Ask your question first, then send a picture.", true);
+      return;
+    }
+    $("attach-picture").disabled = true;
+    pictureStatus("Sending the picture… 0%");
+    window.ChatPictures.upload({
+      conversation: state.conversation.id, file: file, headers: { "X-Visitor-Token": store.get("token") || "" },
+      onProgress: function (percent) { pictureStatus("Sending the picture… " + percent + "%"); }
+    }).then(function (answer) {
+      pictureStatus("");
+      queue({ type: "message.send", attachment: answer.id, client_id: C.clientId(), created_at: new Date().toISOString() });
+    }, function (error) {
+      pictureStatus(error.message, true);
+    }).then(function () { $("attach-picture").disabled = false; });
+  }
+
+  window.ChatPictures.wire($("attach-picture"), $("composer-text"), $("chat-panel"), sendPicture);
 
   $("composer-text").addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {

@@ -45,7 +45,8 @@ def _sent_event_types() -> dict[str, set[str]]:
                         if not (isinstance(key, ast.Constant) and key.value == "type"):
                             continue
                         kind = value.value if isinstance(value, ast.Constant) else constants.get(getattr(value, "id", None))
-                        if isinstance(kind, str) and not kind.startswith("websocket."):  # ASGI messages, not layer events
+                        # ASGI messages (a socket's, or chatplatform/upload_limit.py's HTTP answer), not layer events.
+                        if isinstance(kind, str) and not kind.startswith(("websocket.", "http.")):
                             found.setdefault(kind, set()).add(path.relative_to(ROOT).as_posix())
     return found
 

@@ -5,7 +5,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Lower first: an app may import the ones before it, never one after it.
-LAYERS = ("chatplatform", "visitors", "experts", "moderation", "analytics")
+LAYERS = ("chatplatform", "visitors", "experts", "moderation", "attachments", "analytics")
 # Where the apps are put together: the only chatplatform modules that name them.
 COMPOSITION_ROOTS = {"chatplatform/asgi.py", "chatplatform/routing.py", "chatplatform/urls.py"}
 # The sockets (and the database calls their frames make) are edges like views: the visitor's
