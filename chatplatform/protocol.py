@@ -196,6 +196,14 @@ class ExpertMessageSend(InboundFrame):
     client_id: ClientId
 
 
+class ConversationTransfer(InboundFrame):
+    """Added: hand an active conversation to a named online colleague of its brand, with a note for them."""
+
+    conversation: ConversationRef
+    expert: Annotated[str, Field(min_length=1, max_length=20)]
+    note: Optional[Annotated[str, Field(max_length=1000)]] = None
+
+
 class ExpertTyping(InboundFrame):
     conversation: ConversationRef
     active: bool
@@ -281,6 +289,7 @@ EXPERT_FRAMES: dict[str, type[InboundFrame]] = {
     "sync": ExpertSync,
     "conversation.end": ConversationAction,
     "conversation.release": ConversationAction,
+    "conversation.transfer": ConversationTransfer,
     "moderation.warn": Warn,
     "moderation.alert": RaiseAlert,
     "moderation.block": BlockVisitor,
@@ -435,8 +444,9 @@ def read_frame(conversation_id: str, reader: str, seq: int) -> dict:
     return {"type": "read", "conversation": conversation_id, "reader": reader, "seq": seq}
 
 
-def queue_added_frame(conversation: dict, preview: str) -> dict:
-    return {"type": "queue.added", "conversation": conversation, "preview": preview}
+def queue_added_frame(conversation: dict, preview: str, offer: str = "brand") -> dict:
+    """``offer`` (added): "topic" when the question is in one of the expert's topics, else "brand"."""
+    return {"type": "queue.added", "conversation": conversation, "preview": preview, "offer": offer}
 
 
 def queue_updated_frame(conversation: dict) -> dict:
@@ -446,6 +456,11 @@ def queue_updated_frame(conversation: dict) -> dict:
 
 def queue_removed_frame(conversation_id: str) -> dict:
     return {"type": "queue.removed", "conversation": conversation_id}
+
+
+def transferred_frame(conversation_id: str, from_expert: dict | None, note: str) -> dict:
+    """Added: to the expert a conversation was handed to, with the colleague's note (the state comes as `conversation`)."""
+    return {"type": "conversation.transferred", "conversation": conversation_id, "from_expert": from_expert, "note": note}
 
 
 def experts_online_frame(count: int) -> dict:

@@ -7,3 +7,4 @@ class ExpertsConfig(AppConfig):
 
     def ready(self):
         from . import revocation  # noqa: F401 - connects the sign-out receiver
+        from . import seeding  # noqa: F401 - a new brand gets the charter's canned replies

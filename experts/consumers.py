@@ -11,7 +11,7 @@ from visitors import services as visitor_services
 from visitors import store
 from visitors.selectors import conversation_objects, message_objects_after
 
-from . import heartbeats, services
+from . import heartbeats, services, topic_routing
 from .socket_actions import (  # noqa: F401 (named here: tests count and replace these trips)
     _alert,
     _block,
@@ -24,6 +24,7 @@ from .socket_actions import (  # noqa: F401 (named here: tests count and replace
     _release,
     _report,
     _sync,
+    _transfer,
     _warn,
     _welcome_state,
 )
@@ -44,6 +45,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         "sync": "expert_sync",
         "conversation.claim": "expert_action",
         "conversation.release": "expert_action",
+        "conversation.transfer": "expert_action",
         "conversation.end": "expert_action",
         "presence.set": "presence",
         "moderation.warn": "moderation_action",
@@ -63,6 +65,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         # The waiting conversations this socket has shown (welcome, queue.added, less queue.removed).
         # None until the welcome: the queue groups are joined before it, with nothing to bring up to date.
         self.queue_shown: set[str] | None = None
+        self.topics: dict = {}  # {brand slug: the expert's topic slugs there}, read at the welcome (topic_routing.py)
         # Accept first, then read the session (chatplatform/auth.py, deferred): daphne drops a
         # handshake not accepted within 5 s, and in a reconnect storm the database work below
         # may queue for longer.
@@ -93,6 +96,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
             if conversation_id not in self.sent_states:
                 await self.unfollow(conversation_id)
         self.queue_shown = {conversation["id"] for conversation in state["queue"]}
+        self.topics = state["topics"]
         await self.send_frame(
             {
                 "type": "welcome",
@@ -100,7 +104,9 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
                 "status": expert.presence,
                 "queue": state["queue"],
                 "queue_previews": state["previews"],
+                "queue_offers": state["offers"],
                 "conversations": state["conversations"],
+                "transfer_notes": state["transfer_notes"],
             }
         )
         # Presence kept alive, and the backstop for lost revocation events: one beat per process (heartbeats.py).
@@ -142,12 +148,14 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
             await self.refresh_queue()
 
     async def refresh_queue(self) -> None:
-        queue, previews = await database_sync_to_async(_queue_state)(self.expert)
-        waiting = {conversation["id"] for conversation in queue}
+        state = await database_sync_to_async(_queue_state)(self.expert)
+        self.topics = state["topics"]
+        waiting = {conversation["id"] for conversation in state["queue"]}
         for conversation_id in sorted(self.queue_shown - waiting):
             await self.queue_removed({"conversation": conversation_id})
-        for conversation in queue:
-            await self.queue_added({"conversation": conversation, "preview": previews.get(conversation["id"], "")})
+        for conversation in state["queue"]:
+            await self.queue_added({"conversation": conversation, "preview": state["previews"].get(conversation["id"], ""),
+                                    "offer": state["offers"][conversation["id"]]})
 
     # --- frames -----------------------------------------------------------------
 
@@ -161,6 +169,9 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
 
     async def on_conversation_release(self, frame):
         await self.apply_conversation(await database_sync_to_async(_release)(self.expert, frame.conversation))
+
+    async def on_conversation_transfer(self, frame):
+        await self.apply_conversation(await database_sync_to_async(_transfer)(self.expert, frame))
 
     async def on_conversation_end(self, frame):
         await self.apply_conversation(await database_sync_to_async(_end)(self.expert, frame.conversation))
@@ -224,6 +235,9 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
     async def chat_conversation(self, event):
         await self.apply_conversation(event["conversation"])
 
+    async def expert_transfer(self, event):
+        await self.send_frame(protocol.transferred_frame(event["conversation"], event["from_expert"], event["note"]))
+
     async def expert_suspended(self, event):
         await self.send_error("forbidden", "Your expert account has been suspended by a community manager.")
         await self.close(CLOSE_FORBIDDEN)
@@ -252,8 +266,11 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         conversation_id = event["conversation"]["id"]
         if self.expert_id in event.get("excluded", ()) or conversation_id in self.queue_shown:
             return
+        offer = event.get("offer") or topic_routing.offer_for(event["conversation"], event.get("wave", "brand"), self.topics)
+        if offer is None:
+            return  # another topic's question, for now (topic_routing.py)
         self.queue_shown.add(conversation_id)
-        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
+        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"], offer))
 
     async def queue_updated(self, event):
         if self.queue_shown is not None and event["conversation"]["id"] in self.queue_shown:

@@ -28,6 +28,7 @@ from .store import store_visitor_message as send_visitor_message  # noqa: F401
 from .selectors import CONVERSATION_RELATED, conversation_or_not_found
 from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object
 from .tokens import hash_token, new_token
+from .topic_offers import topic_offer_until
 
 
 def _visitor_update(*fields: str) -> UpdateStatement:
@@ -153,7 +154,10 @@ def announce_conversation(conversation: Conversation, *, also_experts=()) -> dic
 
 
 def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -> None:
-    """Offer a waiting conversation to the brand's online experts (minus the excluded)."""
+    """Offer a waiting conversation to the brand's online experts (minus the excluded).
+
+    ``wave`` "topic": only to the experts of its topic for now (experts/topic_routing.py decides who shows it).
+    """
     first = conversation.messages.filter(author=Message.Author.VISITOR).order_by("seq").values_list("text", flat=True).first()
     excluded = [str(pk) for pk in conversation.excluded_experts.values_list("pk", flat=True)]
     send_event_on_commit(
@@ -163,6 +167,7 @@ def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -
             "conversation": payload or conversation_object(conversation),
             "preview": (first or "")[:280],
             "excluded": excluded,
+            "wave": "topic" if conversation.topic_offer_until and conversation.topic_offer_until > timezone.now() else "brand",
         },
     )
 
@@ -219,6 +224,7 @@ def start_conversation(
     conversation = Conversation.objects.create(
         brand_id=visitor.brand_id, visitor=visitor, topic=topic, last_seq=1,
         page_path=page_path, page_title=page_title if page_path else "",
+        topic_offer_until=topic_offer_until(topic) if topic is not None else None,
     )
     Message.objects.create(
         conversation=conversation,
