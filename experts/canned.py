@@ -23,7 +23,7 @@ MAX_OWN_REPLIES = 100
 MAX_TITLE = CannedReply._meta.get_field("title").max_length
 MAX_TEXT = 2000
 
-# A brand's set when it is created (and for every brand by experts/migrations/0006_seed_canned_replies.py,
+# A brand's set when it is created (and for every existing brand by the data migration seed_canned_replies,
 # which keeps its own copy): the charter's words (/seeds 000 and 003), politeness reminder first.
 CHARTER_REPLIES = [
     ("Politeness reminder", DEFAULT_POLITENESS_REMINDER),
