@@ -145,3 +145,36 @@ async def test_the_dashboard_lists_online_colleagues_by_name_and_topic(connect, 
 def test_the_colleagues_endpoint_needs_an_expert_session(client, brand, alice):
     response = client.get("/dashboard/colleagues/", {"conversation": "x"})
     assert response.status_code == 302  # to the sign-in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_events_a_transfer_and_a_widened_offer_send_match_their_declarations(brand, topic, alice, bob, captured_events):
+    import msgpack
+    from django.utils import timezone
+
+    from chatplatform.event_types import EVENTS
+    from experts import services as expert_services
+    from experts import topic_routing, transfer
+    from experts.models import ExpertConnection
+    from visitors import services as visitor_services
+    from visitors.models import Conversation, Visitor
+
+    ExpertConnection.objects.create(expert=bob, channel_name="test.bob")
+    alice.topics.set([topic])
+    ExpertConnection.objects.create(expert=alice, channel_name="test.alice")
+    visitor = Visitor.objects.create(brand=brand, token_hash="t-robin", nickname="Robin")
+    conversation = visitor_services.start_conversation(visitor=visitor, text="Sizes?", client_id="c1", topic_slug="sizing")
+    assert conversation.topic_offer_until is not None  # Alice (sizing) is online: the topic first
+    Conversation.objects.filter(pk=conversation.pk).update(topic_offer_until=timezone.now())
+    assert topic_routing.widen_topic_offers() == 1
+    expert_services.claim_conversation(expert=alice, conversation_id=conversation.pk)
+    transfer.transfer_conversation(expert=alice, conversation_id=conversation.pk, to_expert_id=str(bob.pk), note="over to you")
+
+    kinds = [c["event"]["type"] for c in captured_events]
+    assert "expert.transfer" in kinds and kinds.count("queue.added") == 2
+    waves = [c["event"]["wave"] for c in captured_events if c["event"]["type"] == "queue.added"]
+    assert waves == ["topic", "brand"]
+    for captured in captured_events:
+        event = captured["event"]
+        EVENTS[event["type"]].model_validate(event)
+        msgpack.unpackb(msgpack.packb(event, default=str))
