@@ -103,7 +103,7 @@ def test_an_expert_transfers_a_conversation_to_a_colleague_from_the_dashboard(li
     expect(widget.locator("li.msg-expert").last).to_contain_text("Hi Kim, Bob here.")
 
 
-def test_a_visitor_who_had_a_bad_experience_shows_the_guidance_and_the_report_options(live_server_url, new_page):
+def test_a_visitor_who_had_a_bad_experience_shows_the_guidance_and_the_report_options(live_server_url, new_page, screenshot):
     expert = new_page()
     sign_in(expert, live_server_url)
     widget = open_widget(new_page(), live_server_url)
@@ -120,5 +120,10 @@ def test_a_visitor_who_had_a_bad_experience_shows_the_guidance_and_the_report_op
     box = panel.get_by_label("Your message")
     expect(box).to_have_value(re.compile(r'use "Report a problem" at the bottom of this chat window'))
     expect(box).to_be_focused()
+    box.fill("")
+    box.press_sequentially("/sorry")  # the picker beside the note, for the docs' screenshot
+    expect(panel.get_by_role("listbox", name="Canned replies")).to_be_visible()
+    screenshot(expert, "expert-tools", full_page=True)
+    box.press("Escape")
     guidance.get_by_role("button", name="Hide").click()
     expect(guidance).to_be_hidden()
