@@ -12,15 +12,15 @@ DEFAULT_POLITENESS_REMINDER = (
 # The charter's do's and don'ts for a visitor who had a bad experience (seeds/003): the dashboard's
 # side note when a visitor says so or a message is flagged (docs/faces.md, "Guidance").
 DEFAULT_EXPERT_GUIDANCE = """Some do's:
-✅ Be empathetic.
-✅ Ask them if they would like to talk about the negative experience.
-✅ Validate what the visitor is feeling.
-✅ Remember why the visitor wanted to chat in the first place, if it is not about their negative experience.
+• Be empathetic.
+• Ask them if they would like to talk about the negative experience.
+• Validate what the visitor is feeling.
+• Remember why the visitor wanted to chat in the first place, if it is not about their negative experience.
 Some don'ts:
-❎ Insinuate in any way that the visitor's experience was their own fault.
-❎ Interrogate them if they do not wish to talk about it.
-❎ Ask them to name names.
-❎ Derail from what the visitor wanted to discuss.
+• Insinuate in any way that the visitor's experience was their own fault.
+• Interrogate them if they do not wish to talk about it.
+• Ask them to name names.
+• Derail from what the visitor wanted to discuss.
 We are not here for witch hunts: listen, and if they want, give them the options to report."""
 # What a visitor writes when they had a bad experience: a visitor message containing one of these
 # (case-insensitive) shows the guidance note to the expert.

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='brand',
             name='expert_guidance',
-            field=models.TextField(default="Some do's:\n✅ Be empathetic.\n✅ Ask them if they would like to talk about the negative experience.\n✅ Validate what the visitor is feeling.\n✅ Remember why the visitor wanted to chat in the first place, if it is not about their negative experience.\nSome don'ts:\n❎ Insinuate in any way that the visitor's experience was their own fault.\n❎ Interrogate them if they do not wish to talk about it.\n❎ Ask them to name names.\n❎ Derail from what the visitor wanted to discuss.\nWe are not here for witch hunts: listen, and if they want, give them the options to report."),
+            field=models.TextField(default="Some do's:\n• Be empathetic.\n• Ask them if they would like to talk about the negative experience.\n• Validate what the visitor is feeling.\n• Remember why the visitor wanted to chat in the first place, if it is not about their negative experience.\nSome don'ts:\n• Insinuate in any way that the visitor's experience was their own fault.\n• Interrogate them if they do not wish to talk about it.\n• Ask them to name names.\n• Derail from what the visitor wanted to discuss.\nWe are not here for witch hunts: listen, and if they want, give them the options to report."),
         ),
         migrations.AddField(
             model_name='brand',
