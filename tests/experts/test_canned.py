@@ -109,3 +109,25 @@ def test_an_expert_keeps_a_bounded_number_of_replies(alice):
     with pytest.raises(ChatError) as excinfo:
         canned.create_own_reply(expert=alice, title="one more", text="t")
     assert excinfo.value.code == "capacity"
+
+
+def test_the_data_migration_seeds_existing_brands_with_their_own_reminder(brand, other_brand):
+    import importlib
+    import pkgutil
+
+    from django.apps import apps
+
+    import experts.migrations
+
+    # Found by its name, not its number (migrations are renumbered when branches merge).
+    name = next(m.name for m in pkgutil.iter_modules(experts.migrations.__path__) if m.name.endswith("_seed_canned_replies"))
+    migration = importlib.import_module(f"experts.migrations.{name}")
+    CannedReply.objects.filter(brand=brand).delete()  # as a brand made before canned replies were data
+    brand.politeness_reminder = "Please stay polite, I volunteer my time."
+    brand.save()
+    kept = CannedReply.objects.filter(brand=other_brand).count()
+    migration.seed(apps, None)
+    replies = list(CannedReply.objects.filter(brand=brand))
+    assert replies[0].text == "Please stay polite, I volunteer my time."
+    assert [r.title for r in replies] == [title for title, _ in canned.CHARTER_REPLIES]
+    assert CannedReply.objects.filter(brand=other_brand).count() == kept  # a seeded brand is left alone
