@@ -242,6 +242,9 @@ CHAT_WORKER_SWEEPS = {
     "push": ("experts.tasks.push_sweep", env_int("CHAT_SWEEP_PUSH_SECONDS", 10)),
     "digest": ("experts.tasks.digest_sweep", env_int("CHAT_SWEEP_DIGEST_SECONDS", 300)),
     "followup": ("visitors.followups.queue_due_followups", env_int("CHAT_SWEEP_FOLLOWUP_SECONDS", 30)),
+    # Topic routing (experts/topic_routing.py): a question past its brand's topic_wait_seconds is offered to
+    # the whole brand at most this late (plus one worker pass).
+    "topic_offers": ("experts.topic_routing.widen_topic_offers", env_int("CHAT_SWEEP_TOPIC_OFFERS_SECONDS", 5)),
 }
 
 # --- Experts who are not looking: Web Push and the e-mail digest (experts/tasks.py) ------------

@@ -57,3 +57,11 @@ class CommunityPostForm(forms.Form):
 
 class CommunityReplyForm(forms.Form):
     body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
+
+
+class CannedReplyForm(forms.Form):
+    """One of the expert's own canned replies (experts/canned.py checks the placeholders)."""
+
+    title = VisibleCharField(max_length=80, label="Title", help_text="What you type after “/” to find it.")
+    text = VisibleCharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Reply",
+                            help_text="{visitor} and {expert} are replaced by the visitor's name and yours.")

@@ -625,3 +625,6 @@ class ManagerScopeAdmin(admin.ModelAdmin):
 
     list_display = ["__str__"]
     filter_horizontal = ["brands"]
+
+
+from . import expert_tools_admin  # noqa: E402,F401 - the brands' canned replies and the transfers, scoped the same way

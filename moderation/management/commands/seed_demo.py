@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from experts import canned
 from experts.models import Topic
 from visitors.models import Brand
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             slug="acme",
             defaults={"name": "Acme Outdoor", "allowed_origins": "\n".join(dict.fromkeys(origins))},
         )
+        canned.seed_brand_replies(brand)  # the charter's canned replies (new brands get them anyway: experts/seeding.py)
         for slug, name in DEMO_TOPICS:
             Topic.objects.update_or_create(brand=brand, slug=slug, defaults={"name": name})
         quiet = {"stdout": io.StringIO()}  # the summary below says it all
