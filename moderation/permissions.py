@@ -13,6 +13,8 @@ GROUP_PERMISSIONS = {
         "view_expertprofile", "change_expertprofile", "view_topic",
         # The experts' community panel: read it, take down what breaks the rules.
         "view_communitypost", "delete_communitypost", "view_communityreply", "delete_communityreply",
+        # Inviting experts by e-mail (experts/invitations.py); "change" is resending or revoking one.
+        "add_expertinvitation", "view_expertinvitation", "change_expertinvitation",
     ],
     "moderation": [
         "moderate",

@@ -186,11 +186,40 @@ class SocketFactory:
                 pass
 
 
-def session_cookie(user) -> bytes:
+def pass_two_factor(client, user) -> None:
+    """Mark ``client``'s signed-in session as having passed two-factor sign-in (chatplatform/mfa.py).
+
+    With a confirmed authenticator of ``user`` (made if they have none), as django_otp.login records it.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() \
+        or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def sign_in(client, user, *, two_factor: bool = True) -> None:
+    """``client.force_login(user)``; a manager or superuser also as having passed two-factor sign-in.
+
+    CHAT_MANAGER_MFA stays on in the tests: ``two_factor=False`` gives the session the
+    admin and the moderation socket must refuse.
+    """
+    from chatplatform import mfa
+
+    client.force_login(user)
+    if two_factor and mfa.required(user):
+        pass_two_factor(client, user)
+
+
+def session_cookie(user, *, two_factor: bool = True) -> bytes:
+    """The cookie of a new session signed in as ``user`` (a manager's having passed two-factor, unless told not)."""
     from django.test import Client
 
     client = Client()
-    client.force_login(user)
+    sign_in(client, user, two_factor=two_factor)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
 
 
