@@ -49,6 +49,27 @@ class SignInView(auth_views.LoginView):
         return redirect(mfa.step_url(user))
 
 
+def admin_sign_in(request):
+    """The admin's own sign-in page (its look, staff accounts only), with the code step after it.
+
+    AdminSite.login, step for step, on SignInView instead of Django's LoginView, which would
+    sign a manager in before the code.
+    """
+    from django.contrib import admin
+    from django.contrib.admin.forms import AdminAuthenticationForm
+    from django.contrib.auth import REDIRECT_FIELD_NAME
+
+    if request.method == "GET" and admin.site.has_permission(request):
+        return redirect("admin:index")
+    context = {**admin.site.each_context(request), "title": _("Log in"), "subtitle": None,
+               "app_path": request.get_full_path(), "username": request.user.get_username()}
+    if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+        context[REDIRECT_FIELD_NAME] = reverse("admin:index")
+    request.current_app = admin.site.name
+    return SignInView.as_view(extra_context=context, authentication_form=AdminAuthenticationForm,
+                              template_name="admin/login.html")(request)
+
+
 def _no_candidate(request):
     messages.info(request, _("Sign in first: your password, then your code."))
     return redirect("login")

@@ -21,8 +21,8 @@ urlpatterns = [
     path("password-reset/<uidb64>/<token>/", account_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    # Before the admin's own: its sign-in form would skip the code step; this one is /login/'s.
-    path("admin/login/", account_views.SignInView.as_view(), name="admin-login"),
+    # Before the admin's own, which would sign a manager in before the code step.
+    path("admin/login/", account_views.admin_sign_in, name="admin-login"),
     path("admin/moderation/overview/", moderation_overview, name="moderation-overview"),
     path("admin/", admin.site.urls),
     path("", include("visitors.urls")),
