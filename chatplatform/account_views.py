@@ -81,6 +81,8 @@ def _no_candidate(request):
 @require_http_methods(["GET", "POST"])
 def two_factor_verify(request):
     """The code step: a code from the authenticator app, or one of the recovery codes."""
+    if request.user.is_authenticated and request.user.is_verified():  # passed already (a second tab, the back button)
+        return redirect(_safe_next(request, mfa.next_url(request)))
     user = mfa.candidate(request)
     if user is None:
         return _no_candidate(request)

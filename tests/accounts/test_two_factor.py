@@ -247,3 +247,9 @@ async def test_an_experts_password_step_alone_opens_no_expert_socket(connect, al
     headers = [(b"cookie", f"sessionid={cookie}".encode()), (b"host", b"testserver"), (b"origin", b"http://testserver")]
     socket, connected, _ = await connect.raw("/ws/v1/expert/", headers)
     assert await socket.closed_with() == 4401
+
+
+def test_the_code_step_after_passing_it_goes_on_to_where_the_user_was_going(client, manager):
+    sign_in(client, manager)
+    assert client.get("/login/code/?next=/admin/")["Location"] == "/admin/"
+    assert client.get("/login/code/?next=https://evil.example/")["Location"] == "/dashboard/"  # never off-site
