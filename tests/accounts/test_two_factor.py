@@ -253,3 +253,18 @@ def test_the_code_step_after_passing_it_goes_on_to_where_the_user_was_going(clie
     sign_in(client, manager)
     assert client.get("/login/code/?next=/admin/")["Location"] == "/admin/"
     assert client.get("/login/code/?next=https://evil.example/")["Location"] == "/dashboard/"  # never off-site
+
+
+def test_a_superuser_removes_a_managers_lost_authenticator_and_the_next_sign_in_sets_up_anew(admin_client, manager):
+    # The recovery path of docs/operations.md: lost phone and recovery codes.
+    device = authenticator_for(manager)
+    page = admin_client.get("/admin/otp_totp/totpdevice/")
+    assert page.status_code == 200 and "carol" in page.content.decode()
+    response = admin_client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not TOTPDevice.objects.filter(user=manager).exists()
+    assert password_step(Client(), "carol", MANAGER_PASSWORD)["Location"].startswith("/account/two-factor/setup/")
+
+
+def test_a_manager_cannot_see_or_remove_authenticators(client, manager):
+    sign_in(client, manager)
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 403
