@@ -37,7 +37,7 @@ def test_a_manager_sets_up_two_factor_at_first_sign_in_and_reaches_the_admin(liv
 
 
 def test_an_invited_expert_opens_the_link_chooses_a_password_and_lands_on_the_dashboard(live_server_url, new_page,
-                                                                                       settings):
+                                                                                       settings, screenshot):
     from django.core import mail
 
     from experts import invitations
@@ -59,6 +59,7 @@ def test_an_invited_expert_opens_the_link_chooses_a_password_and_lands_on_the_da
     page.get_by_label("Display name").fill("Dana")
     page.get_by_label("Password", exact=True).fill("tread-lightly-42")
     page.get_by_label("The same password again").fill("tread-lightly-42")
+    screenshot(page, "invitation-join", full_page=True)
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_text("Welcome, Dana: your account is ready.")).to_be_visible()
     assert page.url.endswith("/dashboard/")
