@@ -90,12 +90,15 @@ def two_factor_verify(request):
         return redirect(mfa.step_url(user, request.GET.get("next", "")))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)) + \
-            list(StaticDevice.objects.filter(user=user, confirmed=True))
+        code = form.cleaned_data["code"]
+        # Six digits: the app's code; anything else: a recovery code. Only that device is tried (and
+        # throttled): a recovery code does not count as a wrong app code.
+        kind = TOTPDevice if len(code) == 6 and code.isdigit() else StaticDevice
+        devices = list(kind.objects.filter(user=user, confirmed=True))
         if any(not device.verify_is_allowed()[0] for device in devices):
             form.add_error(None, _("Too many wrong codes: wait a minute, then try again."))
         else:
-            device = next((d for d in devices if verify_token(user, d.persistent_id, form.cleaned_data["code"])), None)
+            device = next((d for d in devices if verify_token(user, d.persistent_id, code)), None)
             if device is None:
                 form.add_error("code", _("That code is not right (or it was used already). Try the next one."))
             else:

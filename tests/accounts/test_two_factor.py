@@ -268,3 +268,16 @@ def test_a_superuser_removes_a_managers_lost_authenticator_and_the_next_sign_in_
 def test_a_manager_cannot_see_or_remove_authenticators(client, manager):
     sign_in(client, manager)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 403
+
+
+def test_a_recovery_code_does_not_count_as_a_wrong_app_code(client, manager):
+    from chatplatform import mfa
+
+    authenticator_for(manager)
+    codes = mfa.new_recovery_codes(manager)
+    password_step(client, "carol", MANAGER_PASSWORD)
+    client.post("/login/code/", {"code": codes[0]})
+    assert TOTPDevice.objects.get(user=manager).throttling_failure_count == 0
+    other = Client()
+    password_step(other, "carol", MANAGER_PASSWORD)
+    assert other.post("/login/code/", {"code": totp_code(manager)})["Location"] == "/admin/"
