@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,9 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
-from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import mfa
 from .account_forms import CodeForm, QueuedPasswordResetForm
@@ -90,25 +87,21 @@ def two_factor_verify(request):
         return redirect(mfa.step_url(user, request.GET.get("next", "")))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"]
-        # Six digits: the app's code; anything else: a recovery code. Only that device is tried (and
-        # throttled): a recovery code does not count as a wrong app code.
-        kind = TOTPDevice if len(code) == 6 and code.isdigit() else StaticDevice
-        devices = list(kind.objects.filter(user=user, confirmed=True))
-        if any(not device.verify_is_allowed()[0] for device in devices):
-            form.add_error(None, _("Too many wrong codes: wait a minute, then try again."))
-        else:
-            device = next((d for d in devices if verify_token(user, d.persistent_id, code)), None)
-            if device is None:
-                form.add_error("code", _("That code is not right (or it was used already). Try the next one."))
+        try:
+            device = mfa.check_code(user=user, code=form.cleaned_data["code"])
+        except mfa.CodeRefused as exc:
+            if exc.code == "throttled":
+                form.add_error(None, _("Too many wrong codes: wait a minute, then try again."))
             else:
-                target = _safe_next(request, mfa.next_url(request))
-                mfa.finish(request, user, device)
-                if isinstance(device, StaticDevice):
-                    messages.warning(request, _("You signed in with a recovery code; %(left)d left. Make new ones "
-                                                "from your two-factor page if you run short.")
-                                     % {"left": mfa.recovery_codes_left(user)})
-                return redirect(target)
+                form.add_error("code", _("That code is not right (or it was used already). Try the next one."))
+        else:
+            target = _safe_next(request, mfa.next_url(request))
+            mfa.finish(request, user, device)
+            if isinstance(device, StaticDevice):
+                messages.warning(request, _("You signed in with a recovery code; %(left)d left. Make new ones "
+                                            "from your two-factor page if you run short.")
+                                 % {"left": mfa.recovery_codes_left(user)})
+            return redirect(target)
     return render(request, "registration/two_factor_verify.html", {
         "form": form, "next": request.GET.get("next", ""), "user_name": user.get_username(),
     })
@@ -142,19 +135,11 @@ def two_factor_setup(request):
     verified = request.user.is_authenticated and request.user.is_verified()
     if mfa.has_authenticator(user) and not verified:
         return redirect(mfa.step_url(user, request.GET.get("next", "")))
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=mfa.AUTHENTICATOR_NAME, confirmed=False)
+    device = mfa.authenticator_in_setup(user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            confirmed = device.verify_token(form.cleaned_data["code"])
-            if confirmed:
-                TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
-                codes = mfa.new_recovery_codes(user)
-        if confirmed:
+        codes = mfa.confirm_authenticator(user=user, device=device, code=form.cleaned_data["code"])
+        if codes is not None:
             target = _safe_next(request, mfa.next_url(request))
             mfa.finish(request, user, device)
             return render(request, "registration/two_factor_codes.html", {"codes": codes, "next": target, "first": True})

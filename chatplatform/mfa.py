@@ -24,9 +24,10 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import DEVICE_ID_SESSION_KEY, verify_token
 from django_otp import login as otp_login
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -132,6 +133,51 @@ def step_url(user, next_path: str = "") -> str:
 
 
 # --- devices ----------------------------------------------------------------------------
+
+class CodeRefused(Exception):
+    """A code that signs nobody in; ``code``: "wrong" (or used already) or "throttled" (too many wrong ones)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def check_code(*, user, code: str) -> Device:
+    """The device of ``user`` that takes ``code`` (used up by it), or CodeRefused.
+
+    Six digits: the authenticator app's code; anything else: a recovery code. Only that
+    kind of device is tried, and throttled (django-otp's growing delay after each wrong
+    code), so a recovery code does not count as a wrong app code.
+    """
+    kind = TOTPDevice if len(code) == 6 and code.isdigit() else StaticDevice
+    devices = list(kind.objects.filter(user=user, confirmed=True))
+    if any(not device.verify_is_allowed()[0] for device in devices):
+        raise CodeRefused("throttled")
+    device = next((d for d in devices if verify_token(user, d.persistent_id, code)), None)
+    if device is None:
+        raise CodeRefused("wrong")
+    return device
+
+
+def authenticator_in_setup(user) -> TOTPDevice:
+    """The authenticator ``user`` is setting up (not confirmed yet): the same key until they confirm one."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+
+
+@transaction.atomic
+def confirm_authenticator(*, user, device: TOTPDevice, code: str) -> list[str] | None:
+    """Turn ``device`` on if ``code`` is its current one: it replaces any other, with new recovery codes (returned).
+
+    None, and nothing changed (but django-otp's throttle), when the code is not right.
+    """
+    if not device.verify_token(code):
+        return None
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return new_recovery_codes(user)
+
 
 def new_recovery_codes(user) -> list[str]:
     """Replace ``user``'s recovery codes with ten new single-use ones; return them, to be shown once.
