@@ -281,3 +281,10 @@ def test_a_recovery_code_does_not_count_as_a_wrong_app_code(client, manager):
     other = Client()
     password_step(other, "carol", MANAGER_PASSWORD)
     assert other.post("/login/code/", {"code": totp_code(manager)})["Location"] == "/admin/"
+
+
+def test_the_admin_links_a_manager_to_their_two_factor_page(client, manager):
+    sign_in(client, manager)
+    assert 'href="/account/two-factor/"' in client.get("/admin/").content.decode()
+    page = client.get("/account/two-factor/").content.decode()
+    assert "recovery codes left" in page and "cannot be turned off" in page
