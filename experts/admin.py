@@ -1,7 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import services
-from .models import CommunityPost, CommunityReply, ExpertProfile, Topic
+from . import invitations, services
+from .models import CommunityPost, CommunityReply, ExpertInvitation, ExpertProfile, Topic
 
 
 @admin.register(Topic)
@@ -54,3 +59,74 @@ class CommunityPostAdmin(admin.ModelAdmin):
     @admin.display(description="space", ordering="brand__name")
     def space(self, obj):
         return obj.brand.name if obj.brand_id else "All brands (cross-brand)"
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = ExpertInvitation
+        fields = ["email", "brand", "topics"]
+        help_texts = {"topics": _("Offered on the sign-up page; the invitee may change them. Only the brand's own count.")}
+
+    def clean(self):
+        data = super().clean()
+        brand, topics = data.get("brand"), data.get("topics")
+        if brand is not None and topics and any(topic.brand_id != brand.pk for topic in topics):
+            self.add_error("topics", _("Choose topics of the invitation's brand only."))
+        return data
+
+
+@admin.register(ExpertInvitation)
+class ExpertInvitationAdmin(admin.ModelAdmin):
+    """Invite an expert by e-mail; the list shows who has not answered yet (pending first), and resends or revokes."""
+
+    form = InvitationForm
+    list_display = ["email", "brand", "state", "sent_at", "expires_at", "invited_by"]
+    list_filter = ["status", "brand"]
+    search_fields = ["email"]
+    actions = ["resend", "revoke"]
+    filter_horizontal = ["topics"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("brand", "invited_by")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["email", "brand", "topics"]
+        return ["email", "brand", "topics", "state", "invited_by", "created_at", "sent_at", "expires_at",
+                "accepted_at", "accepted_user", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A sent invitation is a record: resend or revoke it, invite again for anything else.
+        return [] if obj is None else self.get_fields(request, obj)
+
+    @admin.display(description=_("State"), ordering="status")
+    def state(self, invitation):
+        if invitation.status == ExpertInvitation.Status.PENDING and invitation.expires_at <= timezone.now():
+            return format_html('<span class="invitation-expired">{}</span>', _("expired"))
+        return invitation.get_status_display()
+
+    def save_model(self, request, obj, form, change):
+        if change:  # every field is read-only once sent
+            return
+        made = invitations.invite_expert(email=form.cleaned_data["email"], brand=form.cleaned_data["brand"],
+                                         topics=form.cleaned_data["topics"], invited_by=request.user)
+        obj.pk = made.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # invite_expert set the topics
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, _("Invitation to %(email)s queued: the e-mail leaves within a minute.")
+                          % {"email": obj.email})
+        return self.response_post_save_add(request, obj)
+
+    @admin.action(description=_("Send the selected invitations again (new link, new expiry)"), permissions=["change"])
+    def resend(self, request, queryset):
+        sent = sum(invitations.resend_invitation(invitation_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, ngettext("%(count)d invitation sent again.", "%(count)d invitations sent again.", sent)
+                          % {"count": sent}, messages.SUCCESS if sent else messages.WARNING)
+
+    @admin.action(description=_("Revoke the selected invitations (their links stop working)"), permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = sum(invitations.revoke_invitation(invitation_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, ngettext("%(count)d invitation revoked.", "%(count)d invitations revoked.", revoked)
+                          % {"count": revoked}, messages.SUCCESS if revoked else messages.WARNING)

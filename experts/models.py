@@ -211,3 +211,45 @@ class ConversationTransfer(models.Model):
 
     def __str__(self):
         return f"Transfer of {self.conversation_id} to {self.to_expert}"
+class ExpertInvitation(models.Model):
+    """A community manager's invitation to someone, by e-mail, to answer a brand's visitors as an expert.
+
+    The e-mailed link carries a signed token (experts/invitations.py) naming this row and its
+    ``nonce``; it opens a page where the invitee chooses a username, a password and a
+    profile. It works once, until ``expires_at``, and not after a revocation or a resend
+    (which makes a new nonce, so the old link stops working).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REVOKED = "revoked"
+
+    email = models.EmailField()
+    brand = models.ForeignKey("visitors.Brand", on_delete=models.CASCADE, related_name="invitations")
+    # Offered to the invitee, who may change them on the sign-up page (any of the brand's topics).
+    topics = models.ManyToManyField(Topic, blank=True, related_name="+")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Random, in the signed token: a resend replaces it and so voids the link sent before.
+    nonce = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the newest link was queued (the invitation itself, or its last resend).
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # The account the invitee made (SET_NULL: the row stays as a record if it is deleted).
+    accepted_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The admin's default list: pending invitations, newest first.
+            models.Index(fields=["status", "-created_at"], name="invitation_status_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.brand}"

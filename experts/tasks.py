@@ -247,3 +247,26 @@ def email_digest(*, expert_id: int, key: str) -> bool:
         return False
     subject, body = digest_text(expert, counts)
     return send_mail_once(key=key, subject=subject, body=body, recipients=[expert.user.email])
+
+
+@task()
+def email_invitation(*, invitation_id: int, nonce: str) -> bool:
+    """E-mail an invitation's link, once per link (a resend is a new nonce, so a new e-mail)."""
+    from django.template.loader import render_to_string
+    from django.utils.translation import gettext
+
+    from .invitations import link_for
+    from .models import ExpertInvitation
+
+    invitation = ExpertInvitation.objects.select_related("brand").filter(
+        pk=invitation_id, nonce=nonce, status=ExpertInvitation.Status.PENDING).first()
+    if invitation is None:  # revoked, accepted or sent again meanwhile: this link would not work
+        return False
+    context = {"invitation": invitation, "brand": invitation.brand.name, "link": link_for(invitation),
+               "days": settings.CHAT_INVITATION_DAYS}
+    return send_mail_once(
+        key=f"experts.invitation:{invitation.pk}:{nonce}",
+        subject=gettext("You are invited to answer %(brand)s's visitors") % {"brand": invitation.brand.name},
+        body=render_to_string("experts/email/invitation.txt", context),
+        recipients=[invitation.email],
+    )

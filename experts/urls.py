@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import invitation_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="expert-dashboard"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("dashboard/colleagues/", views.colleagues, name="expert-colleagues"),
     path("dashboard/push/subscribe/", views.push_subscribe, name="expert-push-subscribe"),
     path("dashboard/push/unsubscribe/", views.push_unsubscribe, name="expert-push-unsubscribe"),
+    # An invitation's link (experts/invitations.py): the token is signed, so any text may come here.
+    path("join/<str:token>/", invitation_views.join, name="expert-join"),
     path("community/", views.community, name="community"),
     path("community/new/", views.community_new, name="community-new"),
     path("community/<int:post_id>/", views.community_post, name="community-post"),

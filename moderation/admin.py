@@ -21,8 +21,9 @@ from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from chatplatform.errors import ChatError
 from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
 from experts.admin import CommunityPostAdmin as BaseCommunityPostAdmin
+from experts.admin import ExpertInvitationAdmin as BaseExpertInvitationAdmin
 from experts.admin import TopicAdmin as BaseTopicAdmin
-from experts.models import CommunityPost, ExpertProfile, Topic
+from experts.models import CommunityPost, ExpertInvitation, ExpertProfile, Topic
 from visitors.admin import BrandAdmin as BaseBrandAdmin
 from visitors.admin import ConversationAdmin as BaseConversationAdmin
 from visitors.admin import MessageInline as BaseMessageInline
@@ -598,6 +599,14 @@ admin.site.unregister(Brand)
 @admin.register(Brand)
 class BrandAdmin(BrandScopedAdmin, BaseBrandAdmin):
     brand_field = "pk"
+
+
+admin.site.unregister(ExpertInvitation)
+
+
+@admin.register(ExpertInvitation)
+class ExpertInvitationAdmin(BrandScopedAdmin, BaseExpertInvitationAdmin):
+    """A brand-scoped manager invites to, and sees the invitations of, their brands only."""
 
 
 admin.site.unregister(Topic)

@@ -18,6 +18,8 @@ GROUP_PERMISSIONS = {
         # Each brand's canned replies (the experts' own are theirs); the transfers' trail, read only.
         "view_cannedreply", "add_cannedreply", "change_cannedreply", "delete_cannedreply",
         "view_conversationtransfer",
+        # Inviting experts by e-mail (experts/invitations.py); "change" is resending or revoking one.
+        "add_expertinvitation", "view_expertinvitation", "change_expertinvitation",
     ],
     "moderation": [
         "moderate",

@@ -288,13 +288,10 @@ def moderation_history():
 
 
 def test_admin_overview_screenshot(live_server_url, new_page, screenshot):
+    from tests.browser.test_console import manager_page
+
     moderation_history()
-    page = new_page()
-    page.goto(live_server_url + "/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("carol")
-    page.get_by_label("Password").fill("demo-pass-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page = manager_page(new_page, live_server_url)
     page.get_by_role("link", name="Moderation overview").click()
     expect(page.get_by_role("heading", name="Moderation overview")).to_be_visible()
     expect(page.get_by_role("img", name="Blocks per day over the last 30 days")).to_be_visible()

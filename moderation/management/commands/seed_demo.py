@@ -1,5 +1,6 @@
 import io
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -49,3 +50,7 @@ class Command(BaseCommand):
             f"  Community manager (admin /admin/): carol / {DEMO_PASSWORD}\n"
             "  Brand: acme (widget page /widget/acme/)"
         )
+        if settings.CHAT_MANAGER_MFA:
+            # `make run` turns two-factor sign-in off for its server; a server started otherwise asks for it.
+            self.stdout.write("  carol's first sign-in sets up two-factor sign-in (CHAT_MANAGER_MFA is on; "
+                              "`make run` turns it off for the demo).")
