@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -394,6 +394,13 @@ class ConversationObject(OutboundObject):
     page: Optional[PageObject] = None
 
 
+class SystemObject(OutboundObject):
+    """A system message's stable code and parameters (chatplatform/i18n.py SYSTEM_MESSAGES)."""
+
+    code: str
+    params: dict[str, Union[int, str]] = {}
+
+
 class MessageObject(OutboundObject):
     conversation: str
     seq: int
@@ -405,6 +412,8 @@ class MessageObject(OutboundObject):
     created_at: datetime
     # Added: the moderation layer marks a visitor message its filter flagged.
     flagged: bool = False
+    # Added: a system message's code and parameters; its `text` is then in the reader's language.
+    system: Optional[SystemObject] = None
 
 
 def dump(obj: BaseModel) -> dict:

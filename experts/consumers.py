@@ -1,10 +1,13 @@
 """The expert dashboard's socket: /ws/v1/expert/ (docs/protocol.md, "Expert socket")."""
 
+from django.conf import settings
+
 from chatplatform import protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.delivery import ConversationDelivery
 from chatplatform.groups import expert_group, queue_group, user_group
+from chatplatform.i18n import language_codes, socket_language, supported
 from moderation import flood
 from visitors import experts_online
 from visitors import services as visitor_services
@@ -76,6 +79,7 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
             return
         self.expert = expert
         self.user = user
+        self.language = supported(expert.language) or socket_language(self.scope, language_codes(), settings.LANGUAGE_CODE)
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.expert_id = str(expert.pk)
         self.brand_slugs = slugs

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from chatplatform.protocol import is_blank
 
@@ -16,38 +17,41 @@ class VisibleCharField(forms.CharField):
 
 
 class ProfileForm(forms.Form):
-    display_name = VisibleCharField(max_length=60, label="Display name")
-    bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Bio",
-                          help_text="What visitors see when you join: your experience, in a sentence or two.")
-    avatar_url = forms.URLField(required=False, assume_scheme="https", label="Avatar URL",
-                                help_text="An https address of a square picture.")
+    display_name = VisibleCharField(max_length=60, label=_("Display name"))
+    bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Bio"),
+                          help_text=_("What visitors see when you join: your experience, in a sentence or two."))
+    avatar_url = forms.URLField(required=False, assume_scheme="https", label=_("Avatar URL"),
+                                help_text=_("An https address of a square picture."))
     topics = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
-                                            label="Topics you answer")
+                                            label=_("Topics you answer"))
     digest_enabled = forms.BooleanField(
-        required=False, label="E-mail me a digest of waiting questions",
+        required=False, label=_("E-mail me a digest of waiting questions"),
     )
+    language = forms.ChoiceField(required=False, label=_("Language of your pages"),
+                                 help_text=_("Dates and times follow your browser's time zone."))
 
     def __init__(self, *args, topics, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["topics"].queryset = topics
-        self.fields["digest_enabled"].help_text = (
-            f"At most one e-mail every {settings.CHAT_EXPERT_DIGEST_MINUTES} minutes, to your account's address, "
+        self.fields["language"].choices = [("", _("Your browser's"))] + list(settings.LANGUAGES)
+        self.fields["digest_enabled"].help_text = _(
+            "At most one e-mail every %(minutes)s minutes, to your account's address, "
             "only when a question is new and your dashboard is closed."
-        )
+        ) % {"minutes": settings.CHAT_EXPERT_DIGEST_MINUTES}
         self.fields["topics"].label_from_instance = lambda topic: f"{topic.name} ({topic.brand.name})"
 
     def clean_avatar_url(self):
         url = self.cleaned_data["avatar_url"]
         if url and not url.startswith("https://"):
-            raise forms.ValidationError("Use an https address.")
+            raise forms.ValidationError(_("Use an https address."))
         return url
 
 
 class CommunityPostForm(forms.Form):
-    title = VisibleCharField(max_length=150)
-    body = VisibleCharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label="Post")
+    title = VisibleCharField(max_length=150, label=_("Title"))
+    body = VisibleCharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label=_("Post"))
     source_conversation = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class CommunityReplyForm(forms.Form):
-    body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
+    body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label=_("Your reply"))

@@ -21,6 +21,7 @@ from chatplatform.db import database_sync_to_async
 from chatplatform.delivery import ConversationDelivery
 from chatplatform.errors import ChatError
 from chatplatform.groups import address_group, visitor_group
+from chatplatform.i18n import socket_language
 from chatplatform.origins import header, visitor_origin_allowed
 from experts.selectors import experts_online_counts, shared_experts_online_count
 from moderation import abuse, flood
@@ -108,6 +109,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
         self.address_hash = self.address_hashes[0] if self.address_hashes else ""
         self.blocks = BlockPolicy(self.brand, None, self.address_hashes)  # the visitor is added at hello
         self.brand_words = abuse.brand_words(self.brand.flagged_words)
+        self.language = socket_language(self.scope, self.brand.language_list, self.brand.default_language)
         await self.accept()
         try:
             await flood.check("connection", address_hash=self.address_hash)

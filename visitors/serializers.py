@@ -6,6 +6,7 @@ from chatplatform.protocol import (
     MessageObject,
     PageObject,
     RatingObject,
+    SystemObject,
     VisitorObject,
     dump,
 )
@@ -68,5 +69,6 @@ def message_object(message: Message) -> dict:
             client_id=message.client_id,
             created_at=message.created_at,
             flagged=message.flagged,
+            system=SystemObject(**message.system) if message.system else None,
         )
     )
