@@ -15,6 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.i18n import JavaScriptCatalog
 
+from chatplatform.error_texts import ERROR_TEXTS
+
 # The `tz` cookie: the browser's IANA zone, set by static/chat/common.js from Intl.DateTimeFormat.
 TZ_COOKIE = "tz"
 
@@ -140,9 +142,13 @@ def localise_message(message: dict, language: str | None) -> dict:
 
 
 def localise_frame(frame: dict, language: str | None) -> dict:
-    """An outbound frame with the system messages it carries (``message``, ``messages``) in ``language``."""
+    """An outbound frame with the system messages it carries (``message``, ``messages``) and an error's
+    detail in ``language``."""
     if not language:
         return frame
+    if frame.get("type") == "error" and frame.get("detail") in ERROR_TEXTS:
+        with translation.override(language):
+            return {**frame, "detail": gettext(frame["detail"])}
     message = frame.get("message")
     if frame.get("type") == "message" and isinstance(message, dict) and message.get("author") == "system":
         localised = localise_message(message, language)

@@ -26,9 +26,10 @@ def overview(request):
     data = selectors.overview(scoping.brand_ids_for(request.user))
     context = {
         "alert_kinds": dict(Alert.Kind.choices),
-        "time_zone": settings.TIME_ZONE,
+        # The reader's zone (chatplatform/i18n.py TimeZoneMiddleware), as the server-rendered rows use.
+        "time_zone": timezone.get_current_timezone_name(),
         **admin.site.each_context(request),
-        "title": "Moderation overview",
+        "title": _("Moderation overview"),
         **data,
         "block_bars": _bars(data["blocks_per_day"]),
         "report_bars": _bars(data["reports_per_day"]),

@@ -212,6 +212,7 @@ class VisitorConsumer(ConversationDelivery, ProtocolConsumer):
             await self.open_sockets.claim("visitor", visitor.id)
             await self.join_own_group(visitor_group(visitor.id))
         self.visitor = visitor
+        visitor.language = self.language  # kept with a contact address: the e-mails' language (followups.set_contact)
         self.blocks = self.blocks.for_visitor(visitor)
         presence.join(visitor.pk)  # last_seen refreshed by this process while the socket is open
         self.page = frame.page

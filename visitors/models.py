@@ -106,6 +106,9 @@ class Visitor(models.Model):
     # never shown to experts; erased with the visitor and by the retention purge (moderation/privacy.py).
     email = models.EmailField(max_length=254, blank=True, default="")
     email_consented_at = models.DateTimeField(null=True, blank=True)
+    # The widget's language when the visitor gave that address (a code of settings.LANGUAGES): the e-mails'
+    # language; blank: the brand's default_language.
+    language = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         indexes = [
