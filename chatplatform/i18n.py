@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_noop, ngettext
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext_lazy
 from django.views.i18n import JavaScriptCatalog
 
 from chatplatform.error_texts import ERROR_TEXTS
@@ -73,26 +73,21 @@ def socket_language(scope, choices, default: str) -> str:
 
 
 # --- system messages -------------------------------------------------------------------------
-# code -> (singular, plural, count parameter) or (text, None, None). The English is also what is stored in `text`.
+# code -> its lazy text; a plural one counts the parameter it names. The English is also what is stored in `text`.
 SYSTEM_MESSAGES = {
-    "conversation.inactive": (
-        gettext_noop("This conversation ended after %(minutes)s minute without messages."),
-        gettext_noop("This conversation ended after %(minutes)s minutes without messages."),
+    "conversation.inactive": ngettext_lazy(
+        "This conversation ended after %(minutes)s minute without messages.",
+        "This conversation ended after %(minutes)s minutes without messages.",
         "minutes",
     ),
-    "conversation.unanswered": (
-        gettext_noop("No expert was free to answer within %(days)s day, so this question was closed. "
-                     "You are welcome to ask again."),
-        gettext_noop("No expert was free to answer within %(days)s days, so this question was closed. "
-                     "You are welcome to ask again."),
+    "conversation.unanswered": ngettext_lazy(
+        "No expert was free to answer within %(days)s day, so this question was closed. You are welcome to ask again.",
+        "No expert was free to answer within %(days)s days, so this question was closed. You are welcome to ask again.",
         "days",
     ),
     # The brand's politeness reminder when the brand kept the default one (visitors.models.DEFAULT_POLITENESS_REMINDER).
-    "moderation.reminder": (
-        gettext_noop("I'm a member of the community. I'm here to help and to share my knowledge. "
-                     "Please remain polite and respectful!"),
-        None,
-        None,
+    "moderation.reminder": gettext_lazy(
+        "I'm a member of the community. I'm here to help and to share my knowledge. Please remain polite and respectful!"
     ),
 }
 # The author name shown with a system message (visitors/serializers.py SYSTEM_NAME).
@@ -104,15 +99,10 @@ def render_system(code: str, params: dict | None, language: str | None = None) -
     entry = SYSTEM_MESSAGES.get(code)
     if entry is None:
         return None
-    singular, plural, count_name = entry
-    params = params or {}
     with translation.override(language or translation.get_language() or settings.LANGUAGE_CODE):
-        if plural is None:
-            text = gettext(singular)
-        else:
-            text = ngettext(singular, plural, int(params.get(count_name, 0)))
         try:
-            return text % params if "%(" in text else text
+            # A lazy plural picks its form from the parameter it names (params must hold it).
+            return str(entry % (params or {})) if params else str(entry)
         except (KeyError, TypeError, ValueError):
             return None
 
