@@ -27,7 +27,9 @@ class Command(BaseCommand):
         origins = ["http://localhost:8000", "http://127.0.0.1:8000", *origin]
         brand, _ = Brand.objects.update_or_create(
             slug="acme",
-            defaults={"name": "Acme Outdoor", "allowed_origins": "\n".join(dict.fromkeys(origins))},
+            # English and French: a browser that prefers French gets the widget in French (docs/faces.md).
+            defaults={"name": "Acme Outdoor", "allowed_origins": "\n".join(dict.fromkeys(origins)),
+                      "languages": "en fr", "default_language": "en"},
         )
         for slug, name in DEMO_TOPICS:
             Topic.objects.update_or_create(brand=brand, slug=slug, defaults={"name": name})
