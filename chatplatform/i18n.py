@@ -133,8 +133,8 @@ def localise_message(message: dict, language: str | None) -> dict:
 
 def localise_frame(frame: dict, language: str | None) -> dict:
     """An outbound frame with the system messages it carries (``message``, ``messages``) and an error's
-    detail in ``language``."""
-    if not language:
+    detail in ``language``. English readers get the frame as it is: what is stored and raised is English."""
+    if not language or language == "en":
         return frame
     if frame.get("type") == "error" and frame.get("detail") in ERROR_TEXTS:
         with translation.override(language):

@@ -1,10 +1,11 @@
 """The moderation overview page, inside the admin."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import permission_required
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import scoping, selectors
 from .models import Alert
