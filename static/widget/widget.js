@@ -239,7 +239,7 @@
       state.blocked = true;
       state.outbox = [];
       store.set("outbox", []);
-      var until = frame.until ? " " + interpolate(gettext("(until %(when)s)"), { when: C.dateTimeLabel(frame.until) }, true) : "";
+      var until = frame.until ? " " + interpolate(gettext("until %(when)s"), { when: C.dateTimeLabel(frame.until) }, true) : "";
       $("blocked-detail").textContent = (frame.detail || gettext("You have been blocked.")) + until;
       showPanel("blocked");
       socket.stop(4403);
