@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext_lazy
 from django.views.i18n import JavaScriptCatalog
 
@@ -161,19 +162,18 @@ def zone_from_cookie(value: str | None):
         return None
 
 
-class TimeZoneMiddleware:
-    """Server pages show times in the reader's zone: the `tz` cookie the pages' script sets from the browser."""
+class TimeZoneMiddleware(MiddlewareMixin):
+    """Server pages show times in the reader's zone: the `tz` cookie the pages' script sets from the browser.
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    Sync and async alike (MiddlewareMixin), as chatplatform.middleware: no thread hop under daphne.
+    """
 
-    def __call__(self, request):
+    def process_request(self, request):
         zone = zone_from_cookie(request.COOKIES.get(TZ_COOKIE))
         if zone is None:
             timezone.deactivate()
         else:
             timezone.activate(zone)
-        return self.get_response(request)
 
 
 # --- the scripts' catalogue ---------------------------------------------------------------------
