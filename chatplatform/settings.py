@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "chatplatform.middleware.RefuseUnstorableInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language from the django_language cookie or Accept-Language (docs/faces.md, "Languages").
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # The admin refuses a staff session that has not (CHAT_MANAGER_MFA): set-up or verification first.
     "chatplatform.mfa.AdminTwoFactorMiddleware",
+    # The reader's time zone from the `tz` cookie (an expert's profile language: experts/views.py expert_required).
+    "chatplatform.i18n.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -104,6 +108,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -298,9 +303,13 @@ CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS = env_int("CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS
 CHAT_FOLLOWUP_LINK_DAYS = env_int("CHAT_FOLLOWUP_LINK_DAYS", 14)
 
 # --- Internationalisation -----------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages with a complete catalogue (locale/<code>/LC_MESSAGES, built by `manage.py build_catalogues`);
+# adding one is docs/operations.md, "Adding a language".
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 # One date format everywhere (the admin's lists, change pages and the console): 2026-12-06 13:05.
 FORMAT_MODULE_PATH = ["chatplatform.formats"]
