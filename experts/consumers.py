@@ -4,6 +4,7 @@ from chatplatform import protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.delivery import ConversationDelivery
+from chatplatform.fanout import send_shared
 from chatplatform.groups import expert_group, queue_group, user_group
 from moderation import flood
 from visitors import experts_online
@@ -253,12 +254,13 @@ class ExpertConsumer(ConversationDelivery, ProtocolConsumer):
         if self.expert_id in event.get("excluded", ()) or conversation_id in self.queue_shown:
             return
         self.queue_shown.add(conversation_id)
-        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
+        # The same frame to every online dashboard: encoded once (chatplatform/fanout.py).
+        await send_shared(self, event, "", lambda: protocol.queue_added_frame(event["conversation"], event["preview"]))
 
     async def queue_updated(self, event):
         if self.queue_shown is not None and event["conversation"]["id"] in self.queue_shown:
-            await self.send_frame(protocol.queue_updated_frame(event["conversation"]))
+            await send_shared(self, event, "", lambda: protocol.queue_updated_frame(event["conversation"]))
 
     async def queue_removed(self, event):
         self.queue_shown.discard(event["conversation"])
-        await self.send_frame(protocol.queue_removed_frame(event["conversation"]))
+        await send_shared(self, event, "", lambda: protocol.queue_removed_frame(event["conversation"]))
