@@ -474,6 +474,9 @@ FLOOD_OPEN_SOCKETS = {
 # How often each visitor socket re-checks in the database that no block covers
 # it (the `visitor.blocked` event may be lost) and refreshes its place in the
 # open-socket counts; a place not refreshed for three times this is dropped.
+# Changes to one queued conversation (queue.updated, to every online expert of the brand) leave at
+# most once per this window, the last state always (chatplatform/events.py): faster than anyone reads.
+CHAT_COALESCE_SECONDS = float(os.environ.get("CHAT_COALESCE_SECONDS", "1"))
 CHAT_VISITOR_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_VISITOR_HEARTBEAT_SECONDS", "20"))
 # The heartbeat's block re-check reads a brand's active blocks once per process per this many
 # seconds for all its sockets (moderation/block_index.py); 0 reads at every beat.
