@@ -498,7 +498,8 @@ def main() -> None:
     }
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        results["commit"] = git
+        # BENCH_COMMIT: the commit a checkout without git (an exported snapshot) was made from.
+        results["commit"] = os.environ.get("BENCH_COMMIT") or git
     except OSError:
         pass
 
