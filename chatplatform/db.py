@@ -158,7 +158,7 @@ def _socket_has_news(connection) -> bool:
 def _ping_only_if_needed() -> None:
     """Spare Django's health-check ping on connections that cannot have died quietly (module docstring).
 
-    Sets Django's ``health_check_done`` (a private attribute; Django is pinned to its minor and
+    Sets Django's ``health_check_done`` (a private attribute; Django is pinned exactly and
     tests/test_db_pool.py fails if the attribute stops sparing the ping).
     """
     now = monotonic()
