@@ -170,10 +170,10 @@ def captured_events(monkeypatch):
     captured = []
     real = events._send_now
 
-    def capture(groups, event):
+    def capture(groups, event, **options):
         for group in groups:
             captured.append({"group": group, "event": event})
-        real(groups, event)
+        real(groups, event, **options)
 
     monkeypatch.setattr(events, "_send_now", capture)
     return captured
