@@ -397,7 +397,7 @@ class MessageInline(BaseMessageInline):
 
     @admin.display(description="picture")
     def picture(self, obj):
-        # The thumbnail through the manager's session; its page (attachments/admin.py) removes it, audited.
+        # The thumbnail through the manager's session; its page (visitors/admin.py) removes it, audited.
         if not obj.attachment_id:
             return ""
         return format_html('<a href="{}"><img src="{}" alt="Picture" style="max-width:120px;max-height:120px"></a>',
