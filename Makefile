@@ -31,6 +31,9 @@ demo: migrate
 # worker (CHAT_WORKER_IN_SERVER: the queued e-mails and the sweeps, docs/operations.md). daphne (chatplatform/serve.py) as in
 # production, access log off (it would hold client addresses: docs/security.md).
 run: export CHAT_WORKER_IN_SERVER = 1
+# The demo's manager signs in with a password only: two-factor sign-in is off for this development
+# server alone (CHAT_MANAGER_MFA, docs/security.md: never off in production).
+run: export CHAT_MANAGER_MFA = 0
 # The links, or one line saying the port is taken and how to pick another (chatplatform/devrun.py).
 run: demo
 	@$(BIN)/python -m chatplatform.devrun links $(HOST) $(PORT)

@@ -61,15 +61,20 @@ def _read_user(scope):
     return user
 
 
-def user_of_session(session_key):
+def session_store(session_key):
+    """The session of this key, read when first used."""
+    from importlib import import_module
+
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+
+
+def user_of_session(session_key_or_store):
     """The user a session signs in now, read afresh (AnonymousUser if none); in a database thread.
 
     For sockets that re-check who they serve: the scope's session and user are
-    the ones read at the handshake.
+    the ones read at the handshake. Takes the session's key, or a ``session_store`` to read more of it.
     """
-    from importlib import import_module
-
-    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    session = session_key_or_store if hasattr(session_key_or_store, "get") else session_store(session_key_or_store)
     return _read_user({"session": session})
 
 

@@ -93,6 +93,20 @@ class ExpertRevoked(Event):
     detail: str
 
 
+class ExpertRef(Event):
+    id: str
+    display_name: str
+
+
+class ExpertTransfer(Event):
+    """A conversation was handed to this expert by a colleague (experts/transfer.py): the note, for their sockets."""
+
+    type: Literal["expert.transfer"]
+    conversation: str
+    from_expert: ExpertRef
+    note: str
+
+
 class UserRevoked(Event):
     type: Literal["user.revoked"]
     code: int
@@ -112,6 +126,8 @@ class QueueAdded(Event):
     conversation: ConversationObject
     preview: str
     excluded: list[str]  # expert ids the visitor asked to move on from
+    # "topic": offered only to the experts of its topic for now; "brand": to every online expert (experts/topic_routing.py).
+    wave: Literal["topic", "brand"] = "brand"
 
 
 class QueueUpdated(Event):

@@ -210,6 +210,14 @@ class ExpertMessageSend(_TextOrAttachment):
     client_id: ClientId
 
 
+class ConversationTransfer(InboundFrame):
+    """Added: hand an active conversation to a named online colleague of its brand, with a note for them."""
+
+    conversation: ConversationRef
+    expert: Annotated[str, Field(min_length=1, max_length=20)]
+    note: Optional[Annotated[str, Field(max_length=1000)]] = None
+
+
 class ExpertTyping(InboundFrame):
     conversation: ConversationRef
     active: bool
@@ -295,6 +303,7 @@ EXPERT_FRAMES: dict[str, type[InboundFrame]] = {
     "sync": ExpertSync,
     "conversation.end": ConversationAction,
     "conversation.release": ConversationAction,
+    "conversation.transfer": ConversationTransfer,
     "moderation.warn": Warn,
     "moderation.alert": RaiseAlert,
     "moderation.block": BlockVisitor,
@@ -602,13 +611,22 @@ class ExpertSelfObject(OutboundObject):
     display_name: str
 
 
+class TransferNoteObject(OutboundObject):
+    from_expert: Optional[ExpertSelfObject]
+    note: str
+
+
 class ExpertWelcomeFrame(OutboundFrame):
     type: Literal["welcome"]
     expert: ExpertSelfObject
     status: Literal["online", "away", "offline"]
     queue: list[ConversationObject]
     queue_previews: dict[str, str]
+    # Added: how each waiting question is offered to this expert ("topic" or "brand", experts/topic_routing.py).
+    queue_offers: dict[str, Literal["topic", "brand"]]
     conversations: list[ConversationObject]
+    # Added: {conversation id: {from_expert, note}} for the conversations a colleague handed to this expert.
+    transfer_notes: dict[str, "TransferNoteObject"]
 
 
 class PresenceFrame(OutboundFrame):
@@ -620,6 +638,17 @@ class QueueAddedFrame(OutboundFrame):
     type: Literal["queue.added"]
     conversation: ConversationObject
     preview: str
+    # Added: "topic" when the question is in one of the expert's topics, else "brand".
+    offer: Literal["topic", "brand"]
+
+
+class ConversationTransferredFrame(OutboundFrame):
+    """Added: to the expert a conversation was handed to, with the colleague's note."""
+
+    type: Literal["conversation.transferred"]
+    conversation: str
+    from_expert: Optional[ExpertSelfObject]
+    note: str
 
 
 class QueueUpdatedFrame(OutboundFrame):
@@ -688,6 +717,7 @@ VISITOR_OUTBOUND = _by_type(
 )
 EXPERT_OUTBOUND = _by_type(
     *_COMMON_OUTBOUND, ExpertWelcomeFrame, PresenceFrame, QueueAddedFrame, QueueUpdatedFrame, QueueRemovedFrame,
+    ConversationTransferredFrame,
     AlertRaisedFrame, BlockCreatedFrame, ReportFiledFrame,
 )
 MODERATION_OUTBOUND = _by_type(
@@ -742,10 +772,11 @@ def visitor_welcome_frame(*, token: str, visitor: dict, brand: dict, conversatio
     }
 
 
-def expert_welcome_frame(*, expert: dict, status: str, queue, queue_previews, conversations) -> dict:
+def expert_welcome_frame(*, expert: dict, status: str, queue, queue_previews, queue_offers, conversations,
+                         transfer_notes) -> dict:
     return {
         "type": "welcome", "expert": expert, "status": status, "queue": queue, "queue_previews": queue_previews,
-        "conversations": conversations,
+        "queue_offers": queue_offers, "conversations": conversations, "transfer_notes": transfer_notes,
     }
 
 
@@ -756,8 +787,9 @@ def moderation_welcome_frame(*, open_alerts, open_alert_count: int, open_reports
     }
 
 
-def queue_added_frame(conversation: dict, preview: str) -> dict:
-    return {"type": "queue.added", "conversation": conversation, "preview": preview}
+def queue_added_frame(conversation: dict, preview: str, offer: str = "brand") -> dict:
+    """``offer`` (added): "topic" when the question is in one of the expert's topics, else "brand"."""
+    return {"type": "queue.added", "conversation": conversation, "preview": preview, "offer": offer}
 
 
 def queue_updated_frame(conversation: dict) -> dict:
@@ -766,6 +798,11 @@ def queue_updated_frame(conversation: dict) -> dict:
 
 def queue_removed_frame(conversation_id: str) -> dict:
     return {"type": "queue.removed", "conversation": conversation_id}
+
+
+def transferred_frame(conversation_id: str, from_expert: dict | None, note: str) -> dict:
+    """Added: to the expert a conversation was handed to, with the colleague's note (the state comes as `conversation`)."""
+    return {"type": "conversation.transferred", "conversation": conversation_id, "from_expert": from_expert, "note": note}
 
 
 def experts_online_frame(count: int) -> dict:

@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
+    # Two-factor sign-in (chatplatform/mfa.py): TOTP authenticators and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "visitors",
     "experts",
     "moderation",
@@ -76,6 +80,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed two-factor sign-in (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # The admin refuses a staff session that has not (CHAT_MANAGER_MFA): set-up or verification first.
+    "chatplatform.mfa.AdminTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -192,6 +200,22 @@ SESSION_ENGINE = "chatplatform.sessions"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Two-factor sign-in (TOTP with recovery codes, docs/security.md) is required of every staff account
+# (community managers) and superuser: the admin and the moderation socket refuse a session without it.
+# Off only for development (`make run` turns it off for its demo server): NEVER in production.
+CHAT_MANAGER_MFA = env_bool("CHAT_MANAGER_MFA", True)
+# Minutes between the password step and the code step of a sign-in before it starts over.
+CHAT_TWO_FACTOR_PENDING_MINUTES = env_int("CHAT_TWO_FACTOR_PENDING_MINUTES", 10)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Community experts")
+# Days an expert's invitation link stays valid (a resend starts them again and voids the old link).
+CHAT_INVITATION_DAYS = env_int("CHAT_INVITATION_DAYS", 7)
+# Seconds a password-reset link stays valid (Django's own setting; default 3 days, ours 1 hour).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+# Password-reset requests per address (keyed hash) and per e-mail address entered, per hour;
+# past them the page answers 429 whether or not an account exists.
+CHAT_PASSWORD_RESET_PER_ADDRESS = env_int("CHAT_PASSWORD_RESET_PER_ADDRESS", 10)
+CHAT_PASSWORD_RESET_PER_EMAIL = env_int("CHAT_PASSWORD_RESET_PER_EMAIL", 3)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -242,6 +266,9 @@ CHAT_WORKER_SWEEPS = {
     "push": ("experts.tasks.push_sweep", env_int("CHAT_SWEEP_PUSH_SECONDS", 10)),
     "digest": ("experts.tasks.digest_sweep", env_int("CHAT_SWEEP_DIGEST_SECONDS", 300)),
     "followup": ("visitors.followups.queue_due_followups", env_int("CHAT_SWEEP_FOLLOWUP_SECONDS", 30)),
+    # Topic routing (experts/topic_routing.py): a question past its brand's topic_wait_seconds is offered to
+    # the whole brand at most this late (plus one worker pass).
+    "topic_offers": ("experts.topic_routing.widen_topic_offers", env_int("CHAT_SWEEP_TOPIC_OFFERS_SECONDS", 5)),
 }
 
 # --- Experts who are not looking: Web Push and the e-mail digest (experts/tasks.py) ------------
@@ -358,13 +385,16 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Sign-in throttling (django-axes) -------------------------------------------
 # After AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
-# pair is locked out (HTTP 429) for AXES_COOLOFF_TIME. Counts live in the cache
+# pair is locked out (HTTP 429) for AXES_COOLOFF_TIME; after as many from one address
+# across usernames, the address is. Counts live in the cache
 # (Redis when REDIS_URL is set, so every process shares them), never in a table
 # of raw addresses; the address axes sees is our keyed hash of it, so neither
 # its cache keys nor its log lines hold an address.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Two counts, each locking at AXES_FAILURE_LIMIT: one username from one address, and one address
+# whatever the usernames (spraying many usernames from one address is throttled too).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_CLIENT_IP_CALLABLE = "chatplatform.addresses.request_address_key"
 AXES_RESET_ON_SUCCESS = True

@@ -8,7 +8,7 @@ class ExpertsConfig(AppConfig):
     def ready(self):
         from visitors import experts_online, router
 
-        from . import queue, revocation, services  # revocation connects the sign-out receiver
+        from . import queue, revocation, seeding, services  # revocation: the sign-out receiver; seeding: a new brand's canned replies
         from .selectors import experts_online_counts, shared_experts_online_count
 
         # The widgets' "n experts online" counts this app's tables: visitors imports no app above it.

@@ -36,6 +36,7 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
         "sync": "expert_sync",
         "conversation.claim": "expert_action",
         "conversation.release": "expert_action",
+        "conversation.transfer": "expert_action",
         "conversation.end": "expert_action",
         "presence.set": "presence",
         "moderation.warn": "moderation_action",
@@ -77,6 +78,7 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
         state = await database_sync_to_async(actions._welcome_state)(expert)
         await self.adopt(state["conversations"], followed=assigned)
         self.queue_shown = {conversation["id"] for conversation in state["queue"]}
+        self.topics = state["topics"]
         await self.send_frame(actions.welcome_frame(expert, state))
         # Presence kept alive, and the backstop for lost revocation events: one beat per process (heartbeats.py).
         heartbeats.join(self)
@@ -104,6 +106,9 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
 
     async def on_conversation_release(self, frame):
         await self.apply_conversation(await database_sync_to_async(actions._release)(self.expert, frame.conversation))
+
+    async def on_conversation_transfer(self, frame):
+        await self.apply_conversation(await database_sync_to_async(actions._transfer)(self.expert, frame))
 
     async def on_conversation_end(self, frame):
         await self.apply_conversation(await database_sync_to_async(actions._end)(self.expert, frame.conversation))
@@ -167,6 +172,9 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
 
     async def chat_conversation(self, event):
         await self.apply_conversation(event["conversation"])
+
+    async def expert_transfer(self, event):
+        await self.send_frame(protocol.transferred_frame(event["conversation"], event["from_expert"], event["note"]))
 
     async def expert_suspended(self, event):
         await self.send_error("forbidden", "Your expert account has been suspended by a community manager.")

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from chatplatform.protocol import is_blank
 
@@ -57,3 +58,40 @@ class CommunityPostForm(forms.Form):
 
 class CommunityReplyForm(forms.Form):
     body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
+
+
+class CannedReplyForm(forms.Form):
+    """One of the expert's own canned replies (experts/canned.py checks the placeholders)."""
+
+    title = VisibleCharField(max_length=80, label="Title", help_text="What you type after “/” to find it.")
+    text = VisibleCharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Reply",
+                            help_text="{visitor} and {expert} are replaced by the visitor's name and yours.")
+class JoinForm(forms.Form):
+    """The invitation's sign-up page: the new expert's username, password and profile."""
+
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]+\Z", max_length=150, label=_("Username"),
+        help_text=_("What you sign in with: letters, digits and @ . + - _ only."),
+        error_messages={"invalid": _("Use letters, digits and @ . + - _ only.")},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    display_name = VisibleCharField(max_length=60, label=_("Display name"),
+                                    help_text=_("What visitors see when you join a conversation."))
+    password1 = forms.CharField(label=_("Password"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                help_text=_("At least 8 characters, not only digits, not a common password."))
+    password2 = forms.CharField(label=_("The same password again"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    topics = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                            label=_("Topics you answer"))
+
+    def __init__(self, *args, topics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = topics
+        self.fields["topics"].label_from_instance = lambda topic: topic.name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", _("The two passwords differ."))
+        return data

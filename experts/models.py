@@ -158,3 +158,98 @@ class CommunityReply(models.Model):
 
     def __str__(self):
         return f"Reply by {self.author} on {self.post}"
+
+
+class CannedReply(models.Model):
+    """One ready answer for the dashboard's message box: a brand's (managers edit them in the admin)
+    or one expert's own (edited in the dashboard). Exactly one of ``brand`` and ``expert`` is set.
+
+    ``text`` may hold ``{visitor}`` and ``{expert}``, filled in when the expert inserts it
+    (the visitor's nickname, the expert's display name; experts/canned.py).
+    """
+
+    brand = models.ForeignKey("visitors.Brand", null=True, blank=True, on_delete=models.CASCADE, related_name="canned_replies")
+    expert = models.ForeignKey(ExpertProfile, null=True, blank=True, on_delete=models.CASCADE, related_name="canned_replies")
+    # What the picker lists and matches when the expert types "/" and a few letters.
+    title = models.CharField(max_length=80)
+    text = models.TextField(max_length=2000)
+    # The picker lists a brand's replies in this order (the seeded politeness reminder first).
+    position = models.PositiveSmallIntegerField(default=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "title", "pk"]
+        verbose_name_plural = "canned replies"
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(brand__isnull=False, expert__isnull=True) | models.Q(brand__isnull=True, expert__isnull=False)),
+                name="cannedreply_brand_or_expert",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ConversationTransfer(models.Model):
+    """One hand-over of a conversation from an expert to a named colleague (``conversation.transfer``).
+
+    The audit record of who passed what to whom, and the note the new expert reads
+    with the history (experts/transfer.py).
+    """
+
+    conversation = models.ForeignKey("visitors.Conversation", on_delete=models.CASCADE, related_name="transfers")
+    from_expert = models.ForeignKey(ExpertProfile, null=True, on_delete=models.SET_NULL, related_name="+")
+    to_expert = models.ForeignKey(ExpertProfile, null=True, on_delete=models.SET_NULL, related_name="+")
+    # For the colleague only; the visitor never sees it.
+    note = models.TextField(blank=True, default="", max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Transfer of {self.conversation_id} to {self.to_expert}"
+class ExpertInvitation(models.Model):
+    """A community manager's invitation to someone, by e-mail, to answer a brand's visitors as an expert.
+
+    The e-mailed link carries a signed token (experts/invitations.py) naming this row and its
+    ``nonce``; it opens a page where the invitee chooses a username, a password and a
+    profile. It works once, until ``expires_at``, and not after a revocation or a resend
+    (which makes a new nonce, so the old link stops working).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REVOKED = "revoked"
+
+    email = models.EmailField()
+    brand = models.ForeignKey("visitors.Brand", on_delete=models.CASCADE, related_name="invitations")
+    # Offered to the invitee, who may change them on the sign-up page (any of the brand's topics).
+    topics = models.ManyToManyField(Topic, blank=True, related_name="+")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Random, in the signed token: a resend replaces it and so voids the link sent before.
+    nonce = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the newest link was queued (the invitation itself, or its last resend).
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # The account the invitee made (SET_NULL: the row stays as a record if it is deleted).
+    accepted_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The admin's default list: pending invitations, newest first.
+            models.Index(fields=["status", "-created_at"], name="invitation_status_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.brand}"

@@ -7,6 +7,8 @@ starts waiting, leaves the queue unclaimed, or its visitor comes and goes
 Claiming, releasing and `next_expert` (experts/services.py) call the same functions.
 """
 
+from django.utils import timezone
+
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import queue_group
 from visitors import signals
@@ -17,7 +19,10 @@ PREVIEW_LENGTH = 280
 
 
 def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -> None:
-    """Offer a waiting conversation to the brand's online experts (minus the excluded)."""
+    """Offer a waiting conversation to the brand's online experts (minus the excluded).
+
+    ``wave`` "topic": only to the experts of its topic for now (experts/topic_routing.py decides who shows it).
+    """
     first = conversation.messages.filter(author=Message.Author.VISITOR).order_by("seq").values_list("text", flat=True).first()
     excluded = [str(pk) for pk in conversation.excluded_experts.values_list("pk", flat=True)]
     send_event_on_commit(
@@ -27,6 +32,7 @@ def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -
             "conversation": payload or conversation_object(conversation),
             "preview": (first or "")[:PREVIEW_LENGTH],
             "excluded": excluded,
+            "wave": "topic" if conversation.topic_offer_until and conversation.topic_offer_until > timezone.now() else "brand",
         },
     )
 

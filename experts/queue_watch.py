@@ -11,6 +11,7 @@ from chatplatform.db import database_sync_to_async
 from chatplatform.groups import queue_group
 
 from . import socket_actions as actions
+from . import topic_routing
 from .models import ExpertProfile
 
 
@@ -22,6 +23,7 @@ class QueueWatch:
         # The waiting conversations this socket has shown (welcome, queue.added, less queue.removed).
         # None until the welcome: the queue groups are joined before it, with nothing to bring up to date.
         self.queue_shown: set[str] | None = None
+        self.topics: dict = {}  # {brand slug: the expert's topic slugs there}, read at the welcome (topic_routing.py)
 
     async def set_queue_groups(self, groups: list[str]) -> None:
         for group in set(self.queue_groups) - set(groups):
@@ -45,12 +47,14 @@ class QueueWatch:
             await self.refresh_queue()
 
     async def refresh_queue(self) -> None:
-        queue, previews = await database_sync_to_async(actions._queue_state)(self.expert)
-        waiting = {conversation["id"] for conversation in queue}
+        state = await database_sync_to_async(actions._queue_state)(self.expert)
+        self.topics = state["topics"]
+        waiting = {conversation["id"] for conversation in state["queue"]}
         for conversation_id in sorted(self.queue_shown - waiting):
             await self.queue_removed({"conversation": conversation_id})
-        for conversation in queue:
-            await self.queue_added({"conversation": conversation, "preview": previews.get(conversation["id"], "")})
+        for conversation in state["queue"]:
+            await self.queue_added({"conversation": conversation, "preview": state["previews"].get(conversation["id"], ""),
+                                    "offer": state["offers"][conversation["id"]]})
 
     async def layer_resync(self, event):
         await super().layer_resync(event)
@@ -61,8 +65,11 @@ class QueueWatch:
         conversation_id = event["conversation"]["id"]
         if self.expert_id in event.get("excluded", ()) or conversation_id in self.queue_shown:
             return
+        offer = event.get("offer") or topic_routing.offer_for(event["conversation"], event.get("wave", "brand"), self.topics)
+        if offer is None:
+            return  # another topic's question, for now (topic_routing.py)
         self.queue_shown.add(conversation_id)
-        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"]))
+        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"], offer))
 
     async def queue_updated(self, event):
         if self.queue_shown is not None and event["conversation"]["id"] in self.queue_shown:

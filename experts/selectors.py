@@ -219,19 +219,6 @@ async def shared_experts_online_count(brand) -> int:
 
 # --- the dashboard's pages ------------------------------------------------------------
 
-def canned_replies(expert: ExpertProfile) -> list[str]:
-    """Ready answers for the composer: each brand's politeness reminder first (seeds/000), then the usual openers."""
-    reminders = list(dict.fromkeys(expert.brands.values_list("politeness_reminder", flat=True)))
-    return [
-        *reminders,
-        "Hello! I'm a member of the community, happy to help. Could you tell me a bit more?",
-        "I don't know the answer for sure, and I'd rather say so than guess. Here is what I would check first:",
-        "I'm sorry another expert was not helpful. I will try my best to offer you a better experience.",
-        "Sometimes people just don't click, and that's fine: you can ask for another expert at any time.",
-        "Thanks for the chat, and good luck with your next outing!",
-    ]
-
-
 def past_conversations(*, expert: ExpertProfile, query: str = "", limit: int = 50) -> list[Conversation]:
     """The ended conversations that were assigned to this expert, newest first.
 

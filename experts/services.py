@@ -23,6 +23,7 @@ from visitors.selectors import CONVERSATION_RELATED, conversation_or_not_found
 from visitors.services import announce_conversation, start_conversation
 
 from .models import CommunityPost, CommunityReply, ExpertConnection, ExpertProfile, PushSubscription, Topic
+from . import topic_routing
 from .queue import offer_to_queue, withdraw_from_queue
 from .selectors import live_since
 
@@ -146,6 +147,7 @@ def claim_conversation(*, expert: ExpertProfile, conversation_id) -> Conversatio
         raise ChatError(errors.ALREADY_CLAIMED, "Another expert has already taken this conversation.")
     if conversation.excluded_experts.filter(pk=expert.pk).exists():
         raise ChatError(errors.FORBIDDEN, "The visitor asked for another expert.")
+    topic_routing.check_may_claim(expert=expert, conversation=conversation)
     active = Conversation.objects.filter(expert=expert, status=Conversation.Status.ACTIVE).count()
     if active >= expert.capacity:
         raise ChatError(errors.CAPACITY, f"You already have {active} conversations open (your capacity is {expert.capacity}).")
@@ -175,7 +177,9 @@ def _back_to_waiting(conversation: Conversation, *, exclude: bool) -> Conversati
     conversation.expert = None
     conversation.status = Conversation.Status.WAITING
     conversation.claimed_at = None
-    conversation.save(update_fields=["expert", "status", "claimed_at"])
+    # Back in the queue, it is offered to the whole brand at once: the visitor has waited already.
+    conversation.topic_offer_until = None
+    conversation.save(update_fields=["expert", "status", "claimed_at", "topic_offer_until"])
     payload = announce_conversation(conversation, also_experts=[previous.pk if previous else None])
     offer_to_queue(conversation, payload=payload)
     return conversation

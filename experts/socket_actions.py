@@ -13,7 +13,7 @@ from visitors import services as visitor_services
 from visitors.selectors import messages_after
 from visitors.serializers import conversation_object, message_object
 
-from . import selectors, services
+from . import selectors, services, topic_routing, transfer
 
 
 def _open(scope, channel_name):
@@ -28,12 +28,25 @@ def _open(scope, channel_name):
     return user, expert, selectors.brand_slugs(expert), selectors.assigned_conversation_ids(expert)
 
 
-def _welcome_state(expert):
-    queue = selectors.claimable_queue(expert)
+def _offered_queue(expert):
+    """The queue as this expert is offered it (experts/topic_routing.py), with their topics."""
+    topics = topic_routing.topic_slugs(expert)
+    offered = topic_routing.offered_queue(selectors.claimable_queue(expert), topics)
     return {
-        "queue": [conversation_object(c) for c in queue],
-        "previews": selectors.queue_previews(queue),
-        "conversations": [conversation_object(c) for c in selectors.assigned_conversations(expert)],
+        "queue": [payload for _, payload, _ in offered],
+        "previews": selectors.queue_previews([conversation for conversation, _, _ in offered]),
+        "offers": {payload["id"]: offer for _, payload, offer in offered},
+        "topics": topics,
+    }
+
+
+def _welcome_state(expert):
+    conversations = [conversation_object(c) for c in selectors.assigned_conversations(expert)]
+    return {
+        **_offered_queue(expert),
+        "conversations": conversations,
+        "transfer_notes": transfer.latest_transfer_notes(expert=expert, conversation_ids=[c["id"] for c in conversations])
+        if conversations else {},
     }
 
 
@@ -41,13 +54,13 @@ def welcome_frame(expert, state: dict) -> dict:
     """The expert's `welcome`: presence, the brands' waiting questions, the conversations assigned."""
     return protocol.expert_welcome_frame(
         expert={"id": str(expert.pk), "display_name": expert.display_name}, status=expert.presence,
-        queue=state["queue"], queue_previews=state["previews"], conversations=state["conversations"],
+        queue=state["queue"], queue_previews=state["previews"], queue_offers=state["offers"],
+        conversations=state["conversations"], transfer_notes=state["transfer_notes"],
     )
 
 
 def _queue_state(expert):
-    queue = selectors.claimable_queue(expert)
-    return [conversation_object(c) for c in queue], selectors.queue_previews(queue)
+    return _offered_queue(expert)
 
 
 def _claim(expert, conversation_id):
@@ -56,6 +69,12 @@ def _claim(expert, conversation_id):
 
 def _release(expert, conversation_id):
     return conversation_object(services.release_conversation(expert=expert, conversation_id=conversation_id))
+
+
+def _transfer(expert, frame):
+    return conversation_object(transfer.transfer_conversation(
+        expert=expert, conversation_id=frame.conversation, to_expert_id=frame.expert, note=frame.note,
+    ))
 
 
 def _end(expert, conversation_id):

@@ -50,17 +50,28 @@ def _new_questions(experts: set, now) -> dict:
     # The brand queue's index (brand, status, created_at).
     questions = list(Conversation.objects.filter(
         brand_id__in=by_brand, status=Conversation.Status.WAITING, created_at__gte=now - QUESTION_LOOKBACK
-    ).order_by("created_at").values_list("pk", "brand_id"))
+    ).order_by("created_at").values_list("pk", "brand_id", "topic_id", "topic_offer_until"))
     if not questions:
         return {}
-    ids = [pk for pk, _ in questions]
+    ids = [pk for pk, _, _, _ in questions]
+    # Topic routing (topic_routing.py): a question still offered only to its topic's experts is not
+    # pushed to experts of the brand's other topics; once widened, it is (no notice was written).
+    topics: dict = {}
+    for expert_id, brand_id, topic_id in ExpertProfile.topics.through.objects.filter(
+        expertprofile_id__in=experts
+    ).values_list("expertprofile_id", "topic__brand_id", "topic_id"):
+        topics.setdefault((expert_id, brand_id), set()).add(topic_id)
     excluded = set(Conversation.excluded_experts.through.objects.filter(conversation_id__in=ids).values_list(
         "conversation_id", "expertprofile_id"))
     notified = set(PushNotice.objects.filter(conversation_id__in=ids, expert_id__in=experts).values_list(
         "conversation_id", "expert_id"))
     due: dict = {}
-    for pk, brand_id in questions:
+    for pk, brand_id, topic_id, topic_offer_until in questions:
+        topic_only = topic_id is not None and topic_offer_until is not None and topic_offer_until > now
         for expert_id in by_brand[brand_id]:
+            mine = topics.get((expert_id, brand_id))
+            if topic_only and mine and topic_id not in mine:
+                continue
             if (pk, expert_id) not in excluded and (pk, expert_id) not in notified:
                 due.setdefault((expert_id, brand_id), []).append(pk)
     return due
@@ -236,3 +247,26 @@ def email_digest(*, expert_id: int, key: str) -> bool:
         return False
     subject, body = digest_text(expert, counts)
     return send_mail_once(key=key, subject=subject, body=body, recipients=[expert.user.email])
+
+
+@task()
+def email_invitation(*, invitation_id: int, nonce: str) -> bool:
+    """E-mail an invitation's link, once per link (a resend is a new nonce, so a new e-mail)."""
+    from django.template.loader import render_to_string
+    from django.utils.translation import gettext
+
+    from .invitations import link_for
+    from .models import ExpertInvitation
+
+    invitation = ExpertInvitation.objects.select_related("brand").filter(
+        pk=invitation_id, nonce=nonce, status=ExpertInvitation.Status.PENDING).first()
+    if invitation is None:  # revoked, accepted or sent again meanwhile: this link would not work
+        return False
+    context = {"invitation": invitation, "brand": invitation.brand.name, "link": link_for(invitation),
+               "days": settings.CHAT_INVITATION_DAYS}
+    return send_mail_once(
+        key=f"experts.invitation:{invitation.pk}:{nonce}",
+        subject=gettext("You are invited to answer %(brand)s's visitors") % {"brand": invitation.brand.name},
+        body=render_to_string("experts/email/invitation.txt", context),
+        recipients=[invitation.email],
+    )

@@ -18,8 +18,8 @@ from django.conf import settings
 from chatplatform import errors
 from chatplatform.errors import ChatError
 
-from . import push, selectors, services
-from .forms import CommunityPostForm, CommunityReplyForm, ProfileForm
+from . import canned, push, selectors, services, transfer
+from .forms import CannedReplyForm, CommunityPostForm, CommunityReplyForm, ProfileForm
 
 
 def expert_required(view):
@@ -57,7 +57,15 @@ def dashboard(request):
         "expert": request.expert,
         # No keys, no "Notify me" (and the push sweep sends nothing).
         "vapid_public_key": settings.VAPID_PUBLIC_KEY if push.enabled() else "",
-        "canned_replies": selectors.canned_replies(request.expert),
+        # The brands' and the expert's own replies, as data (experts/canned.py): the "/" picker's list.
+        "canned_replies": canned.replies_for(request.expert),
+        # Per brand: the guidance side note, the phrases that show it, and the report options (docs/faces.md).
+        "guidance": {
+            slug: {"text": text, "phrases": [p.strip().lower() for p in phrases.splitlines() if p.strip()],
+                   "report_options": report_options}
+            for slug, text, phrases, report_options in request.expert.brands.values_list(
+                "slug", "expert_guidance", "bad_experience_phrases", "report_options")
+        },
         "topic_names": _topic_names(request.expert),
         # What "Warn" posts, per brand, shown in its confirmation.
         "politeness_reminders": dict(request.expert.brands.values_list("slug", "politeness_reminder")),
@@ -199,6 +207,77 @@ def push_subscribe(request):
     except ChatError as exc:
         return _json_error(exc.code, exc.detail, status=404 if exc.code == errors.NOT_FOUND else 400)
     return JsonResponse({"subscribed": True}, status=201)
+
+
+# --- the expert's own canned replies (experts/canned.py) ------------------------------------------
+
+
+def _replies_page(request, *, form=None, editing=None, edit_form=None, status=200):
+    return render(request, "experts/replies.html", {
+        "form": form or CannedReplyForm(),
+        "replies": canned.own_replies(request.expert),
+        "editing": editing,
+        "edit_form": edit_form,
+    }, status=status)
+
+
+def _save_reply(request, form, save) -> bool:
+    """Run ``save`` on a valid form; a refusal of the service goes on the form. Return whether it saved."""
+    if not form.is_valid():
+        return False
+    try:
+        save(form.cleaned_data["title"], form.cleaned_data["text"])
+    except ChatError as exc:
+        form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.detail)
+        return False
+    return True
+
+
+@expert_required
+@require_http_methods(["GET", "POST"])
+def replies(request):
+    """The expert's own replies: the list, and a new one (session and CSRF token, as every form here)."""
+    if request.method == "GET":
+        return _replies_page(request)
+    form = CannedReplyForm(request.POST)
+    if _save_reply(request, form, lambda title, text: canned.create_own_reply(expert=request.expert, title=title, text=text)):
+        messages.success(request, "Your reply is saved.")
+        return redirect("expert-replies")
+    return _replies_page(request, form=form, status=400)
+
+
+@expert_required
+@require_POST
+def reply_edit(request, reply_id):
+    reply = canned.access_own_reply(expert=request.expert, reply_id=reply_id)
+    form = CannedReplyForm(request.POST)
+    if _save_reply(request, form, lambda title, text: canned.update_own_reply(
+            expert=request.expert, reply_id=reply.pk, title=title, text=text)):
+        messages.success(request, "Your reply is saved.")
+        return redirect("expert-replies")
+    return _replies_page(request, editing=reply.pk, edit_form=form, status=400)
+
+
+@expert_required
+@require_POST
+def reply_delete(request, reply_id):
+    canned.delete_own_reply(expert=request.expert, reply_id=reply_id)
+    messages.success(request, "Your reply is deleted.")
+    return redirect("expert-replies")
+
+
+# --- transfer: the colleagues to hand a conversation to (docs/protocol.md, "HTTP endpoints") ----------
+
+
+@expert_required
+@require_http_methods(["GET"])
+def colleagues(request):
+    """The online colleagues of a conversation's brand: ?conversation=<id>, one of the expert's active ones."""
+    try:
+        found = transfer.transfer_candidates(expert=request.expert, conversation_id=request.GET.get("conversation", "")[:64])
+    except ChatError as exc:
+        return _json_error(exc.code, exc.detail, status=404 if exc.code == errors.NOT_FOUND else 403)
+    return JsonResponse({"colleagues": found})
 
 
 @expert_required

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 
 from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline, extensions
 from chatplatform.errors import ChatError
-from experts.models import ExpertProfile
+from experts.models import CannedReply, ConversationTransfer, ExpertProfile
 from visitors.admin import BrandScopedAdmin, IdSearchMixin
 from visitors.admin import MessageInline as BaseMessageInline
 from visitors.models import Conversation, Visitor
@@ -479,6 +479,7 @@ def extend_admins() -> None:
     extensions.add_actions(ExpertProfile, suspend, reinstate)
     extensions.replace_inline(BaseMessageInline, MessageInline)
     extensions.add_inlines(Conversation, ModerationEventInline)
-    extensions.add_css(Conversation, *ModerationMedia.css["all"])
+    for model in (Conversation, CannedReply, ConversationTransfer):
+        extensions.add_css(model, *ModerationMedia.css["all"])
     for model in (Conversation, Visitor, Block, Alert, ModerationEvent):
         extensions.add_search(model, _reported_conversation)

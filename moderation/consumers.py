@@ -71,9 +71,11 @@ class ModerationConsumer(ProtocolConsumer):
             await self.accept()
             await self.close(CLOSE_UNAUTHENTICATED)
             return
-        if not await database_sync_to_async(selectors.can_moderate)(self.user):
+        refusal = await database_sync_to_async(selectors.feed_refusal)(self.user, self.scope.get("session"))
+        if refusal is not None:
+            # Not a manager: 4403. A manager's session without two-factor sign-in: 4401, sign in again.
             await self.accept()
-            await self.close(CLOSE_FORBIDDEN)
+            await self.close(CLOSE_FORBIDDEN if refusal == "forbidden" else CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
         self.session_key = getattr(self.scope.get("session"), "session_key", None)

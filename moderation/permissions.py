@@ -15,6 +15,11 @@ GROUP_PERMISSIONS = {
         "view_expertprofile", "change_expertprofile", "view_topic",
         # The experts' community panel: read it, take down what breaks the rules.
         "view_communitypost", "delete_communitypost", "view_communityreply", "delete_communityreply",
+        # Each brand's canned replies (the experts' own are theirs); the transfers' trail, read only.
+        "view_cannedreply", "add_cannedreply", "change_cannedreply", "delete_cannedreply",
+        "view_conversationtransfer",
+        # Inviting experts by e-mail (experts/invitations.py); "change" is resending or revoking one.
+        "add_expertinvitation", "view_expertinvitation", "change_expertinvitation",
     ],
     "moderation": [
         "moderate",

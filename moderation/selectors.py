@@ -6,7 +6,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from chatplatform.auth import user_of_session
+from chatplatform import mfa
+from chatplatform.auth import session_store, user_of_session
 from chatplatform.statements import Param, Statement
 from visitors.models import Brand, Visitor
 
@@ -111,16 +112,30 @@ def can_moderate(user) -> bool:
     )
 
 
+def feed_refusal(user, session) -> str | None:
+    """Why ``user`` may not open the live feed with ``session``: "forbidden", "two_factor", or None when they may.
+
+    "two_factor": a manager's session that has not passed two-factor sign-in
+    (chatplatform/mfa.py); it must sign in again, with its code.
+    """
+    if not can_moderate(user):
+        return "forbidden"
+    return None if mfa.session_passes(session, user) else "two_factor"
+
+
 def feed_still_allowed(*, session_key, user_id) -> str | None:
     """None if a live feed opened by ``user_id`` with this session may stay open; else "signed_out" or "forbidden".
 
-    Read afresh (the session, the user, their groups and permissions): the
-    feed's own user object holds what was true at its handshake.
+    Read afresh (the session, the user, their groups and permissions, its two-factor device):
+    the feed's own user object holds what was true at its handshake. A session whose
+    two-factor device was removed counts as signed out.
     """
-    user = user_of_session(session_key) if session_key else None
+    session = session_store(session_key) if session_key else None
+    user = user_of_session(session) if session is not None else None
     if user is None or not user.is_authenticated or user.pk != user_id:
         return "signed_out"
-    return None if can_moderate(user) else "forbidden"
+    refusal = feed_refusal(user, session)
+    return {"two_factor": "signed_out"}.get(refusal, refusal)
 
 
 def per_day(rows_of, days: int = 30) -> list[tuple]:

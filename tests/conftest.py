@@ -146,6 +146,13 @@ def _outbound_frames_as_declared():
 
 
 @pytest.fixture
+def admin_client(admin_client, admin_user):
+    """pytest-django's superuser client, as having passed two-factor sign-in (required of superusers)."""
+    support.pass_two_factor(admin_client, admin_user)
+    return admin_client
+
+
+@pytest.fixture
 def captured_events(monkeypatch):
     """Every event the services hand to the channel layer, as (group, event)."""
     from chatplatform import events

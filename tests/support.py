@@ -186,11 +186,74 @@ class SocketFactory:
                 pass
 
 
-def session_cookie(user) -> bytes:
+def pass_two_factor(client, user) -> None:
+    """Mark ``client``'s signed-in session as having passed two-factor sign-in (chatplatform/mfa.py).
+
+    With a confirmed authenticator of ``user`` (made if they have none), as django_otp.login records it.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = authenticator_for(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def totp_code(user) -> str:
+    """A code ``user``'s authenticator app would show now, as a phone computes it (RFC 6238), not yet used.
+
+    django-otp takes each time step's code once and accepts the steps next to now: the
+    first of them past the last one used, so a test may sign the same user in again at once.
+    """
+    import time
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    now = (int(time.time()) - device.t0) // device.step + device.drift
+    step = next(t for t in range(now - device.tolerance, now + device.tolerance + 1) if t > device.last_t)
+    return rfc6238(device.bin_key, step, digits=device.digits)
+
+
+def rfc6238(key: bytes, counter: int, *, digits: int = 6) -> str:
+    """The TOTP code of ``key`` for the time step ``counter`` (RFC 6238 over RFC 4226), computed here, not by django-otp."""
+    import hashlib
+    import hmac
+    import struct
+
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 10 ** digits:0{digits}d}"
+
+
+def authenticator_for(user):
+    """Give ``user`` a confirmed authenticator app (django-otp TOTP device), as set-up would; return it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first() \
+        or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def sign_in(client, user, *, two_factor: bool = True) -> None:
+    """``client.force_login(user)``; a manager or superuser also as having passed two-factor sign-in.
+
+    CHAT_MANAGER_MFA stays on in the tests: ``two_factor=False`` gives the session the
+    admin and the moderation socket must refuse.
+    """
+    from chatplatform import mfa
+
+    client.force_login(user)
+    if two_factor and mfa.required(user):
+        pass_two_factor(client, user)
+
+
+def session_cookie(user, *, two_factor: bool = True) -> bytes:
+    """The cookie of a new session signed in as ``user`` (a manager's having passed two-factor, unless told not)."""
     from django.test import Client
 
     client = Client()
-    client.force_login(user)
+    sign_in(client, user, two_factor=two_factor)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
 
 

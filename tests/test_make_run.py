@@ -69,3 +69,35 @@ def test_on_every_address_other_devices_get_pages_and_the_links_name_this_machin
     assert status == 200, err[-2000:]
     assert f"http://{address}:{port}/demo/" in out
     assert "http://0.0.0.0" not in out
+
+
+def test_the_demo_manager_signs_in_to_the_admin_with_the_printed_password_alone(tmp_path):
+    # Guards against: two-factor sign-in (CHAT_MANAGER_MFA, on by default) stopping the quick start's demo sign-in;
+    # `make run` turns it off for its own server only (docs/security.md).
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    port = free_port()
+    process = make_run(tmp_path, f"PORT={port}")
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    try:
+        deadline = time.monotonic() + 120
+        form = None
+        while form is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with opener.open(f"{base}/admin/login/?next=/admin/", timeout=2) as response:
+                    form = response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert form is not None, "make run did not answer"
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": "carol", "password": "demo-pass-123",
+                                       "next": "/admin/"}).encode()
+        request = urllib.request.Request(f"{base}/admin/login/?next=/admin/", data=data, headers={"Referer": base + "/admin/login/"})
+        with opener.open(request, timeout=10) as response:
+            landed, page = response.geturl(), response.read().decode()
+    finally:
+        stop(process)
+    assert landed == f"{base}/admin/" and "Site administration" in page

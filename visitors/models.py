@@ -11,6 +11,34 @@ DEFAULT_POLITENESS_REMINDER = (
     "I'm a member of the community. I'm here to help and to share my knowledge. "
     "Please remain polite and respectful!"
 )
+# The charter's do's and don'ts for a visitor who had a bad experience (seeds/003): the dashboard's
+# side note when a visitor says so or a message is flagged (docs/faces.md, "Guidance").
+DEFAULT_EXPERT_GUIDANCE = """Some do's:
+• Be empathetic.
+• Ask them if they would like to talk about the negative experience.
+• Validate what the visitor is feeling.
+• Remember why the visitor wanted to chat in the first place, if it is not about their negative experience.
+Some don'ts:
+• Insinuate in any way that the visitor's experience was their own fault.
+• Interrogate them if they do not wish to talk about it.
+• Ask them to name names.
+• Derail from what the visitor wanted to discuss.
+We are not here for witch hunts: listen, and if they want, give them the options to report."""
+# What a visitor writes when they had a bad experience: a visitor message containing one of these
+# (case-insensitive) shows the guidance note to the expert.
+DEFAULT_BAD_EXPERIENCE_PHRASES = """bad experience
+another expert
+previous expert
+last expert
+other expert
+was rude
+not helpful
+unhelpful"""
+# The report options an expert passes to the visitor (the widget's own buttons).
+DEFAULT_REPORT_OPTIONS = (
+    "If you wish, you can report what happened: use \"Report a problem\" at the bottom of this chat window, "
+    "and a community manager will look at it. You can also choose \"Talk to another expert\" at any time."
+)
 DEFAULT_WELCOME_MESSAGE = (
     "Ask your question: an independent expert from our community will answer you live. "
     "Experts are passionate customers, not brand staff."
@@ -72,6 +100,16 @@ class Brand(models.Model):
     greeting = models.CharField(max_length=120, blank=True, default="",
                                 help_text="A short line under the brand's name in the widget, e.g. "
                                           "“Hi! Our community answers in minutes.”")
+    # A question with a topic is offered first to the experts of that topic (and to those who chose
+    # no topic); nobody of them claimed it within this many seconds, the worker offers it to every
+    # online expert of the brand (experts/topic_routing.py). 0: to everyone at once.
+    topic_wait_seconds = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(86400)])
+    # The side note an expert sees when a visitor says they had a bad experience or a message is flagged.
+    expert_guidance = models.TextField(default=DEFAULT_EXPERT_GUIDANCE)
+    # One per line: a visitor message containing one of them shows the guidance note (case-insensitive).
+    bad_experience_phrases = models.TextField(blank=True, default=DEFAULT_BAD_EXPERIENCE_PHRASES)
+    # What the guidance note's "Offer the report options" puts in the expert's message box.
+    report_options = models.TextField(default=DEFAULT_REPORT_OPTIONS)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,6 +212,9 @@ class Conversation(models.Model):
     # When the follow-up sweep last queued an e-mail of unread answers for it (at most one per
     # CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS; only answers stored after it count for the next one).
     followup_queued_at = models.DateTimeField(null=True, blank=True)
+    # Set while a new question is offered only to the experts of its topic: until then. The worker's
+    # sweep then offers it to the whole brand and clears it (experts/topic_routing.py); null: offered to all.
+    topic_offer_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -184,6 +225,9 @@ class Conversation(models.Model):
             models.Index(fields=["brand", "status", "created_at"], name="conv_brand_status_created"),
             # An expert's active conversations (welcome, capacity).
             models.Index(fields=["expert", "status"], name="conv_expert_status"),
+            # The topic sweep's due questions (only the few still offered to their topic).
+            models.Index(fields=["topic_offer_until"], condition=models.Q(topic_offer_until__isnull=False),
+                         name="conv_topic_offer_until"),
         ]
 
     def __str__(self):

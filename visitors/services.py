@@ -29,6 +29,7 @@ from .store import store_visitor_message as send_visitor_message  # noqa: F401
 from .selectors import CONVERSATION_RELATED, conversation_or_not_found
 from .serializers import SYSTEM_NAME, VISITOR_DEFAULT_NAME, conversation_object
 from .tokens import hash_token, new_token
+from .topic_offers import topic_offer_until
 
 
 def _visitor_update(*fields: str) -> UpdateStatement:
@@ -201,6 +202,7 @@ def start_conversation(
     conversation = Conversation.objects.create(
         brand_id=visitor.brand_id, visitor=visitor, topic=topic, last_seq=1,
         page_path=page_path, page_title=page_title if page_path else "",
+        topic_offer_until=topic_offer_until(topic) if topic is not None else None,
     )
     Message.objects.create(
         conversation=conversation,

@@ -7,7 +7,10 @@
   var root = document.getElementById("dashboard");
   function $(id) { return document.getElementById(id); }
 
-  var canned = JSON.parse($("canned-replies").textContent);
+  var T = window.ExpertTools;                                          // static/experts/tools.js
+  var canned = JSON.parse($("canned-replies").textContent);           // [{id, title, text, brand, own}]
+  var guidance = JSON.parse($("guidance").textContent);               // {brand: {text, phrases, report_options}}
+  var colleaguesUrl = root.getAttribute("data-colleagues-url");
   var topicNames = JSON.parse($("topic-names").textContent);          // {brand: {topic slug: name}}
   var reminders = JSON.parse($("politeness-reminders").textContent);  // {brand: politeness reminder}
   var shareUrl = root.getAttribute("data-share-url");
@@ -24,6 +27,7 @@
     order: [],
     active: null,
     outbox: [],         // message.send frames not yet acknowledged
+    notes: {},          // conversation id -> {from_expert, note}: handed over by a colleague
     originalTitle: document.title
   };
 
@@ -59,7 +63,8 @@
     switch (frame.type) {
       case "welcome": return onWelcome(frame);
       case "presence": renderPresence(frame.status); return undefined;
-      case "queue.added": addQueued(frame.conversation, frame.preview, true); return undefined;
+      case "queue.added": addQueued(frame.conversation, frame.preview, true, frame.offer); return undefined;
+      case "conversation.transferred": return onTransferred(frame);
       case "queue.removed": removeQueued(frame.conversation); return undefined;
       case "queue.updated": updateQueued(frame.conversation); return undefined;
       case "conversation": return applyConversation(frame.conversation || frame);
@@ -87,7 +92,10 @@
     renderPresence(frame.status);
     Object.keys(state.queue).forEach(removeQueued);
     var previews = frame.queue_previews || {};
-    frame.queue.forEach(function (c) { addQueued(c, previews[c.id] || "", false); });
+    var offers = frame.queue_offers || {};
+    frame.queue.forEach(function (c) { addQueued(c, previews[c.id] || "", false, offers[c.id]); });
+    var notes = frame.transfer_notes || {};
+    Object.keys(notes).forEach(function (id) { state.notes[id] = notes[id]; });
     var live = {};
     frame.conversations.forEach(function (c) { live[c.id] = true; applyConversation(c); });
     state.order.forEach(function (id) {
@@ -100,6 +108,13 @@
       }
     });
     state.outbox.forEach(function (f) { send(f); });
+  }
+
+  function onTransferred(frame) {
+    state.notes[frame.conversation] = { from_expert: frame.from_expert, note: frame.note };
+    var view = state.convs[frame.conversation];
+    if (view) T.showTransferNote(view.panel, state.notes[frame.conversation]);
+    notify((frame.from_expert ? frame.from_expert.display_name : "A colleague") + " handed you a conversation", frame.note || "");
   }
 
   function onError(frame) {
@@ -166,13 +181,16 @@
     return "waiting " + Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
   }
 
-  function addQueued(conversation, preview, live) {
+  function addQueued(conversation, preview, live, offer) {
     if (state.queue[conversation.id]) return;
     var li = C.el("li", "queue-item");
     li.setAttribute("data-conversation", conversation.id);
+    li.setAttribute("data-offer", offer || "brand");
     var head = C.el("div", "queue-head");
     head.appendChild(C.el("strong", null, conversation.visitor.nickname || "Visitor"));
     head.appendChild(C.el("span", "muted queue-topic", " · " + (topicLabel(conversation) || "no topic")));
+    // Topic routing (docs/faces.md): one of the expert's topics, or offered to every expert of the brand.
+    if (offer === "topic") head.appendChild(C.el("span", "queue-offer", "Your topic"));
     li.appendChild(head);
     if (conversation.page) li.appendChild(C.el("p", "queue-page muted", pageLabel(conversation.page)));
     li.appendChild(C.el("p", "queue-preview", preview));
@@ -290,18 +308,23 @@
     panel.querySelector(".conv-topic").textContent = c.topic ? "· " + topicLabel(c) : "";
     panel.querySelector(".conv-page").textContent = c.page ? pageLabel(c.page) : "";
 
+    // This conversation's replies: the expert's own and its brand's; placeholders filled on insert.
+    function replies() { return canned.filter(function (r) { return r.brand === null || r.brand === c.brand; }); }
+    function names() { return { visitor: view.conversation.visitor.nickname || "Visitor", expert: $("me").textContent }; }
     var select = panel.querySelector(".canned");
-    canned.forEach(function (text, i) {
-      var option = C.el("option", null, (i === 0 ? "Politeness reminder: " : "") + text);
+    replies().forEach(function (reply, i) {
+      var option = C.el("option", null, reply.title + ": " + reply.text);
       option.value = String(i);
       select.appendChild(option);
     });
     select.addEventListener("change", function () {
       if (select.value === "") return;
-      view.text.value = canned[Number(select.value)];
+      view.text.value = T.fill(replies()[Number(select.value)].text, names());
       select.value = "";
       view.text.focus();
     });
+    T.attachPicker(view.text, replies, names);
+    if (state.notes[c.id]) T.showTransferNote(panel, state.notes[c.id]);
 
     panel.querySelector(".composer").addEventListener("submit", function (event) {
       event.preventDefault();
@@ -397,6 +420,7 @@
     if (c.status === "ended" && c.ended_by) text = "Ended by the " + c.ended_by;
     if (c.status === "ended" && c.end_reason === "inactive") text = "Ended: no messages for a while after the visitor left";
     if (c.status === "waiting") text = "Handed back: another expert may take it";
+    if (c.status === "active" && c.expert && c.expert.id !== state.me) text = "Handed to " + c.expert.display_name;
     if (c.rating) text += " · rated " + c.rating.score + "/5";
     view.panel.querySelector(".conv-status").textContent = text;
     view.tab.classList.toggle("tab-closed", !open);
@@ -481,6 +505,11 @@
     while (view.messages[view.lastSeq + 1]) view.lastSeq++;
     if (m.seq > view.lastSeq) requestSync(view);
     if (m.author === "visitor") view.typing.textContent = "";
+    var reason = !view.guided && T.needsGuidance(m, guidance[view.conversation.brand]);
+    if (reason) {
+      view.guided = true;  // once per conversation: hidden by the expert, it stays hidden
+      T.showGuidance(view.panel, reason, guidance[view.conversation.brand], view.text);
+    }
     view.list.scrollTop = view.list.scrollHeight;
     markReadMarks(view);
     if (live && m.author === "visitor") {
@@ -583,6 +612,16 @@
         break;
       case "release":
         send({ type: "conversation.release", conversation: id });
+        break;
+      case "transfer":
+        ask("dlg-transfer", function () {
+          var frame = { type: "conversation.transfer", conversation: id, expert: $("transfer-expert").value };
+          var note = $("transfer-note").value.trim();
+          if (note) frame.note = note;
+          send(frame);
+        }, function () {
+          T.loadColleagues(colleaguesUrl, id, $("transfer-expert"), $("transfer-empty"), $("transfer-ok"));
+        });
         break;
       case "close":
         closeTab(id);

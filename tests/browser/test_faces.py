@@ -288,13 +288,10 @@ def moderation_history():
 
 
 def test_admin_overview_screenshot(live_server_url, new_page, screenshot):
+    from tests.browser.test_console import manager_page
+
     moderation_history()
-    page = new_page()
-    page.goto(live_server_url + "/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("carol")
-    page.get_by_label("Password").fill("demo-pass-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page = manager_page(new_page, live_server_url)
     page.get_by_role("link", name="Moderation overview").click()
     expect(page.get_by_role("heading", name="Moderation overview")).to_be_visible()
     expect(page.get_by_role("img", name="Blocks per day over the last 30 days")).to_be_visible()
@@ -500,13 +497,14 @@ def test_an_expert_holds_two_conversations_with_unread_counts_typing_and_canned_
     # A canned reply, the politeness reminder first, fills the box; it is sent only with Send.
     canned = panel.get_by_label("Canned reply")
     expect(canned.locator("option").nth(1)).to_have_text(re.compile(r"^Politeness reminder: .*polite and respectful"))
-    canned.select_option(index=2)
+    canned.select_option(canned.locator("option", has_text=re.compile(r"^Hello: ")).get_attribute("value"))
     box = panel.get_by_label("Your message")
-    expect(box).to_have_value(re.compile(r"^Hello! I'm a member of the community"))
+    # The placeholders are filled: the visitor's nickname and the expert's name.
+    expect(box).to_have_value(re.compile(r"^Hello Kim! I'm Alice, a member of the community"))
     expect(box).to_be_focused()
     expect(panel.locator("li.msg-expert")).to_have_count(0)
     panel.get_by_role("button", name="Send").click()
-    expect(kim.locator("li.msg-expert")).to_contain_text("Hello! I'm a member of the community")
+    expect(kim.locator("li.msg-expert")).to_contain_text("Hello Kim! I'm Alice, a member of the community")
     expect(sam.locator("li.msg-expert")).to_have_count(0)
 
 

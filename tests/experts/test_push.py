@@ -328,3 +328,31 @@ def test_vapid_keys_command_prints_a_pair_that_signs(capsys):
     signer = Vapid.from_string(lines["VAPID_PRIVATE_KEY"])
     point = signer.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     assert b64url(point) == lines["VAPID_PUBLIC_KEY"] and len(unb64url(lines["VAPID_PUBLIC_KEY"])) == 65
+
+
+async def test_a_question_in_its_topics_wait_is_pushed_only_to_its_topics_experts(connect, alice, bob, vapid, push_service):
+    # Alice answers "care" only; Bob (sizing) is online, so a sizing question waits for its topic first.
+    from experts.models import Topic
+    from visitors.models import Conversation
+
+    def topics():
+        care = Topic.objects.create(brand=alice.brands.get(), slug="care", name="Care")
+        sizing = Topic.objects.create(brand=alice.brands.get(), slug="sizing", name="Sizing")
+        alice.topics.set([care])
+        bob.topics.set([sizing])
+
+    await database_sync_to_async(topics)()
+    await database_sync_to_async(subscribe)(alice, Browser(f"{push_service.origin}/push/alice-laptop"))
+    await connect.expert(bob)
+    visitor = await connect.visitor()
+    await visitor.send({"type": "conversation.start", "text": QUESTION, "client_id": client_id(), "topic": "sizing"})
+    conversation_id = (await visitor.recv_type("conversation"))["conversation"]["id"]
+    await arun_worker_once()
+    assert push_service.received == []  # not Alice's topic, for now
+    # The wait is over: the sweep widens it, and the next push sweep tells Alice.
+    await database_sync_to_async(Conversation.objects.filter(pk=conversation_id).update)(topic_offer_until=timezone.now())
+    await database_sync_to_async(sweeps_due)()
+    await arun_worker_once()
+    await database_sync_to_async(sweeps_due)()
+    await arun_worker_once()
+    assert len(push_service.received) == 1

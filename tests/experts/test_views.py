@@ -44,12 +44,11 @@ def test_suspended_expert_is_refused(alice_client, alice):
     assert alice_client.get("/dashboard/").status_code == 403
 
 
-def test_dashboard_offers_the_brands_politeness_reminder_first(alice_client, brand):
-    brand.politeness_reminder = "Please stay polite, I volunteer my time."
-    brand.save()
+def test_dashboard_offers_the_brands_canned_replies_politeness_reminder_first(alice_client, brand):
     response = alice_client.get("/dashboard/")
     assert response.status_code == 200
-    assert response.context["canned_replies"][0] == "Please stay polite, I volunteer my time."
+    first = response.context["canned_replies"][0]
+    assert first["title"] == "Politeness reminder" and first["text"].endswith("Please remain polite and respectful!")
 
 
 def test_dashboard_names_the_topics_and_the_reminder_warn_posts(alice_client, brand, topic, other_brand):

@@ -10,6 +10,7 @@ from experts import services as expert_services
 from moderation import services
 from moderation.models import Alert, Block, ModerationEvent, ReportTicket
 from visitors import services as visitor_services
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def manager(django_user_model):
 
 @pytest.fixture
 def manager_client(client, manager):
-    client.force_login(manager)
+    sign_in(client, manager)
     return client
 
 
@@ -74,7 +75,7 @@ def test_managers_cannot_reach_users_delete_transcripts_or_edit_the_audit_trail(
 
 
 def test_an_expert_without_staff_rights_cannot_open_the_overview(client, alice):
-    client.force_login(alice.user)
+    sign_in(client, alice.user)
     response = client.get("/admin/moderation/overview/")
     assert response.status_code == 302 and "/login/" in response["Location"]
 
@@ -189,7 +190,7 @@ def test_a_manager_cannot_hand_an_expert_profile_to_another_account(manager_clie
 def test_a_superuser_may_still_move_a_profile(client, django_user_model, alice, make_expert):
     admin_user = django_user_model.objects.create_superuser("root", "root@example.test", "pw-root-123")
     spare = django_user_model.objects.create_user("alice2", password="pw-alice2")
-    client.force_login(admin_user)
+    sign_in(client, admin_user)
     response = client.post(f"/admin/experts/expertprofile/{alice.pk}/change/", _profile_form(alice, user=spare.pk))
     assert response.status_code == 302
     alice.refresh_from_db()

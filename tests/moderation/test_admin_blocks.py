@@ -10,6 +10,7 @@ from moderation import services
 from moderation.models import Alert, Block, ModerationEvent, ReportTicket
 from tests.moderation.sockets import active_conversation, moderation_feed, start, visitor_from
 from visitors.models import Conversation, Visitor
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +32,7 @@ def block_action(client, model, pks, **form):
 
 @pytest.fixture
 def manager_client(client, manager):
-    client.force_login(manager)
+    sign_in(client, manager)
     return client
 
 
@@ -132,7 +133,7 @@ def test_a_user_without_the_block_permission_is_not_offered_the_action(client, m
     viewer = django_user_model.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
     viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_visitor", "view_conversation"]))
     visitor, _ = visitor_services.open_visitor_session(brand=brand, token=None, nickname="Sam", address_hash="")
-    client.force_login(viewer)
+    sign_in(client, viewer)
     assert "Block the visitor" not in client.get(CHANGELISTS["visitor"]).content.decode()
     block_action(client, "visitor", [visitor.pk])
     assert not Block.objects.exists()

@@ -9,13 +9,14 @@ from moderation import history, services
 from moderation.models import Alert, Block, ModerationEvent
 from visitors import services as visitor_services
 from visitors.models import Message
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def manager_client(client, manager):
-    client.force_login(manager)
+    sign_in(client, manager)
     return client
 
 

@@ -17,6 +17,7 @@ from moderation import services
 from moderation.models import Alert, Block, ManagerScope, ModerationEvent, ReportTicket
 from tests.moderation.sockets import moderation_feed
 from visitors import services as visitor_services
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,7 +65,7 @@ def dave(django_user_model, brand):
 
 @pytest.fixture
 def dave_client(client, dave):
-    client.force_login(dave)
+    sign_in(client, dave)
     return client
 
 
@@ -164,7 +165,7 @@ def test_editing_a_shared_expert_keeps_their_other_brands(dave_client, world, br
 
 def test_an_unscoped_manager_and_a_superuser_see_every_brand(client, manager, world, django_user_model):
     for user in (manager, django_user_model.objects.create_superuser("root", password="pw-root-12345")):
-        client.force_login(user)
+        sign_in(client, user)
         body = client.get("/admin/moderation/alert/").content.decode()
         assert "Globex secret trouble" in body and "Acme trouble" in body
 

@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from moderation import services
 from moderation.models import Alert, ReportTicket
 from tests.moderation.sockets import moderation_feed
+from tests.support import sign_in
 
 
 def many_alerts(brand, n):
@@ -17,7 +18,7 @@ def test_the_overview_counts_every_open_alert_and_ticket_past_the_fifty_shown(cl
     many_alerts(brand, 60)
     ReportTicket.objects.bulk_create([ReportTicket(brand=brand, category="other", description="x", filed_by="visitor",
                                                    reference=f"R-T{i:06d}") for i in range(55)])
-    client.force_login(manager)
+    sign_in(client, manager)
     response = client.get("/admin/moderation/overview/")
     assert response.status_code == 200
     html = response.content.decode()

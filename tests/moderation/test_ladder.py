@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.core import mail
 
 from tests.moderation.sockets import active_conversation, moderation_feed, visitor_from
-from tests.support import arun_worker_once, session_cookie
+from tests.support import arun_worker_once, session_cookie, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -326,7 +326,7 @@ async def test_suspending_from_the_admin_closes_the_experts_open_socket(connect,
 
     def suspend_in_the_admin():
         client = Client()
-        client.force_login(manager)
+        sign_in(client, manager)
         return client.post("/admin/experts/expertprofile/", {"action": "suspend", "_selected_action": [alice.pk]})
 
     assert (await database_sync_to_async(suspend_in_the_admin)()).status_code == 302

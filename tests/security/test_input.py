@@ -64,11 +64,13 @@ NUL_PAGES = [
 def superuser_client(db, django_user_model, alice):
     from django.test import Client
 
+    from tests.support import sign_in
+
     user = alice.user
     user.is_staff = user.is_superuser = True
     user.save()
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -23,8 +23,11 @@ def manager_client(db, django_user_model):
     from django.test import Client
 
     call_command("create_community_manager", "carol", password="pw-carol-123", stdout=io.StringIO())
+    from tests.support import pass_two_factor
+
     client = Client()
     assert client.login(username="carol", password="pw-carol-123")
+    pass_two_factor(client, django_user_model.objects.get(username="carol"))
     return client
 
 

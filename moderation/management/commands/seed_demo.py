@@ -1,9 +1,11 @@
 import io
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from experts import canned
 from experts.models import Topic
 from visitors.models import Brand
 
@@ -29,6 +31,7 @@ class Command(BaseCommand):
             slug="acme",
             defaults={"name": "Acme Outdoor", "allowed_origins": "\n".join(dict.fromkeys(origins))},
         )
+        canned.seed_brand_replies(brand)  # the charter's canned replies (new brands get them anyway: experts/seeding.py)
         for slug, name in DEMO_TOPICS:
             Topic.objects.update_or_create(brand=brand, slug=slug, defaults={"name": name})
         quiet = {"stdout": io.StringIO()}  # the summary below says it all
@@ -47,3 +50,7 @@ class Command(BaseCommand):
             f"  Community manager (admin /admin/): carol / {DEMO_PASSWORD}\n"
             "  Brand: acme (widget page /widget/acme/)"
         )
+        if settings.CHAT_MANAGER_MFA:
+            # `make run` turns two-factor sign-in off for its server; a server started otherwise asks for it.
+            self.stdout.write("  carol's first sign-in sets up two-factor sign-in (CHAT_MANAGER_MFA is on; "
+                              "`make run` turns it off for the demo).")
