@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The compiled translation catalogues (git-ignored .mo files), rebuilt when a .po changes: polib, no gettext needed.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+locale/%.mo: locale/%.po $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py build_catalogues -v 0
+
+install: $(STAMP) $(CATALOGUES)
 
 migrate: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput

@@ -88,11 +88,21 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
                 await self.channel_layer.group_add(f"c.{self.own}", self.channel_name)
                 await self.send_frame({"type": "conversation", "id": self.own, "status": "waiting", "last_seq": 1})
                 await self.send_frame({"type": "message", "message": {"conversation": self.own, "seq": 1, "author": "visitor", "text": frame["text"], "client_id": frame["client_id"]}})
+                await self.channel_layer.group_send("queue", {"type": "relay.frame", "frame": {
+                    "type": "queue.added", "conversation": {"id": self.own, "status": "waiting", "last_seq": 1}, "preview": frame["text"]}})
             elif kind == "conversation.claim":
                 conv_id = frame["conversation"]
                 rooms[self.room].append(conv_id)
                 await self.channel_layer.group_add(f"c.{conv_id}", self.channel_name)
                 await self.channel_layer.group_send(f"c.{conv_id}", {"type": "relay.frame", "frame": {"type": "conversation", "id": conv_id, "status": "active", "last_seq": seqs[conv_id]}})
+                await self.channel_layer.group_send("queue", {"type": "relay.frame", "frame": {"type": "queue.removed", "conversation": conv_id}})
+            elif kind == "presence.set":
+                # An online dashboard hears the queue (one group, as the project's brand queue group).
+                if frame["status"] == "online":
+                    await self.channel_layer.group_add("queue", self.channel_name)
+                else:
+                    await self.channel_layer.group_discard("queue", self.channel_name)
+                await self.send_frame({"type": "presence", "status": frame["status"]})
             elif kind == "message.send":
                 conv_id = frame.get("conversation", self.own)
                 seqs[conv_id] += 1
@@ -101,6 +111,9 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
             elif kind == "typing":
                 conv_id = frame.get("conversation", self.own)
                 await self.channel_layer.group_send(f"c.{conv_id}", {"type": "relay.typing", "frame": {"type": "typing", "conversation": conv_id, "author": self.role, "active": frame["active"]}})
+
+        async def disconnect(self, code):
+            await self.channel_layer.group_discard("queue", self.channel_name)
 
         async def relay_frame(self, event):
             await self.send_frame(event["frame"])

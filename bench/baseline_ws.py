@@ -1,7 +1,9 @@
 """The floor: a bare ``websockets`` relay speaking just enough of protocol v1.
 
 No Django, no channel layer, no database: hello → welcome, conversation.start
-→ conversation + message, claim → conversation to both sides, message.send →
+→ conversation + message (and queue.added to every online dashboard), claim →
+conversation to both sides (and queue.removed to every online dashboard),
+presence.set → presence, message.send →
 message (with the next seq) to both sides, typing → the other side. What the
 benchmark measures here is the cost of Python, asyncio, websockets framing
 and the load generator itself; the project can only be slower.
@@ -23,6 +25,8 @@ tokens = itertools.count(1)
 # What a reconnecting socket rejoins (the storm): a visitor's conversations by its token, an
 # expert's by its cookie. Nothing is stored: what was sent while a side was away is lost.
 rooms: dict[str, list[str]] = collections.defaultdict(list)
+# The online experts' dashboards: every new question is offered to each, and withdrawn when claimed.
+queue: set = set()
 
 
 async def send(ws, frame):
@@ -71,11 +75,19 @@ async def handler(ws):
                 rooms[room].append(own)
                 await send(ws, {"type": "conversation", "id": own, "status": "waiting", "last_seq": 1})
                 await send(ws, {"type": "message", "message": {"conversation": own, "seq": 1, "author": role, "text": frame["text"], "client_id": frame["client_id"]}})
+                offer = {"type": "queue.added", "conversation": {"id": own, "status": "waiting", "last_seq": 1}, "preview": frame["text"]}
+                for member in list(queue):
+                    await send(member, offer)
             elif kind == "conversation.claim":
                 conv_id = frame["conversation"]
                 join(conv_id)
                 rooms[room].append(conv_id)
                 await relay(ws, conv_id, {"type": "conversation", "id": conv_id, "status": "active", "last_seq": conversations[conv_id]["seq"]})
+                for member in list(queue):
+                    await send(member, {"type": "queue.removed", "conversation": conv_id})
+            elif kind == "presence.set":
+                (queue.add if frame["status"] == "online" else queue.discard)(ws)
+                await send(ws, {"type": "presence", "status": frame["status"]})
             elif kind == "message.send":
                 conv_id = frame.get("conversation", own)
                 conversation = conversations[conv_id]
@@ -88,6 +100,7 @@ async def handler(ws):
                     if member_role != role:
                         await send(member, {"type": "typing", "conversation": conv_id, "author": role, "active": frame["active"]})
     finally:
+        queue.discard(ws)
         for conv_id in joined:
             conversations[conv_id]["members"].discard((role, ws))
 

@@ -19,6 +19,7 @@ import collections
 import gc
 import itertools
 import json
+import os
 import random
 import sys
 import time
@@ -201,6 +202,10 @@ class Peer:
                         self.take(message, "sync")
                 elif kind == "typing":
                     self.gen.on_typing(self, frame)
+                elif kind in ("queue.added", "queue.removed") and self.gen.burst is not None:
+                    self.gen.burst.on_queue(self, kind, frame)
+                elif kind == "conversation" and self.gen.burst is not None:
+                    self.gen.burst.on_conversation(self, frame)
                 waiting = self.waiters.get(kind)
                 if waiting:
                     future = waiting.pop(0)
@@ -244,6 +249,88 @@ class Peer:
             self.gen.on_delivered(cid)
 
 
+class Burst:
+    """What the question burst saw: each question's offers on every online dashboard, its claim."""
+
+    def __init__(self, experts: list[Peer]):
+        self.experts = experts
+        self.offer_latency = histogram()
+        self.claim_latency = histogram()
+        self.asked = 0
+        self.failed = 0
+        self.claim_failures = 0
+        self.questions: dict[str, dict] = {}
+        # Frames that came before the visitor's own answer told us the question's id.
+        self.early: dict[str, list] = collections.defaultdict(list)
+        self.last_frame_at = 0.0
+
+    def expect(self, conv_id: str, scheduled: float, claimer: Peer) -> None:
+        self.questions[conv_id] = {"scheduled": scheduled, "claimer": claimer, "offered": set(), "removed": set(),
+                                   "claimed": False, "claim_sent": None}
+        for peer, kind, frame, at in self.early.pop(conv_id, []):
+            self._take(peer, kind, frame, at)
+
+    def on_queue(self, peer: Peer, kind: str, frame: dict) -> None:
+        conv_id = frame["conversation"]["id"] if kind == "queue.added" else frame["conversation"]
+        at = time.monotonic()
+        self.last_frame_at = at
+        if conv_id not in self.questions:
+            self.early[conv_id].append((peer, kind, frame, at))
+            return
+        self._take(peer, kind, frame, at)
+
+    def _take(self, peer: Peer, kind: str, frame: dict, at: float) -> None:
+        q = self.questions[frame["conversation"]["id"] if kind == "queue.added" else frame["conversation"]]
+        if kind == "queue.removed":
+            q["removed"].add(id(peer))
+            return
+        if id(peer) in q["offered"]:
+            return
+        q["offered"].add(id(peer))
+        self.offer_latency.record_value(max(LOWEST_US, min(HIGHEST_US, int((at - q["scheduled"]) * 1e6))))
+        if peer is q["claimer"] and q["claim_sent"] is None:
+            q["claim_sent"] = at
+            asyncio.ensure_future(self._claim(peer, frame["conversation"]["id"], q))
+
+    async def _claim(self, peer: Peer, conv_id: str, q: dict) -> None:
+        try:
+            await peer.send({"type": "conversation.claim", "conversation": conv_id})
+        except Exception:
+            self.claim_failures += 1
+
+    def on_conversation(self, peer: Peer, frame: dict) -> None:
+        q = self.questions.get(frame.get("id"))
+        if q is None or peer is not q["claimer"] or q["claimed"] or q["claim_sent"] is None:
+            return
+        if frame.get("status") == "active":
+            q["claimed"] = True
+            self.claim_latency.record_value(max(LOWEST_US, int((time.monotonic() - q["claim_sent"]) * 1e6)))
+
+    def settled(self) -> bool:
+        n = len(self.experts)
+        return all(q["claimed"] and len(q["offered"]) == n and len(q["removed"]) == n for q in self.questions.values())
+
+    def result(self, count: int, rate: float, last: float, settled_at: float | None, idle_after: float | None) -> dict:
+        n = len(self.experts)
+        offers = sum(len(q["offered"]) for q in self.questions.values())
+        return {
+            "questions": count, "offered_rate": rate, "asked": self.asked, "failed": self.failed,
+            "answered": len(self.questions), "online_dashboards": n,
+            "offers_expected": len(self.questions) * n, "offers_seen": offers,
+            "offer_latency": summary(self.offer_latency),
+            "claimed": sum(1 for q in self.questions.values() if q["claimed"]), "claim_failures": self.claim_failures,
+            "claim_latency": summary(self.claim_latency),
+            "removed_seen": sum(len(q["removed"]) for q in self.questions.values()),
+            # Every offer, claim and removal seen on every dashboard, counted from the last question's scheduled time.
+            "settled_after_last_seconds": round(settled_at - last, 3) if settled_at else None,
+            # The server's CPU under a tenth of a core over a second, from the last question's scheduled time.
+            "server_idle_after_last_seconds": idle_after,
+            # Fields the report and ratios read from every phase.
+            "sent": len(self.questions) * n, "delivered": offers, "lost": len(self.questions) * n - offers, "duplicates": 0,
+            "latency": summary(self.offer_latency), "delivered_per_second": round(offers / (count / rate), 1) if rate else 0,
+        }
+
+
 class LoadGen:
     def __init__(self, plan: dict):
         self.plan = plan
@@ -253,6 +340,7 @@ class LoadGen:
         self.typing_fifo: dict[tuple, collections.deque] = collections.defaultdict(collections.deque)
         self.ids = itertools.count()
         self.results: dict = {"phases": {}}
+        self.burst: "Burst | None" = None
 
     # --- receiving -------------------------------------------------------------
     def on_delivered(self, cid: str) -> None:
@@ -463,6 +551,153 @@ class LoadGen:
                           "attempts": {str(k): v for k, v in sorted(attempts.items())},
                           "handshake": handshakes.result()}}
 
+    async def community(self, base: str, other: str) -> None:
+        """``experts-online`` and ``question-burst``: E experts online for the brand, C conversations each.
+
+        Setup: the E experts connect away (they claim by id, nothing is offered to
+        anyone yet), E x C visitors start a conversation each and expert ``i // C``
+        claims it, then every expert sets itself online: its dashboard joins the
+        brand's live queue. ``experts-online`` is steady chat on those pairs (one
+        message per side every 10 s, random phase). ``question-burst`` then opens
+        Q new questions per second from new visitors, each offered to all E online
+        dashboards and claimed by one of them (round robin, on its offer).
+        """
+        plan = self.plan
+        scenarios = plan["scenarios"]
+        e, c = plan["community_experts"], plan["community_conversations"]
+        cookies = plan["community_cookies"][:e]
+        handshakes = Handshakes()
+        experts = [self.expert(other, cookie) for cookie in cookies]
+        await self.gather_bounded([p.open(handshakes) for p in experts])
+        visitors = [self.visitor(base) for _ in range(e * c)]
+        await self.gather_bounded([p.open(handshakes) for p in visitors])
+
+        async def start_and_claim(expert, visitor):
+            conversation = visitor.expect("conversation")
+            await visitor.send({"type": "conversation.start", "text": "hello?", "client_id": f"start-{next(self.ids)}"})
+            conv_id = (await asyncio.wait_for(conversation, 60))["id"]
+            claimed = expert.expect("conversation")
+            await expert.send({"type": "conversation.claim", "conversation": conv_id})
+            frame = await asyncio.wait_for(claimed, 60)
+            if frame.get("status") != "active" or frame.get("id") != conv_id:
+                return None
+            expert.last_seq[conv_id] = max(expert.last_seq[conv_id], frame.get("last_seq", 0))
+            visitor.last_seq[conv_id] = max(visitor.last_seq[conv_id], 1)
+            return (visitor, expert, conv_id)
+
+        async def set_up(k):
+            """Expert k's C conversations, one after another (its claims' answers come in order)."""
+            expert, done = experts[k], []
+            for visitor in visitors[k * c:(k + 1) * c]:
+                if not (visitor.ready.is_set() and expert.ready.is_set()):
+                    continue
+                try:
+                    pair = await start_and_claim(expert, visitor)
+                except Exception:
+                    pair = None
+                if pair:
+                    done.append(pair)
+            return done
+
+        pairs = [pair for done in await self.gather_bounded([set_up(k) for k in range(e)], limit=100) for pair in done]
+
+        async def go_online(expert):
+            if not expert.ready.is_set():
+                return False
+            answer = expert.expect("presence")
+            await expert.send({"type": "presence.set", "status": "online"})
+            try:
+                return (await asyncio.wait_for(answer, 60)).get("status") == "online"
+            except Exception:
+                return False
+
+        online = sum(await self.gather_bounded([go_online(p) for p in experts]))
+        await asyncio.sleep(0.5)
+        self.results["community_setup"] = {"experts": len(experts), "online": online, "pairs": len(pairs),
+                                           "sockets": len(experts) + len(visitors), "handshake": handshakes.result()}
+        mark("community setup done")
+        gc.collect()
+        gc.freeze()
+        await asyncio.sleep(2)
+        if "experts-online" in scenarios:
+            await self.run_load("experts-online", pairs, rate=2 * len(pairs) / plan["steady_interval"],
+                                seconds=plan["steady_seconds"], drain=plan["drain"])
+        if "question-burst" in scenarios:
+            await self.question_burst(base, experts)
+        await self.close_all(experts + visitors)
+
+    async def question_burst(self, base: str, experts: list[Peer]) -> None:
+        plan = self.plan
+        count, rate = plan["burst_questions"], plan["burst_rate"]
+        handshakes = Handshakes()
+        visitors = [self.visitor(base) for _ in range(count)]
+        await self.gather_bounded([p.open(handshakes) for p in visitors])
+        online = [p for p in experts if p.ready.is_set()]
+        burst = self.burst = Burst(online)
+        mark("start question-burst")
+        t0 = time.monotonic() + 1.0  # the burst's own tasks made and settled first
+
+        async def ask(i, visitor):
+            scheduled = t0 + i / rate
+            delay = scheduled - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if not visitor.ready.is_set():
+                burst.failed += 1
+                return
+            answer = visitor.expect("conversation")
+            burst.asked += 1
+            try:
+                await visitor.send({"type": "conversation.start", "text": f"question {i}", "client_id": f"q-{next(self.ids)}"})
+                conv_id = (await asyncio.wait_for(answer, 60))["id"]
+            except Exception:
+                burst.failed += 1
+                return
+            burst.expect(conv_id, scheduled, online[i % len(online)])
+
+        await asyncio.gather(*(ask(i, v) for i, v in enumerate(visitors)))
+        last = t0 + (count - 1) / rate
+        deadline = time.monotonic() + plan["burst_drain"]
+        while time.monotonic() < deadline and not burst.settled():
+            await asyncio.sleep(0.05)
+        settled_at = time.monotonic() if burst.settled() else None
+        idle_after = await self.server_idle_after(last)
+        mark("end question-burst")
+        gc.collect()
+        gc.freeze()
+        self.results["phases"]["question-burst"] = burst.result(count, rate, last, settled_at, idle_after)
+        self.burst = None
+        await self.close_all(visitors)
+
+    async def server_idle_after(self, since: float, window: float = 1.0, below: float = 0.1, limit: float = 60.0) -> float | None:
+        """Seconds from ``since`` until the server processes used under ``below`` of a core over ``window`` s."""
+        pids = self.plan.get("server_pids") or []
+        if not pids:
+            return None
+
+        def cpu() -> float:
+            total = 0
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])
+                except (OSError, IndexError, ValueError):
+                    pass
+            return total / os.sysconf("SC_CLK_TCK")
+
+        samples = collections.deque([(time.monotonic(), cpu())])
+        while time.monotonic() - since < limit:
+            await asyncio.sleep(0.1)
+            now, used = time.monotonic(), cpu()
+            samples.append((now, used))
+            while len(samples) > 2 and now - samples[1][0] >= window:
+                samples.popleft()
+            t, u = samples[0]
+            if now - t >= window and (used - u) / (now - t) < below:
+                return round(max(0.0, t - since), 3)
+        return None
+
     async def close_all(self, peers):
         await asyncio.gather(*(p.drop() for p in peers), return_exceptions=True)
 
@@ -515,6 +750,8 @@ class LoadGen:
                 await self.run_load("typing", pairs, rate=2 * len(pairs) / plan["typing_interval"], seconds=plan["typing_seconds"],
                                     drain=plan["drain"], typing_burst=plan["typing_burst"])
             await self.close_all(experts + visitors)
+        if "experts-online" in scenarios or "question-burst" in scenarios:
+            await self.community(base, other)
         if "fanout" in scenarios:
             pairs, experts, visitors, hs = await self.open_pairs(plan["fanout_conversations"], plan["fanout_cookie"], visitor_base=base,
                                                                  expert_base=other, shared_expert=True)

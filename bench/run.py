@@ -11,6 +11,12 @@ Targets, each started in its own process, one after the other:
 * ``project2``: the same on two daphne processes (visitors on one, experts on
   the other), the steady scenario only.
 
+Scenarios (``--scenarios``): steady, ramp, typing, storm, fanout (the pairs of
+one visitor and one away expert), and the community's: ``experts-online`` (E
+experts online for the brand, C conversations each, steady chat) and
+``question-burst`` (Q new questions a second offered to those E dashboards,
+each claimed by one of them).
+
 The load generator (bench/loadgen.py) runs in another process; where there
 are two cores the server is pinned to one and the load generator to the
 other. Results: a table on stdout, ``bench/results/<stamp>.json`` and
@@ -225,7 +231,9 @@ def profile_servers(target: Target, mark: str) -> None:
 
 def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) -> tuple[dict, dict]:
     """Run the load generator; sample server CPU/RSS, Redis/PostgreSQL CPU and DB counters at each MARK."""
-    plan = {**plan, "bases": [f"ws://127.0.0.1:{p}" for p in target.ports], "visitor_origin": "http://bench.test", "time_limit": time_limit}
+    plan = {**plan, "bases": [f"ws://127.0.0.1:{p}" for p in target.ports], "visitor_origin": "http://bench.test", "time_limit": time_limit,
+            # The question burst waits for the server to be idle again (its CPU, read from /proc).
+            "server_pids": [p.pid for p in target.procs]}
     proc = subprocess.Popen([PY, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     pin(proc.pid, loadgen_cores)
     proc.stdin.write(json.dumps(plan))
@@ -250,7 +258,7 @@ def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) ->
             marks[name] = sample
             if name == os.environ.get("BENCH_PYSPY_AT"):
                 profile_servers(target, name)
-            if name == "setup done" and target.db_url:
+            if name in ("setup done", "community setup done") and target.db_url:
                 # The pairs' rows were all written in the last seconds: a fresh database has no
                 # statistics for them yet, and the planner would guess (a production one has them).
                 analyze(target.db_url)
@@ -322,6 +330,18 @@ def report(results: dict) -> str:
                          f"{r['phases']['storm'].get('acknowledged_not_delivered')}), duplicates {r['phases']['storm']['duplicates']}")
             if storm.get("back_per_second"):
                 lines.append(f"{name:10} storm: back in each second after the drop {storm['back_per_second']}")
+        burst = r["phases"].get("question-burst")
+        if burst:
+            lines.append(f"{name:10} question burst: {burst['answered']}/{burst['questions']} questions at {burst['offered_rate']}/s to {burst['online_dashboards']} "
+                         f"dashboards: offers {burst['offers_seen']}/{burst['offers_expected']}, p50 {fmt(burst['offer_latency']['p50_ms'])} ms "
+                         f"p99 {fmt(burst['offer_latency']['p99_ms'])} ms; claimed {burst['claimed']}, claim p50 {fmt(burst['claim_latency']['p50_ms'])} ms "
+                         f"p99 {fmt(burst['claim_latency']['p99_ms'])} ms; all settled {burst['settled_after_last_seconds']} s and server idle "
+                         f"{burst['server_idle_after_last_seconds']} s after the last question")
+        cs = r.get("community_setup")
+        if cs:
+            h = cs["handshake"]
+            lines.append(f"{name:10} community: {cs['online']}/{cs['experts']} experts online, {cs['pairs']} conversations, "
+                         f"handshake p50 {fmt(h['p50_ms'])} ms, failures {h['failures']}")
         typing = r["phases"].get("typing", {}).get("typing")
         if typing:
             lines.append(f"{name:10} typing: {typing['delivered']}/{typing['sent']} relayed, p99 {fmt(typing['latency']['p99_ms'])} ms")
@@ -359,6 +379,16 @@ def _ratios_of(t: dict, name: str) -> dict:
         if p.get("setup") and b.get("setup"):
             row["rss_per_idle_socket"] = ratio(p["setup"].get("rss_per_idle_socket_kib"), b["setup"].get("rss_per_idle_socket_kib"))
             row["handshake_p50"] = ratio(p["setup"]["handshake"]["p50_ms"], b["setup"]["handshake"]["p50_ms"])
+        pe, be = p["phases"].get("experts-online"), b["phases"].get("experts-online")
+        if pe and be:
+            row["experts_online_p50"] = ratio(pe["latency"]["p50_ms"], be["latency"]["p50_ms"])
+            row["experts_online_p99"] = ratio(pe["latency"]["p99_ms"], be["latency"]["p99_ms"])
+            row["experts_online_cpu_per_1000_msg_s"] = ratio(pe.get("server_cpu_per_1000_msg_s"), be.get("server_cpu_per_1000_msg_s"))
+        pb, bb = p["phases"].get("question-burst"), b["phases"].get("question-burst")
+        if pb and bb:
+            row["burst_offer_p50"] = ratio(pb["offer_latency"]["p50_ms"], bb["offer_latency"]["p50_ms"])
+            row["burst_offer_p99"] = ratio(pb["offer_latency"]["p99_ms"], bb["offer_latency"]["p99_ms"])
+            row["burst_claim_p99"] = ratio(pb["claim_latency"]["p99_ms"], bb["claim_latency"]["p99_ms"])
         if p.get("knee_rate") is not None and b.get("knee_rate"):
             row["knee_rate"] = ratio(p["knee_rate"], b["knee_rate"])
         out[f"{name}/{base}"] = row
@@ -406,7 +436,11 @@ def main() -> None:
     parser.add_argument("--ramp-seconds", type=float)
     parser.add_argument("--ramp-rates", help="comma-separated total msg/s, in order")
     parser.add_argument("--targets", default="ws,channels,project,project2")
-    parser.add_argument("--scenarios", default="steady,ramp,typing,storm,fanout")
+    parser.add_argument("--scenarios", default="steady,ramp,typing,storm,fanout,experts-online,question-burst")
+    parser.add_argument("--experts", type=int, help="experts-online / question-burst: E experts online (full: 200, quick: 20)")
+    parser.add_argument("--conversations-per-expert", type=int, help="C conversations each (full: 10, quick: 5)")
+    parser.add_argument("--burst-rate", type=float, default=10.0, help="question-burst: Q new questions per second")
+    parser.add_argument("--burst-questions", type=int, help="question-burst: how many (full: 300, quick: 50)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbench"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"))
     parser.add_argument("--storm-interval", type=float, default=10.0, help="seconds between one side's messages during the storm")
@@ -440,6 +474,11 @@ def main() -> None:
         "fanout_rate": 75,
         "fanout_seconds": 6 if quick else 30,
         "drain": 2 if quick else 5,
+        "community_experts": args.experts or (20 if quick else 200),
+        "community_conversations": args.conversations_per_expert or (5 if quick else 10),
+        "burst_rate": args.burst_rate,
+        "burst_questions": args.burst_questions or (50 if quick else 300),
+        "burst_drain": 30,
         "seed": 7,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -459,7 +498,8 @@ def main() -> None:
     }
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        results["commit"] = git
+        # BENCH_COMMIT: the commit a checkout without git (an exported snapshot) was made from.
+        results["commit"] = os.environ.get("BENCH_COMMIT") or git
     except OSError:
         pass
 
@@ -507,21 +547,26 @@ def main() -> None:
         log(f"database {urlsplit(args.database_url).path.lstrip('/')}: recreate and migrate")
         recreate_database(args.database_url)
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=server_env, check=True)
-        out = subprocess.run([PY, "-m", "bench.seed", str(pairs)], cwd=ROOT, env=server_env, check=True, capture_output=True, text=True).stdout
+        e, c = plan["community_experts"], plan["community_conversations"]
+        # Room for their C conversations and their share of the burst's questions.
+        capacity = c + -(-plan["burst_questions"] // e) + 1
+        out = subprocess.run([PY, "-m", "bench.seed", str(pairs), "--community", str(e), str(capacity)],
+                             cwd=ROOT, env=server_env, check=True, capture_output=True, text=True).stdout
         seed = json.loads(out.strip().splitlines()[-1])
         results["queries"] = seed["queries"]
     # Without the project, the relay still tells its experts apart by their cookie (to rejoin on reconnect).
-    plan_base = {**plan, "cookies": (seed or {}).get("cookies", [f"relay={i}" for i in range(pairs)]), "fanout_cookie": (seed or {}).get("fanout_cookie", [""])}
+    plan_base = {**plan, "cookies": (seed or {}).get("cookies", [f"relay={i}" for i in range(pairs)]), "fanout_cookie": (seed or {}).get("fanout_cookie", [""]),
+                 "community_cookies": (seed or {}).get("community_cookies", [f"relay=c{i}" for i in range(plan["community_experts"])])}
 
     for name in targets:
         scenarios = plan["scenarios"]
         if name == "ws":
             target = Target(name, [[PY, "-m", "bench.baseline_ws", "{port}"]], os.environ.copy(), [server_cores])
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm")]
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
         elif name == "channels":
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
             target = Target(name, [daphne + ["bench.baseline_channels:application"]], env, [server_cores])
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm")]
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
         elif name == "project":
             target = Target(name, [serve + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
         elif name == "project-uvloop":

@@ -1,6 +1,6 @@
 """Set up the benchmark's data in its own database, and count queries per message.
 
-Run by bench/run.py as ``python -m bench.seed COUNT`` with the server's
+Run by bench/run.py as ``python -m bench.seed COUNT [--community E CAPACITY]`` with the server's
 environment (DATABASE_URL, REDIS_URL, SECRET_KEY). Prints one JSON object:
 the brand, one session cookie per expert (logged in the way Django does it,
 without the password hasher's cost), the fan-in expert's cookie, and the SQL
@@ -42,6 +42,8 @@ def main() -> None:
     from visitors.services import send_expert_message, send_visitor_message, start_conversation
 
     count = int(sys.argv[1])
+    # --community E CAPACITY: E more experts, online, for the experts-online and question-burst scenarios.
+    community, community_capacity = (int(sys.argv[3]), int(sys.argv[4])) if sys.argv[2:3] == ["--community"] else (0, 1)
     run = uuid.uuid4().hex[:6]
     brand, _ = Brand.objects.get_or_create(slug="bench", defaults={"name": "Bench", "allowed_origins": "http://bench.test"})
     User = get_user_model()
@@ -54,6 +56,16 @@ def main() -> None:
         [ExpertProfile.brands.through(expertprofile_id=p.pk, brand_id=brand.pk) for p in profiles]
     )
     cookies = [session_cookie(user) for user in users]
+    # Away when their sockets open (they claim their C conversations by id, nothing offered yet); the
+    # load generator then sets each online.
+    crowd = User.objects.bulk_create([User(username=f"bench-{run}-c{i}", password="!") for i in range(community)])
+    crowd_profiles = ExpertProfile.objects.bulk_create(
+        [ExpertProfile(user=u, display_name=f"Community expert {i}", capacity=community_capacity, presence="away") for i, u in enumerate(crowd)]
+    )
+    ExpertProfile.brands.through.objects.bulk_create(
+        [ExpertProfile.brands.through(expertprofile_id=p.pk, brand_id=brand.pk) for p in crowd_profiles]
+    )
+    community_cookies = [session_cookie(user) for user in crowd]
 
     # Queries per message on the service path, as the consumers call it.
     visitor = Visitor.objects.create(brand=brand, token_hash=uuid.uuid4().hex)
@@ -73,6 +85,7 @@ def main() -> None:
         "brand": brand.slug,
         "cookies": cookies[:count],
         "fanout_cookie": [cookies[count]],
+        "community_cookies": community_cookies,
         "queries": {
             "visitor_message": len(visitor_queries.captured_queries),
             "expert_message": len(expert_queries.captured_queries),

@@ -29,6 +29,7 @@ from chatplatform.close_codes import (  # noqa: F401 (named here for the sockets
 )
 from chatplatform.db import DATABASE_ERRORS, SOCKET_OPENED
 from chatplatform.errors import ChatError
+from chatplatform.i18n import localise_frame
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +123,14 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def after_refusal(self, exc: ChatError) -> None:
         """Hook: react to a refused frame (e.g. close before hello)."""
 
+    # The reader's language (chatplatform/i18n.py), set at connect: system messages are sent in it.
+    language: str | None = None
+
     async def send_frame(self, frame: dict) -> None:
         if settings.CHAT_CHECK_FRAMES:  # tests: every frame sent is checked against its declaration
             protocol.check_outbound(self.outbound, frame)
         try:
-            await self.send(text_data=protocol.encode(frame))
+            await self.send(text_data=protocol.encode(localise_frame(frame, self.language)))
         except Disconnected:
             # The client closed between this frame's making and its sending (daphne has its
             # close, not yet the end of the connection): the disconnect follows, and what the

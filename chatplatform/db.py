@@ -23,6 +23,16 @@ handshakes of two calls each ran all 4,000 first calls before any second
 one, so every socket was greeted at the very end of the burst; oldest first,
 they are greeted one after another from the start. And the conversations
 already under way are never held up behind a crowd of new handshakes.
+
+Health checks (``DB_CONN_HEALTH_CHECKS``): Django pings a kept connection
+(``SELECT 1``) before the first query of every "request", and to Django each
+call here is one, so every read mark paid a second round trip and a second
+PostgreSQL transaction (docs/performance.md, December 6th). Here a call pings
+only when the connection may have died: something arrived on its socket while
+it sat idle (a failover's ``pg_terminate_backend`` sends its FATAL and closes,
+so the socket turns readable), or it sat idle longer than
+``DB_HEALTH_CHECK_IDLE_SECONDS`` (a peer gone without a word). Either way a
+dead connection is still replaced before the call uses it.
 """
 
 import asyncio
@@ -32,6 +42,7 @@ import itertools
 import math
 import os
 import queue
+import select
 import threading
 from concurrent.futures import Executor, Future
 from time import monotonic
@@ -133,14 +144,52 @@ def _pool() -> OldestFirstExecutor | None:
     return _executor
 
 
+def _socket_has_news(connection) -> bool:
+    """Whether anything (or a hang-up) arrived on an idle connection's socket: then it may be dead."""
+    try:
+        fd = connection.connection.fileno()
+    except Exception:  # closed or broken beyond asking: let Django's ping decide
+        return True
+    poller = select.poll()  # not select.select: a server with 4,000 sockets has descriptors past 1,024
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _ping_only_if_needed() -> None:
+    """Spare Django's health-check ping on connections that cannot have died quietly (module docstring).
+
+    Sets Django's ``health_check_done`` (a private attribute; Django is pinned exactly and
+    tests/test_db_pool.py fails if the attribute stops sparing the ping).
+    """
+    now = monotonic()
+    idle_limit = settings.DB_HEALTH_CHECK_IDLE_SECONDS
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or connection.vendor != "postgresql":
+            continue
+        if not connection.health_check_enabled or connection.health_check_done:
+            continue
+        last_used = getattr(connection, "chat_last_used", None)
+        if last_used is not None and now - last_used < idle_limit and not _socket_has_news(connection):
+            connection.health_check_done = True
+
+
+def _note_use() -> None:
+    now = monotonic()
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None:
+            connection.chat_last_used = now
+
+
 def _run_in_thread(loop, func, args, kwargs):
     # What asgiref's thread handler tells the thread: chatplatform.events hands events to this loop.
     SyncToAsync.threadlocal.main_event_loop = loop
     SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
     close_old_connections()
+    _ping_only_if_needed()
     try:
         return func(*args, **kwargs)
     finally:
+        _note_use()
         close_old_connections()
 
 

@@ -14,6 +14,15 @@ conversation's messages reach Redis in seq order), different groups in
 parallel. Outside the server (a management command, a plain script) there is
 no such loop and the send blocks as before.
 
+Coalescing: an event sent with ``coalesce=key`` (a queued conversation's
+``queue.updated``, to every online expert of the brand) leaves at once if no
+event of that key left its group within ``CHAT_COALESCE_SECONDS``; otherwise it
+waits for the end of that window, and a newer one of the same key replaces it
+meanwhile: a burst of N changes becomes at most one event a window per key,
+the last state always sent. An event sent with ``supersedes=key`` (the
+conversation added to or removed from the queue) leaves at once and drops a
+waiting one of that key, which would only bring an older state after it.
+
 A send that fails because the layer's broker is unreachable (Redis restarting,
 a network cut) is tried again a few times over about a second, which is safe:
 every socket skips a message seq or a conversation state it already
@@ -29,6 +38,7 @@ import weakref
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -65,14 +75,16 @@ async def _group_send(group: str, event: dict, attempts: int = SEND_ATTEMPTS) ->
     return False
 
 
-def send_event_on_commit(groups, event: dict) -> None:
+def send_event_on_commit(groups, event: dict, *, coalesce: str | None = None, supersedes: str | None = None) -> None:
     """Send ``event`` to each of ``groups`` once the current transaction commits.
 
     ``event`` must hold only JSON-able values (the Redis layer uses msgpack);
     its ``type`` names the consumer handler (``chat.message`` → ``chat_message``).
+    ``coalesce`` / ``supersedes``: a key, see the module docstring.
     """
     groups = _group_list(groups)
-    transaction.on_commit(lambda: _send_now(groups, event))
+    options = {k: v for k, v in (("coalesce", coalesce), ("supersedes", supersedes)) if v is not None}
+    transaction.on_commit(lambda: _send_now(groups, event, **options))
 
 
 def _group_list(groups) -> list[str]:
@@ -91,12 +103,43 @@ def _server_loop():
 
 
 class _OrderedSender:
-    """On one event loop: each group's events in order, the groups in parallel."""
+    """On one event loop: each group's events in order, the groups in parallel; some coalesced (module docstring)."""
 
     def __init__(self, loop):
         self.loop = loop
         self.queues: dict[str, collections.deque] = {}
         self.tasks: set = set()
+        self.last_sent: dict[tuple[str, str], float] = {}  # (group, key) -> when its last event left
+        self.waiting: dict[tuple[str, str], dict] = {}  # (group, key) -> the newest event held for its window's end
+
+    def submit_coalesced(self, group: str, key: str, event: dict) -> None:
+        slot = (group, key)
+        if slot in self.waiting:  # one is held already: this newer state replaces it
+            self.waiting[slot] = event
+            return
+        now, window = self.loop.time(), settings.CHAT_COALESCE_SECONDS
+        last = self.last_sent.get(slot)
+        if last is None or now - last >= window:
+            self._sent(slot, now)
+            self.submit(group, event)
+            return
+        self.waiting[slot] = event
+        self.loop.call_at(last + window, self._release, slot)
+
+    def supersede(self, group: str, key: str) -> None:
+        self.waiting.pop((group, key), None)
+
+    def _release(self, slot) -> None:
+        event = self.waiting.pop(slot, None)
+        if event is not None:
+            self._sent(slot, self.loop.time())
+            self.submit(slot[0], event)
+
+    def _sent(self, slot, now: float) -> None:
+        self.last_sent[slot] = now
+        if len(self.last_sent) > 10_000:  # forget keys whose window is long over
+            horizon = now - settings.CHAT_COALESCE_SECONDS
+            self.last_sent = {k: t for k, t in self.last_sent.items() if t > horizon}
 
     def submit(self, group: str, event: dict) -> None:
         queue = self.queues.get(group)
@@ -121,11 +164,16 @@ class _OrderedSender:
 _senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OrderedSender]" = weakref.WeakKeyDictionary()
 
 
-def _submit(loop, groups: list[str], event: dict) -> None:
+def _submit(loop, groups: list[str], event: dict, coalesce: str | None = None, supersedes: str | None = None) -> None:
     sender = _senders.get(loop)
     if sender is None:
         sender = _senders[loop] = _OrderedSender(loop)
     for group in groups:
+        if coalesce is not None:
+            sender.submit_coalesced(group, coalesce, event)
+            continue
+        if supersedes is not None:
+            sender.supersede(group, supersedes)
         sender.submit(group, event)
 
 
@@ -134,7 +182,7 @@ def send_event_on_loop(groups, event: dict) -> None:
     _send_now(_group_list(groups), event)
 
 
-def _send_now(groups: list[str], event: dict) -> None:
+def _send_now(groups: list[str], event: dict, *, coalesce: str | None = None, supersedes: str | None = None) -> None:
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
@@ -142,12 +190,12 @@ def _send_now(groups: list[str], event: dict) -> None:
     # On a loop's own thread (a coroutine after its commit; synchronous code such as a test
     # driving a browser, which cannot wait for the send): queue it on that loop.
     if running is not None:
-        _submit(running, groups, event)
+        _submit(running, groups, event, coalesce, supersedes)
         return
     loop = _server_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(_submit, loop, groups, event)
+            loop.call_soon_threadsafe(_submit, loop, groups, event, coalesce, supersedes)
             return
         except RuntimeError:  # the loop closed in between: send it here instead
             pass

@@ -32,7 +32,8 @@ needs three changes to fit this project, made here:
   the truth; the layer is only the doorbell.
 
 Group membership lives in the process, so nothing is left behind in Redis
-when a process dies.
+when a process dies. A group event is decoded once for all its members in the
+process (``SharedEvent``, chatplatform/fanout.py), not once per socket.
 """
 
 import asyncio
@@ -45,6 +46,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chatplatform.db import SOCKET_OPENED
+from chatplatform.fanout import SharedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,12 @@ class ChatPubSubChannelLayer(RedisPubSubChannelLayer):
     def __init__(self, *args, capacity: int = 1000, **kwargs):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
+
+    def deserialize(self, message):
+        # A group event arrives decoded once for all its member sockets (_Shard._receive_message).
+        if type(message) is SharedEvent:
+            return message
+        return super().deserialize(message)
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()
@@ -292,6 +300,10 @@ class _Shard(RedisSingleShardConnection):
         layer = self.channel_layer
         if name in layer.channels:
             layer.deliver(name, data)
-        else:
-            for channel_name in layer.groups.get(name, ()):
-                layer.deliver(channel_name, data)
+            return
+        members = layer.groups.get(name, ())
+        if len(members) > 1:
+            # Decoded once for every member, not once per socket (chatplatform/fanout.py).
+            data = SharedEvent(layer.channel_layer.deserialize(data))
+        for channel_name in members:
+            layer.deliver(channel_name, data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -427,6 +427,13 @@ class AttachmentObject(OutboundObject):
     content_type: str
 
 
+class SystemObject(OutboundObject):
+    """A system message's stable code and parameters (chatplatform/i18n.py SYSTEM_MESSAGES)."""
+
+    code: str
+    params: dict[str, Union[int, str]] = {}
+
+
 class MessageObject(OutboundObject):
     conversation: str
     seq: int
@@ -440,6 +447,8 @@ class MessageObject(OutboundObject):
     flagged: bool = False
     # Added: the picture sent with the message; absent on a message without one.
     attachment: Optional[AttachmentObject] = None
+    # Added: a system message's code and parameters; its `text` is then in the reader's language.
+    system: Optional[SystemObject] = None
 
 
 class AlertObject(OutboundObject):

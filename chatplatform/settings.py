@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "chatplatform.middleware.RefuseUnstorableInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language from the django_language cookie or Accept-Language (docs/faces.md, "Languages").
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # The admin refuses a staff session that has not (CHAT_MANAGER_MFA): set-up or verification first.
     "chatplatform.mfa.AdminTwoFactorMiddleware",
+    # The reader's time zone from the `tz` cookie (an expert's profile language: experts/views.py expert_required).
+    "chatplatform.i18n.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -104,6 +108,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -113,11 +118,14 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-# Health checks: a connection kept since an earlier call is tested (one SELECT 1) before each
-# database call of the sockets' threads and replaced if dead, e.g. after a failover terminated it.
+# Health checks: a connection kept since an earlier call is tested (one SELECT 1) and replaced if
+# dead, e.g. after a failover terminated it. On the sockets' threads only when it may be dead:
+# something arrived on its idle socket, or it sat idle longer than DB_HEALTH_CHECK_IDLE_SECONDS
+# (chatplatform/db.py); a ping before every call doubled the read marks' round trips.
 DATABASES = {"default": dj_database_url.parse(
     DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
 )}
+DB_HEALTH_CHECK_IDLE_SECONDS = float(os.environ.get("DB_HEALTH_CHECK_IDLE_SECONDS", "10"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One process, several threads: wait for the write lock instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -298,9 +306,13 @@ CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS = env_int("CHAT_FOLLOWUP_MIN_INTERVAL_SECONDS
 CHAT_FOLLOWUP_LINK_DAYS = env_int("CHAT_FOLLOWUP_LINK_DAYS", 14)
 
 # --- Internationalisation -----------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages with a complete catalogue (locale/<code>/LC_MESSAGES, built by `manage.py build_catalogues`);
+# adding one is docs/operations.md, "Adding a language".
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 # One date format everywhere (the admin's lists, change pages and the console): 2026-12-06 13:05.
 FORMAT_MODULE_PATH = ["chatplatform.formats"]
@@ -539,6 +551,9 @@ FLOOD_OPEN_SOCKETS = {
 # How often each visitor socket re-checks in the database that no block covers
 # it (the `visitor.blocked` event may be lost) and refreshes its place in the
 # open-socket counts; a place not refreshed for three times this is dropped.
+# Changes to one queued conversation (queue.updated, to every online expert of the brand) leave at
+# most once per this window, the last state always (chatplatform/events.py): faster than anyone reads.
+CHAT_COALESCE_SECONDS = float(os.environ.get("CHAT_COALESCE_SECONDS", "1"))
 CHAT_VISITOR_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_VISITOR_HEARTBEAT_SECONDS", "20"))
 # The heartbeat's block re-check reads a brand's active blocks once per process per this many
 # seconds for all its sockets (moderation/block_index.py); 0 reads at every beat.

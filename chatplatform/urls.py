@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from analytics.views import analytics
 from chatplatform import account_views
+from chatplatform.i18n import LanguageCatalog
 from chatplatform.views import favicon, healthz, home
 from moderation.views import overview as moderation_overview
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
+    path("jsi18n/<str:language>/", LanguageCatalog.as_view(), name="jsi18n"),
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Two-factor sign-in (chatplatform/mfa.py) and the password reset (docs/security.md, "Accounts").

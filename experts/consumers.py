@@ -4,12 +4,15 @@ Frames and events; the queue's groups and what this socket has shown of it are
 experts/queue_watch.py, what each frame does in the database experts/socket_actions.py.
 """
 
+from django.conf import settings
+
 from chatplatform import protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
 from chatplatform.delivery import ConversationDelivery
 from chatplatform.groups import expert_group, user_group
 from chatplatform.sockets import SocketLifecycle
+from chatplatform.i18n import language_codes, socket_language, supported
 from moderation import flood
 from visitors import experts_online
 from visitors import services as visitor_services
@@ -67,6 +70,7 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
             return
         self.expert = expert
         self.user = user
+        self.language = supported(expert.language) or socket_language(self.scope, language_codes(), settings.LANGUAGE_CODE)
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.expert_id = str(expert.pk)
         self.brand_slugs = slugs

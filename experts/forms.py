@@ -17,38 +17,41 @@ class VisibleCharField(forms.CharField):
 
 
 class ProfileForm(forms.Form):
-    display_name = VisibleCharField(max_length=60, label="Display name")
-    bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Bio",
-                          help_text="What visitors see when you join: your experience, in a sentence or two.")
-    avatar_url = forms.URLField(required=False, assume_scheme="https", label="Avatar URL",
-                                help_text="An https address of a square picture.")
+    display_name = VisibleCharField(max_length=60, label=_("Display name"))
+    bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Bio"),
+                          help_text=_("What visitors see when you join: your experience, in a sentence or two."))
+    avatar_url = forms.URLField(required=False, assume_scheme="https", label=_("Avatar URL"),
+                                help_text=_("An https address of a square picture."))
     topics = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
-                                            label="Topics you answer")
+                                            label=_("Topics you answer"))
     digest_enabled = forms.BooleanField(
-        required=False, label="E-mail me a digest of waiting questions",
+        required=False, label=_("E-mail me a digest of waiting questions"),
     )
+    language = forms.ChoiceField(required=False, label=_("Language of your pages"),
+                                 help_text=_("Dates and times follow your browser's time zone."))
 
     def __init__(self, *args, topics, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["topics"].queryset = topics
-        self.fields["digest_enabled"].help_text = (
-            f"At most one e-mail every {settings.CHAT_EXPERT_DIGEST_MINUTES} minutes, to your account's address, "
+        self.fields["language"].choices = [("", _("Your browser's"))] + list(settings.LANGUAGES)
+        self.fields["digest_enabled"].help_text = _(
+            "At most one e-mail every %(minutes)s minutes, to your account's address, "
             "only when a question is new and your dashboard is closed."
-        )
+        ) % {"minutes": settings.CHAT_EXPERT_DIGEST_MINUTES}
         self.fields["topics"].label_from_instance = lambda topic: f"{topic.name} ({topic.brand.name})"
 
     def clean_avatar_url(self):
         url = self.cleaned_data["avatar_url"]
         if url and not url.startswith("https://"):
-            raise forms.ValidationError("Use an https address.")
+            raise forms.ValidationError(_("Use an https address."))
         return url
 
 
 class CommunityPostForm(forms.Form):
     # Left out: the shared conversation's brand, else the expert's first (experts.services.create_community_post).
-    space = forms.ChoiceField(required=False, label="Space", help_text="Who reads it: the experts of this brand, or of every brand in the cross-brand space.")
-    title = VisibleCharField(max_length=150)
-    body = VisibleCharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label="Post")
+    space = forms.ChoiceField(required=False, label=_("Space"), help_text=_("Who reads it: the experts of this brand, or of every brand in the cross-brand space."))
+    title = VisibleCharField(max_length=150, label=_("Title"))
+    body = VisibleCharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 12}), label=_("Post"))
     source_conversation = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, spaces, **kwargs):
@@ -57,15 +60,17 @@ class CommunityPostForm(forms.Form):
 
 
 class CommunityReplyForm(forms.Form):
-    body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
+    body = VisibleCharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label=_("Your reply"))
 
 
 class CannedReplyForm(forms.Form):
     """One of the expert's own canned replies (experts/canned.py checks the placeholders)."""
 
-    title = VisibleCharField(max_length=80, label="Title", help_text="What you type after “/” to find it.")
-    text = VisibleCharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Reply",
-                            help_text="{visitor} and {expert} are replaced by the visitor's name and yours.")
+    title = VisibleCharField(max_length=80, label=_("Title"), help_text=_("What you type after “/” to find it."))
+    text = VisibleCharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label=_("Reply"),
+                            help_text=_("{visitor} and {expert} are replaced by the visitor's name and yours."))
+
+
 class JoinForm(forms.Form):
     """The invitation's sign-up page: the new expert's username, password and profile."""
 

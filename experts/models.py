@@ -44,6 +44,9 @@ class ExpertProfile(models.Model):
     digest_enabled = models.BooleanField(default=False)
     # When the last digest was queued: the next one comes CHAT_EXPERT_DIGEST_MINUTES later at the earliest.
     digest_sent_at = models.DateTimeField(null=True, blank=True)
+    # The dashboard's language (a code from settings.LANGUAGES); blank: the browser's (Accept-Language).
+    # No model choices: adding a language to settings.LANGUAGES needs no migration (the profile form lists them).
+    language = models.CharField(max_length=10, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

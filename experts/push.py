@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 from urllib3.exceptions import NewConnectionError
@@ -64,9 +65,10 @@ def generate_vapid_keys() -> tuple[str, str]:
 def payload(*, kind: str, brand_name: str, count: int = 1) -> dict:
     """What the service worker shows (static/experts/push-sw.js): a title, a tag, the dashboard's path."""
     if kind == QUESTION:
-        title = f"New question on {brand_name}" if count == 1 else f"{count} new questions on {brand_name}"
+        title = ngettext("New question on %(brand)s", "%(count)s new questions on %(brand)s", count) % {
+            "count": count, "brand": brand_name}
     else:
-        title = f"New message from a visitor on {brand_name}"
+        title = gettext("New message from a visitor on %(brand)s") % {"brand": brand_name}
     # One notification per kind and brand on the screen: a newer one replaces it.
     return {"title": title, "url": reverse("expert-dashboard"), "tag": f"{kind}:{brand_name}"[:100]}
 

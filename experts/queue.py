@@ -34,19 +34,24 @@ def offer_to_queue(conversation: Conversation, *, payload: dict | None = None) -
             "excluded": excluded,
             "wave": "topic" if conversation.topic_offer_until and conversation.topic_offer_until > timezone.now() else "brand",
         },
+        supersedes=f"queue.{conversation.id}",
     )
 
 
 def withdraw_from_queue(conversation: Conversation) -> None:
     """The conversation no longer waits (claimed, or ended unclaimed): out of every queue."""
     send_event_on_commit(
-        queue_group(conversation.brand.slug), {"type": "queue.removed", "conversation": str(conversation.id)}
+        queue_group(conversation.brand.slug), {"type": "queue.removed", "conversation": str(conversation.id)},
+        supersedes=f"queue.{conversation.id}",
     )
 
 
 def announce_in_queue(brand_slug: str, conversation: dict) -> None:
     """A waiting question's entry in the experts' queues shows whether its visitor is here (queue.updated)."""
-    send_event_on_commit(queue_group(brand_slug), {"type": "queue.updated", "conversation": conversation})
+    # Coalesced per conversation (chatplatform/events.py): a visitor flapping sends the brand's
+    # online experts at most one update a CHAT_COALESCE_SECONDS, the last state always.
+    send_event_on_commit(queue_group(brand_slug), {"type": "queue.updated", "conversation": conversation},
+                         coalesce=f"queue.{conversation['id']}")
 
 
 def _on_waiting(sender, *, conversation, payload, **kwargs):

@@ -8,6 +8,7 @@ online (or after a layer resync) is brought up to date from the database.
 
 from chatplatform import protocol
 from chatplatform.db import database_sync_to_async
+from chatplatform.fanout import send_shared
 from chatplatform.groups import queue_group
 
 from . import socket_actions as actions
@@ -69,12 +70,13 @@ class QueueWatch:
         if offer is None:
             return  # another topic's question, for now (topic_routing.py)
         self.queue_shown.add(conversation_id)
-        await self.send_frame(protocol.queue_added_frame(event["conversation"], event["preview"], offer))
+        # The same frame to every online dashboard given the same kind of offer: encoded once (chatplatform/fanout.py).
+        await send_shared(self, event, offer, lambda: protocol.queue_added_frame(event["conversation"], event["preview"], offer))
 
     async def queue_updated(self, event):
         if self.queue_shown is not None and event["conversation"]["id"] in self.queue_shown:
-            await self.send_frame(protocol.queue_updated_frame(event["conversation"]))
+            await send_shared(self, event, "", lambda: protocol.queue_updated_frame(event["conversation"]))
 
     async def queue_removed(self, event):
         self.queue_shown.discard(event["conversation"])
-        await self.send_frame(protocol.queue_removed_frame(event["conversation"]))
+        await send_shared(self, event, "", lambda: protocol.queue_removed_frame(event["conversation"]))

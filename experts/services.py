@@ -17,6 +17,7 @@ from chatplatform.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import expert_group, user_group
+from chatplatform.i18n import language_codes
 from chatplatform.statements import DeleteStatement, InsertStatement, Param
 from visitors.models import OPEN_STATUSES, Conversation, Message, Visitor
 from visitors.selectors import CONVERSATION_RELATED, conversation_or_not_found
@@ -241,7 +242,8 @@ def next_expert(*, visitor: Visitor) -> Conversation:
 
 
 @transaction.atomic
-def update_profile(*, expert: ExpertProfile, display_name: str, bio: str, avatar_url: str, topic_ids) -> ExpertProfile:
+def update_profile(*, expert: ExpertProfile, display_name: str, bio: str, avatar_url: str, topic_ids,
+                   language: str | None = None) -> ExpertProfile:
     """Change what visitors see of the expert and the topics they answer (only their brands' topics)."""
     display_name = display_name.strip()
     if not display_name:
@@ -249,10 +251,16 @@ def update_profile(*, expert: ExpertProfile, display_name: str, bio: str, avatar
     topics = list(Topic.objects.filter(pk__in=list(topic_ids), brand__experts=expert).distinct())
     if len(topics) != len(set(topic_ids)):
         raise ChatError(errors.INVALID_FIELD, "Choose topics of your brands.", field="topics")
+    fields = ["display_name", "bio", "avatar_url"]
+    if language is not None:  # None: left as it is; "": the browser's
+        if language and language not in language_codes():
+            raise ChatError(errors.INVALID_FIELD, "Choose one of the listed languages.", field="language")
+        expert.language = language
+        fields.append("language")
     expert.display_name = display_name
     expert.bio = bio.strip()
     expert.avatar_url = avatar_url.strip()
-    expert.save(update_fields=["display_name", "bio", "avatar_url"])
+    expert.save(update_fields=fields)
     expert.topics.set(topics)
     return expert
 

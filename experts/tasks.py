@@ -13,8 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
+from chatplatform.i18n import supported
 from chatplatform.worker import claim_once, enqueue, send_mail_once, task
 from visitors.models import Brand, Conversation, Message
 
@@ -153,7 +155,7 @@ def send_push(*, subscription_id: int, kind: str, brand_id: int, key: str, count
     Skipped when the expert opened a dashboard meanwhile. A subscription the push
     service no longer knows is deleted.
     """
-    subscription = PushSubscription.objects.filter(pk=subscription_id).first()
+    subscription = PushSubscription.objects.select_related("expert").filter(pk=subscription_id).first()
     brand = Brand.objects.filter(pk=brand_id).first()
     if subscription is None or brand is None or not push.enabled():
         return False
@@ -163,7 +165,9 @@ def send_push(*, subscription_id: int, kind: str, brand_id: int, key: str, count
     if once is None:
         return False
     try:
-        push.send(subscription.info(), push.payload(kind=kind, brand_name=brand.name, count=count))
+        with translation.override(supported(subscription.expert.language) or settings.LANGUAGE_CODE):
+            data = push.payload(kind=kind, brand_name=brand.name, count=count)
+        push.send(subscription.info(), data)
     except push.Gone:
         subscription.delete()
         once.delete()
@@ -224,16 +228,19 @@ def digest_sweep(now=None) -> int:
 
 
 def digest_text(expert: ExpertProfile, counts) -> tuple[str, str]:
-    """The digest's subject and plain-text body."""
-    lines = [f"{count} question{'s' if count != 1 else ''} waiting on {name}" for name, count, _ in counts]
-    base = settings.CHAT_PUBLIC_URL
-    body = (
-        f"Hello {expert.display_name},\n\n" + "\n".join(lines)
-        + f"\n\nAnswer them from your dashboard: {base}{reverse('expert-dashboard')}\n\n"
-        f"You get this e-mail because you switched on the digest. Switch it off on your profile page: "
-        f"{base}{reverse('expert-profile')}\n"
-    )
-    return lines[0] if len(lines) == 1 else f"{len(lines)} brands have questions waiting", body
+    """The digest's subject and plain-text body, in the expert's profile language (else the default)."""
+    with translation.override(supported(expert.language) or settings.LANGUAGE_CODE):
+        lines = [ngettext("%(count)s question waiting on %(brand)s", "%(count)s questions waiting on %(brand)s", count)
+                 % {"count": count, "brand": name} for name, count, _ in counts]
+        base = settings.CHAT_PUBLIC_URL
+        body = (
+            gettext("Hello %(name)s,") % {"name": expert.display_name} + "\n\n" + "\n".join(lines) + "\n\n"
+            + gettext("Answer them from your dashboard: %(url)s") % {"url": f"{base}{reverse('expert-dashboard')}"} + "\n\n"
+            + gettext("You get this e-mail because you switched on the digest. Switch it off on your profile page: %(url)s")
+            % {"url": f"{base}{reverse('expert-profile')}"} + "\n"
+        )
+        subject = lines[0] if len(lines) == 1 else gettext("%(count)s brands have questions waiting") % {"count": len(lines)}
+    return subject, body
 
 
 @task()

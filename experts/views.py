@@ -11,12 +11,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from django.conf import settings
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
+from chatplatform.i18n import supported
 
 from . import canned, push, selectors, services, transfer
 from .forms import CannedReplyForm, CommunityPostForm, CommunityReplyForm, ProfileForm
@@ -30,8 +33,13 @@ def expert_required(view):
     def wrapped(request, *args, **kwargs):
         expert = selectors.expert_for_user(request.user)
         if expert is None or expert.is_suspended:
-            raise PermissionDenied("Only community experts can open this page.")
+            raise PermissionDenied(_("Only community experts can open this page."))
         request.expert = expert
+        # The profile's language wins over the browser's (LocaleMiddleware's), for the page and its scripts.
+        language = supported(expert.language)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         try:
             return view(request, *args, **kwargs)
         except ChatError as exc:
@@ -106,18 +114,18 @@ def profile(request):
                 services.update_profile(
                     expert=expert, display_name=form.cleaned_data["display_name"], bio=form.cleaned_data["bio"],
                     avatar_url=form.cleaned_data["avatar_url"],
-                    topic_ids=[t.pk for t in form.cleaned_data["topics"]],
+                    topic_ids=[t.pk for t in form.cleaned_data["topics"]], language=form.cleaned_data["language"],
                 )
                 services.set_digest(expert=expert, enabled=form.cleaned_data["digest_enabled"])
             except ChatError as exc:
                 form.add_error(None, exc.detail)
             else:
-                messages.success(request, "Your profile is saved.")
+                messages.success(request, _("Your profile is saved."))
                 return redirect("expert-profile")
     else:
         form = ProfileForm(topics=topics, initial={
             "display_name": expert.display_name, "bio": expert.bio, "avatar_url": expert.avatar_url,
-            "topics": list(expert.topics.all()), "digest_enabled": expert.digest_enabled,
+            "topics": list(expert.topics.all()), "digest_enabled": expert.digest_enabled, "language": expert.language,
         })
     stats = selectors.expert_statistics(expert)
     return render(request, "experts/profile.html", {

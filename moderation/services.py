@@ -22,7 +22,7 @@ from experts.models import ExpertProfile
 from experts.selectors import access_conversation
 from experts.services import back_to_waiting
 from visitors import services as visitor_services
-from visitors.models import Conversation, Message
+from visitors.models import DEFAULT_POLITENESS_REMINDER, Conversation, Message
 
 from . import scoping
 from .models import Alert, Block, ModerationEvent, ReportTicket
@@ -50,7 +50,10 @@ def warn(*, expert: ExpertProfile, conversation_id, text: str | None = None) -> 
     if conversation.status != Conversation.Status.ACTIVE:
         raise ChatError(errors.ENDED, "This conversation has ended.")
     words = (text or "").strip() or conversation.brand.politeness_reminder
-    message = visitor_services.post_system_message(conversation_id=conversation.id, text=words, kind=Message.Kind.WARNING)
+    # The brand's default reminder is ours to translate; an expert's words or a brand's own reminder are shown as written.
+    system = {"code": "moderation.reminder", "params": {}} if words == DEFAULT_POLITENESS_REMINDER else None
+    message = visitor_services.post_system_message(conversation_id=conversation.id, text=words, kind=Message.Kind.WARNING,
+                                                   system=system)
     record(ModerationEvent.Action.WARN, actor_kind="expert", expert=expert, brand=conversation.brand,
            conversation=conversation, seq=message.seq, text=words)
     return message

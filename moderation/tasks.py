@@ -5,6 +5,7 @@ anyone's (a report's description stays where the retention purge reaches it).
 """
 
 from django.conf import settings
+from django.utils.translation import gettext
 from django.contrib.auth import get_user_model
 
 from chatplatform.worker import send_mail_once, task
@@ -35,12 +36,15 @@ def email_alert(*, alert_id: int) -> bool:
     alert = Alert.objects.select_related("brand", "raised_by").filter(pk=alert_id).first()
     if alert is None:
         return False
-    who = alert.raised_by.display_name if alert.raised_by_id else "The system"
+    # In the installation's language (LANGUAGE_CODE): the e-mail goes to every manager at once.
+    who = alert.raised_by.display_name if alert.raised_by_id else gettext("The system")
     return email_managers(
         key=f"moderation.alert:{alert.pk}",
         subject=f"[{alert.brand.name}] {alert.get_kind_display()}",
-        body=f"{who} raised an alert for {alert.brand.name}.\n\nNote: {alert.note}\n\n"
-        f"Conversation: {alert.conversation_id or '-'}\nReview it in the admin under Moderation > Alerts.",
+        body=gettext("%(who)s raised an alert for %(brand)s.") % {"who": who, "brand": alert.brand.name} + "\n\n"
+        + gettext("Note: %(note)s") % {"note": alert.note} + "\n\n"
+        + gettext("Conversation: %(id)s") % {"id": alert.conversation_id or "-"} + "\n"
+        + gettext("Review it in the admin under Moderation > Alerts."),
     )
 
 
@@ -51,9 +55,11 @@ def email_report(*, report_id: int) -> bool:
         return False
     return email_managers(
         key=f"moderation.report:{report.pk}",
-        subject=f"[{report.brand.name}] New report {report.reference} ({report.category})",
-        body=f"A {report.filed_by} filed report {report.reference} ({report.category}).\n\n{report.description}\n\n"
-        "Review it in the admin under Moderation > Report tickets.",
+        subject=f"[{report.brand.name}] "
+        + gettext("New report %(reference)s (%(category)s)") % {"reference": report.reference, "category": report.category},
+        body=gettext("A %(who)s filed report %(reference)s (%(category)s).") % {
+            "who": report.filed_by, "reference": report.reference, "category": report.category}
+        + f"\n\n{report.description}\n\n" + gettext("Review it in the admin under Moderation > Report tickets."),
     )
 
 

@@ -5,6 +5,7 @@ unless REQUIRE_SERVICES=1 (CI), where a missing one fails the run instead.
 """
 
 import os
+import shutil
 
 import pytest
 from channels.layers import get_channel_layer
@@ -19,6 +20,7 @@ def pytest_collection_modifyitems(config, items):
         "postgres": None if support.using_postgres() else "needs DATABASE_URL pointing at PostgreSQL",
         "redis": None if support.redis_url() else "needs Redis (set REDIS_URL)",
         "browser": support.browser_missing(),
+        "gettext": None if shutil.which("xgettext") else "needs GNU gettext (xgettext) to extract the strings",
     }
     for item in items:
         for marker, reason in missing.items():
@@ -27,6 +29,14 @@ def pytest_collection_modifyitems(config, items):
                     item.user_properties.append(("missing", reason))
                 else:
                     item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def translation_catalogues():
+    """The compiled .mo files (git-ignored), as `make install` builds them, for a run started without make."""
+    from django.core.management import call_command
+
+    call_command("build_catalogues", verbosity=0)
 
 
 def pytest_runtest_setup(item):
@@ -160,10 +170,10 @@ def captured_events(monkeypatch):
     captured = []
     real = events._send_now
 
-    def capture(groups, event):
+    def capture(groups, event, **options):
         for group in groups:
             captured.append({"group": group, "event": event})
-        real(groups, event)
+        real(groups, event, **options)
 
     monkeypatch.setattr(events, "_send_now", capture)
     return captured

@@ -166,3 +166,60 @@ async def test_a_pooled_call_closes_stale_connections_before_and_after(monkeypat
         assert closes == ["chat-db_0", "call", "chat-db_0"]
     finally:
         executor.shutdown()
+
+
+# --- health checks: a ping only when the connection may be dead ----------------------------------
+
+def _backend_pid():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+async def test_a_kept_connection_is_pinged_only_when_it_may_be_dead_and_replaced_when_it_is(monkeypatch, settings):
+    # Guards against: a SELECT 1 before every call on the sockets' threads (each read mark paid two
+    # round trips and two transactions), and against losing the failover: a connection PostgreSQL
+    # ended must still be replaced before a call uses it. Also fails if Django stops honouring
+    # the private `health_check_done` that spares the ping (Django is pinned to its minor).
+    from django.db import connection
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from chatplatform.db import PooledCall
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept between calls, as in production
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    settings.DB_HEALTH_CHECK_IDLE_SECONDS = 10
+    pings = []
+    real = DatabaseWrapper.is_usable
+
+    def counting(self):
+        pings.append(threading.current_thread().name)
+        return real(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", counting)
+    executor = OldestFirstExecutor(max_workers=1)
+    call = PooledCall(_backend_pid, executor)
+    try:
+        first = await call()
+        assert await call() == first and await call() == first
+        assert pings == []  # the same live connection, no ping
+
+        def terminate():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+
+        await asyncio.to_thread(terminate)
+        await asyncio.sleep(0.2)  # the FATAL reaches the idle socket
+        replaced = await call()  # pinged, found dead, replaced: the call works
+        assert replaced != first and pings == ["chat-db_0"]
+        assert await call() == replaced and len(pings) == 1
+
+        settings.DB_HEALTH_CHECK_IDLE_SECONDS = 0  # idle longer than the limit: pinged whatever the socket says
+        assert await call() == replaced and len(pings) == 2
+    finally:
+        executor.shutdown()
+        await asyncio.to_thread(lambda: None)

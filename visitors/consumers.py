@@ -10,6 +10,7 @@ import logging
 from chatplatform import errors, protocol
 from chatplatform.consumers import CLOSE_FORBIDDEN, CLOSE_PROTOCOL, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, ProtocolConsumer
 from chatplatform.db import database_sync_to_async
+from chatplatform.fanout import send_shared
 from chatplatform.delivery import ConversationDelivery
 from chatplatform.errors import ChatError
 from moderation import abuse, flood
@@ -81,13 +82,16 @@ class VisitorConsumer(VisitorSession, ConversationDelivery, ProtocolConsumer):
     async def send_frame(self, frame: dict) -> None:
         await super().send_frame(actions.visitor_view(frame))
 
-    async def show_experts_online(self, count: int) -> None:
-        """The process's watcher counted the brand's experts online: say so if the figure changed."""
+    async def show_experts_online(self, count: int, shared: dict | None = None) -> None:
+        """The process's watcher counted the brand's experts online: say so if the figure changed.
+
+        ``shared``: the watcher's one event for all the brand's sockets, so the frame is encoded once.
+        """
         if count == self.experts_online or self.blocked:
             return
         self.experts_online = count
         try:
-            await self.send_frame(protocol.experts_online_frame(count))
+            await send_shared(self, shared or {}, "", lambda: protocol.experts_online_frame(count))
         except Exception as exc:  # closing meanwhile: nothing to tell
             logger.debug("experts.online not sent (%s)", type(exc).__name__)
 

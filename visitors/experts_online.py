@@ -28,6 +28,7 @@ from django.conf import settings
 
 from chatplatform import protocol
 from chatplatform.db import database_sync_to_async
+from chatplatform.fanout import SharedEvent
 from chatplatform.groups import experts_online_group
 
 logger = logging.getLogger(__name__)
@@ -183,8 +184,10 @@ class _Watcher:
         for brand_id in brand_ids:
             count = counts.get(brand_id, 0)
             self.counts[brand_id] = count
+            # One frame for every widget of the brand in this process: encoded once (chatplatform/fanout.py).
+            shared = SharedEvent(count=count)
             for consumer in list(self.sockets.get(brand_id, ())):
-                await consumer.show_experts_online(count)
+                await consumer.show_experts_online(count, shared)
 
     def known(self, brand_id) -> int | None:
         return self.counts.get(brand_id)

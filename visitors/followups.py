@@ -18,10 +18,12 @@ from django.db.models import DateTimeField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
+from chatplatform.i18n import supported
 from chatplatform.worker import enqueue
 
 from .models import Conversation, MailOptOut, Message, ResumeLink, Visitor
@@ -56,7 +58,9 @@ def set_contact(*, visitor: Visitor, email: str | None) -> str | None:
     changed = (email or "") != visitor.email
     visitor.email = email or ""
     visitor.email_consented_at = timezone.now() if email else None
-    Visitor.objects.filter(pk=visitor.pk).update(email=visitor.email, email_consented_at=visitor.email_consented_at)
+    # The widget's language when the address was given (the consumer sets it): the e-mails are written in it.
+    Visitor.objects.filter(pk=visitor.pk).update(email=visitor.email, email_consented_at=visitor.email_consented_at,
+                                                 language=visitor.language or "")
     if changed:  # the queue's "reachable by e-mail" mark of a waiting question
         _announce_presence_to_queue(visitor.pk)
     return email or None
@@ -172,6 +176,12 @@ def _send(*, key: str, address: str, subject: str, template: str, context: dict)
     )
 
 
+def _mail_language(conversation: Conversation) -> str:
+    """A visitor's e-mails are in the widget's language when they gave the address, else the brand's default."""
+    brand = conversation.brand
+    return supported(conversation.visitor.language, brand.language_list) or brand.default_language
+
+
 def _conversation(conversation_id):
     return Conversation.objects.select_related("brand", "visitor", "expert").filter(pk=conversation_id).first()
 
@@ -197,12 +207,14 @@ def send_followup(*, conversation_id, queued_at: str) -> bool:
         return False
     expert = answers[-1].author_name
     brand = conversation.brand
-    return _send(
-        key=f"visitors.followup:{conversation.pk}:{queued_at}", address=address,
-        subject=f"{expert} answered your question on {brand.name}", template="followup",
-        context={"brand": brand, "expert": expert, "answers": answers, "link": resume_link(conversation=conversation),
-                 "days": settings.CHAT_FOLLOWUP_LINK_DAYS},
-    )
+    with translation.override(_mail_language(conversation)):
+        return _send(
+            key=f"visitors.followup:{conversation.pk}:{queued_at}", address=address,
+            subject=_("%(expert)s answered your question on %(brand)s") % {"expert": expert, "brand": brand.name},
+            template="followup",
+            context={"brand": brand, "expert": expert, "answers": answers, "link": resume_link(conversation=conversation),
+                     "days": settings.CHAT_FOLLOWUP_LINK_DAYS},
+        )
 
 
 def _send_about(conversation_id, *, kind: str, subject: str, context) -> bool:
@@ -214,16 +226,17 @@ def _send_about(conversation_id, *, kind: str, subject: str, context) -> bool:
     address = reachable_address(conversation.visitor) if conversation is not None else None
     if address is None:
         return False
-    return _send(
-        key=f"visitors.{kind}:{conversation.pk}", address=address, subject=subject(conversation), template=kind,
-        context=context(conversation),
-    )
+    with translation.override(_mail_language(conversation)):
+        return _send(
+            key=f"visitors.{kind}:{conversation.pk}", address=address, subject=subject(conversation), template=kind,
+            context=context(conversation),
+        )
 
 
 def send_transcript(*, conversation_id) -> bool:
     return _send_about(
         conversation_id, kind="transcript",
-        subject=lambda conversation: f"Your conversation on {conversation.brand.name}",
+        subject=lambda conversation: _("Your conversation on %(brand)s") % {"brand": conversation.brand.name},
         context=lambda conversation: {"brand": conversation.brand, "messages": list(conversation.messages.order_by("seq"))},
     )
 
@@ -231,7 +244,7 @@ def send_transcript(*, conversation_id) -> bool:
 def send_unanswered(*, conversation_id) -> bool:
     return _send_about(
         conversation_id, kind="unanswered",
-        subject=lambda conversation: f"No expert was free on {conversation.brand.name}",
+        subject=lambda conversation: _("No expert was free on %(brand)s") % {"brand": conversation.brand.name},
         context=lambda conversation: {
             "brand": conversation.brand, "days": conversation.brand.waiting_days,
             "question": conversation.messages.filter(seq=1).values_list("text", flat=True).first() or "",

@@ -2,12 +2,17 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_noop
+
+from chatplatform.i18n import language_codes
 
 from .look import DEFAULT_LAUNCHER_ICON, LAUNCHER_ICON_CHOICES
 
-DEFAULT_POLITENESS_REMINDER = (
+# Marked for translation: a brand that kept a default shows it in each visitor's language (visitors/views.py).
+DEFAULT_POLITENESS_REMINDER = gettext_noop(
     "I'm a member of the community. I'm here to help and to share my knowledge. "
     "Please remain polite and respectful!"
 )
@@ -39,10 +44,20 @@ DEFAULT_REPORT_OPTIONS = (
     "If you wish, you can report what happened: use \"Report a problem\" at the bottom of this chat window, "
     "and a community manager will look at it. You can also choose \"Talk to another expert\" at any time."
 )
-DEFAULT_WELCOME_MESSAGE = (
+DEFAULT_WELCOME_MESSAGE = gettext_noop(
     "Ask your question: an independent expert from our community will answer you live. "
     "Experts are passionate customers, not brand staff."
 )
+
+
+def validate_languages(value: str) -> None:
+    """A brand's languages: codes this installation has a catalogue for (settings.LANGUAGES), at least one."""
+    codes = value.split()
+    if not codes:
+        raise ValidationError("List at least one language.")
+    unknown = [code for code in codes if code not in language_codes()]
+    if unknown:
+        raise ValidationError(f"No catalogue for {', '.join(unknown)}; choose among {', '.join(language_codes())}.")
 
 
 class Brand(models.Model):
@@ -110,6 +125,12 @@ class Brand(models.Model):
     bad_experience_phrases = models.TextField(blank=True, default=DEFAULT_BAD_EXPERIENCE_PHRASES)
     # What the guidance note's "Offer the report options" puts in the expert's message box.
     report_options = models.TextField(default=DEFAULT_REPORT_OPTIONS)
+    # The languages the widget speaks to this brand's visitors (codes from settings.LANGUAGES, space-separated):
+    # the browser's preferred one among them, else default_language (docs/faces.md, "Languages").
+    languages = models.CharField(max_length=100, default="en", validators=[validate_languages],
+                                 help_text="Language codes, space-separated, e.g. \"en fr\".")
+    default_language = models.CharField(max_length=10, default="en", validators=[validate_languages],
+                                        help_text="One of the languages: for browsers that prefer none of them.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,6 +138,17 @@ class Brand(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.default_language and self.default_language not in self.language_list:
+            raise ValidationError({"default_language": "The default language must be one of the brand's languages."})
+
+    @property
+    def language_list(self) -> list[str]:
+        """The brand's languages that this installation still has, the default first if none is left."""
+        codes = [code for code in dict.fromkeys(self.languages.split()) if code in language_codes()]
+        return codes or [self.default_language if self.default_language in language_codes() else language_codes()[0]]
 
     @property
     def origin_list(self) -> list[str]:
@@ -145,6 +177,9 @@ class Visitor(models.Model):
     # never shown to experts; erased with the visitor and by the retention purge (moderation/privacy.py).
     email = models.EmailField(max_length=254, blank=True, default="")
     email_consented_at = models.DateTimeField(null=True, blank=True)
+    # The widget's language when the visitor gave that address (a code of settings.LANGUAGES): the e-mails'
+    # language; blank: the brand's default_language.
+    language = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -263,6 +298,9 @@ class Message(models.Model):
     client_id = models.CharField(max_length=100, null=True, blank=True)
     # Set when the abuse filter flagged a visitor message (shown to the expert).
     flagged = models.BooleanField(default=False)
+    # A system message's stable code and parameters ({"code": ..., "params": {...}}, chatplatform/i18n.py), rendered
+    # in each reader's language; `text` keeps the English. Null for people's messages and for words an expert wrote.
+    system = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The picture sent with this message (visitors/attachments.py); one message per picture. Emptied
     # when the picture is removed (a manager, erasure, retention): the message stays, without it.

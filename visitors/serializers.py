@@ -6,6 +6,7 @@ from chatplatform.protocol import (
     MessageObject,
     PageObject,
     RatingObject,
+    SystemObject,
     VisitorObject,
     dump,
 )
@@ -70,6 +71,7 @@ def message_object(message: Message) -> dict:
             client_id=message.client_id,
             created_at=message.created_at,
             flagged=message.flagged,
+            system=SystemObject(**message.system) if message.system else None,
         )
     )
     del data["attachment"]  # absent, not null, on the text messages that are nearly all of them (fan-out bytes)

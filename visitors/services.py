@@ -231,12 +231,16 @@ def _lock_conversation(conversation_id) -> Conversation:
 
 
 @transaction.atomic
-def post_system_message(*, conversation_id, text: str, kind: str = Message.Kind.NOTICE) -> Message:
-    """Append a message from the system (a moderation warning, a notice) to an open conversation."""
+def post_system_message(*, conversation_id, text: str, kind: str = Message.Kind.NOTICE, system: dict | None = None) -> Message:
+    """Append a message from the system (a moderation warning, a notice) to an open conversation.
+
+    ``system``: its code and parameters (chatplatform/i18n.py), so each reader gets it in their language.
+    """
     conversation = _lock_conversation(conversation_id)
     if conversation.status == Conversation.Status.ENDED:
         raise ChatError(errors.ENDED, "This conversation has ended.")
-    return append_message(conversation, author=Message.Author.SYSTEM, text=text, client_id=None, author_name=SYSTEM_NAME, kind=kind)
+    return append_message(conversation, author=Message.Author.SYSTEM, text=text, client_id=None, author_name=SYSTEM_NAME, kind=kind,
+                          system=system)
 
 
 @transaction.atomic
@@ -259,7 +263,7 @@ def end_conversation(*, conversation_id, ended_by: str, expected_expert=None) ->
 
 
 @transaction.atomic
-def end_by_system(*, conversation_id, reason: str, notice: str, still=None) -> Conversation | None:
+def end_by_system(*, conversation_id, reason: str, notice: str, still=None, system: dict | None = None) -> Conversation | None:
     """End an open conversation for the worker's sweeps, with a notice both sides read; None if it changed.
 
     ``still(conversation)``: the sweep's condition, checked again under the row lock
@@ -269,7 +273,7 @@ def end_by_system(*, conversation_id, reason: str, notice: str, still=None) -> C
     if not conversation.is_open or (still is not None and not still(conversation)):
         return None
     append_message(conversation, author=Message.Author.SYSTEM, text=notice, client_id=None, author_name=SYSTEM_NAME,
-            kind=Message.Kind.NOTICE)
+            kind=Message.Kind.NOTICE, system=system)
     was_waiting = conversation.status == Conversation.Status.WAITING
     conversation.status = Conversation.Status.ENDED
     conversation.ended_by = Conversation.EndedBy.SYSTEM

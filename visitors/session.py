@@ -16,6 +16,7 @@ from chatplatform.close_codes import CLOSE_HELLO_TIMEOUT, CLOSE_TOO_MANY, CLOSE_
 from chatplatform.db import database_sync_to_async
 from chatplatform.errors import ChatError
 from chatplatform.groups import address_group, visitor_group
+from chatplatform.i18n import socket_language
 from chatplatform.origins import header, visitor_origin_allowed
 from chatplatform.sockets import SocketLifecycle
 from moderation import abuse, flood
@@ -57,6 +58,7 @@ class VisitorSession(SocketLifecycle):
         self.address_hash = self.address_hashes[0] if self.address_hashes else ""
         self.blocks = BlockPolicy(self.brand, None, self.address_hashes)  # the visitor is added at hello
         self.brand_words = abuse.brand_words(self.brand.flagged_words)
+        self.language = socket_language(self.scope, self.brand.language_list, self.brand.default_language)
         await self.accept()
         try:
             await flood.check("connection", address_hash=self.address_hash)
@@ -123,6 +125,7 @@ class VisitorSession(SocketLifecycle):
             await self.open_sockets.claim("visitor", visitor.id)
             await self.join_own_group(visitor_group(visitor.id))
         self.visitor = visitor
+        visitor.language = self.language  # kept with a contact address: the e-mails' language (followups.set_contact)
         self.blocks = self.blocks.for_visitor(visitor)
         presence.join(visitor.pk)  # last_seen refreshed by this process while the socket is open
         self.page = frame.page

@@ -173,13 +173,13 @@ def store_expert_message(*, expert, conversation_id, text: str, client_id: str,
 
 def append_message(
     conversation: Conversation, *, author: str, text: str, client_id: str | None, author_name: str,
-    expert=None, kind: str = Message.Kind.TEXT, flagged: bool = False, attachment=None,
+    expert=None, kind: str = Message.Kind.TEXT, flagged: bool = False, attachment=None, system: dict | None = None,
 ) -> Message:
     """Store the next message of a conversation the caller has locked, and ring the doorbell after commit."""
     seq = conversation.last_seq + 1
     message = Message.objects.create(
         conversation_id=conversation.id, seq=seq, author=author, expert=expert, author_name=author_name,
-        kind=kind, text=text, client_id=client_id, flagged=flagged, attachment=attachment,
+        kind=kind, text=text, client_id=client_id, flagged=flagged, attachment=attachment, system=system,
     )
     Conversation.objects.filter(pk=conversation.id).update(last_seq=seq)
     conversation.last_seq = seq

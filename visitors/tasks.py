@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from chatplatform.i18n import english_system
 from chatplatform.worker import enqueue, task
 
 from . import followups
@@ -32,12 +33,21 @@ def mark_vanished_visitors_away() -> int:
     return sum(mark_vanished_away(visitor_id=pk) for pk in vanished[:BATCH])
 
 
+def inactive_system(minutes: int) -> dict:
+    """The sweep's notice as a code and parameters: each reader gets it in their language (chatplatform/i18n.py)."""
+    return {"code": "conversation.inactive", "params": {"minutes": minutes}}
+
+
+def unanswered_system(days: int) -> dict:
+    return {"code": "conversation.unanswered", "params": {"days": days}}
+
+
 def inactive_notice(minutes: int) -> str:
-    return f"This conversation ended after {minutes} minutes without messages."
+    return english_system(**inactive_system(minutes))
 
 
 def unanswered_notice(days: int) -> str:
-    return f"No expert was free to answer within {days} days, so this question was closed. You are welcome to ask again."
+    return english_system(**unanswered_system(days))
 
 
 def end_inactive_conversations(now=None) -> int:
@@ -67,7 +77,7 @@ def end_inactive_conversations(now=None) -> int:
                         and conversation.visitor.away_since is not None)
 
             if end_by_system(conversation_id=pk, reason=Conversation.EndReason.INACTIVE,
-                             notice=inactive_notice(minutes), still=still):
+                             notice=inactive_notice(minutes), system=inactive_system(minutes), still=still):
                 ended += 1
     return ended
 
@@ -89,7 +99,7 @@ def close_unanswered_questions(now=None) -> int:
         for pk in old:
             with transaction.atomic():
                 ended = end_by_system(conversation_id=pk, reason=Conversation.EndReason.UNANSWERED,
-                                      notice=unanswered_notice(days), still=lambda c: c.status == Conversation.Status.WAITING)
+                                      notice=unanswered_notice(days), system=unanswered_system(days), still=lambda c: c.status == Conversation.Status.WAITING)
                 if ended is not None and ended.visitor.email:
                     enqueue(email_unanswered, conversation_id=str(pk))
             if ended is not None:

@@ -4,14 +4,19 @@ from csp.constants import SELF
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from chatplatform.i18n import negotiate
 from chatplatform.origins import normalise_origin
 
 from . import followups, look, selectors
+from .models import DEFAULT_WELCOME_MESSAGE
 
 DEMO_BRAND = "acme"
 
@@ -25,6 +30,22 @@ def _frame_ancestors(brand) -> list[str]:
     return [SELF, *_brand_origins(brand)]
 
 
+def widget_language(request, brand) -> str:
+    """The visitor's language: the browser's preferred one among the brand's languages, else the brand's default."""
+    return negotiate(request.headers.get("Accept-Language"), brand.language_list, brand.default_language)
+
+
+def _render_widget(request, brand, context):
+    """The widget page in the visitor's language (its socket and scripts are told it: ?lang=, /jsi18n/<lang>/)."""
+    with translation.override(widget_language(request, brand)):
+        # A brand that kept the default welcome gets it in the visitor's language; its own words stay as written.
+        if brand.welcome_message == DEFAULT_WELCOME_MESSAGE:
+            context = {**context, "welcome_message": _(DEFAULT_WELCOME_MESSAGE), "welcome_translated": True}
+        response = render(request, "visitors/widget.html", {"brand": brand, **context})
+    patch_vary_headers(response, ["Accept-Language"])
+    return response
+
+
 @require_GET
 @xframe_options_exempt  # X-Frame-Options cannot list origins; CSP frame-ancestors below does
 def widget(request, brand_slug):
@@ -33,8 +54,8 @@ def widget(request, brand_slug):
     if brand is None:
         raise Http404("No such brand.")
     # The widget takes the host page's path and title only from these (static/widget/widget.js).
-    context = {"brand": brand, "page_origins": " ".join(_brand_origins(brand)), "look": look.widget_look(brand)}
-    response = render(request, "visitors/widget.html", context)
+    context = {"page_origins": " ".join(_brand_origins(brand)), "look": look.widget_look(brand)}
+    response = _render_widget(request, brand, context)
     # What django-csp's @csp_replace sets, computed per brand.
     response._csp_replace = {"frame-ancestors": _frame_ancestors(brand)}
     return response
@@ -69,11 +90,14 @@ def demo(request):
 # --- pages an e-mail links to (visitors/followups.py, docs/security.md) ------------------------
 
 REFUSED_LINK = {
-    "expired": ("This link has expired", "Links in our e-mails work for a limited time. Your question is not lost for the "
-                "experts, but this link no longer opens it."),
-    "used": ("This link was already used", "Each link in our e-mails opens the conversation once, in the browser that opened "
-             "it first. Open the chat in that browser, or ask again."),
-    "invalid": ("This link does not work", "It may be incomplete (copied in part), or the conversation was erased."),
+    "expired": (gettext_lazy("This link has expired"), gettext_lazy(
+        "Links in our e-mails work for a limited time. Your question is not lost for the "
+        "experts, but this link no longer opens it.")),
+    "used": (gettext_lazy("This link was already used"), gettext_lazy(
+        "Each link in our e-mails opens the conversation once, in the browser that opened "
+        "it first. Open the chat in that browser, or ask again.")),
+    "invalid": (gettext_lazy("This link does not work"), gettext_lazy(
+        "It may be incomplete (copied in part), or the conversation was erased.")),
 }
 
 
@@ -102,15 +126,15 @@ def resume(request, signed):
     try:
         if request.method == "GET":
             link = followups.check_resume_link(signed)
-            return _mail_page(request, title="Your conversation", brand=link.conversation.brand,
-                              text="Open your conversation to read the answer and reply.",
-                              form_action=request.path, button="Open the conversation")
+            return _mail_page(request, title=_("Your conversation"), brand=link.conversation.brand,
+                              text=_("Open your conversation to read the answer and reply."),
+                              form_action=request.path, button=_("Open the conversation"))
         link, token = followups.use_resume_link(signed)
     except followups.LinkRefused as refused:
         title, text = REFUSED_LINK[refused.reason]
         return _mail_page(request, title=title, text=text, brand=refused.brand, status=410 if refused.brand else 404)
     brand = link.conversation.brand
-    response = render(request, "visitors/widget.html", {"brand": brand, "resume_token": token, "look": look.widget_look(brand)})
+    response = _render_widget(request, brand, {"resume_token": token, "look": look.widget_look(brand)})
     return _private(response)
 
 
@@ -121,9 +145,10 @@ def unsubscribe(request, signed):
     try:
         if request.method == "GET":
             followups.check_unsubscribe(signed)
-            return _mail_page(request, title="Unsubscribe", text="Stop all e-mails from this community chat to your address?",
-                              form_action=request.path, button="Unsubscribe")
+            return _mail_page(request, title=_("Unsubscribe"), text=_("Stop all e-mails from this community chat to your address?"),
+                              form_action=request.path, button=_("Unsubscribe"))
         followups.unsubscribe(signed)
     except followups.LinkRefused:
         return _mail_page(request, title=REFUSED_LINK["invalid"][0], text=REFUSED_LINK["invalid"][1], status=404)
-    return _mail_page(request, title="You are unsubscribed", text="No more e-mails from this community chat will reach your address.")
+    return _mail_page(request, title=_("You are unsubscribed"),
+                      text=_("No more e-mails from this community chat will reach your address."))

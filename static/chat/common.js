@@ -4,6 +4,35 @@
 (function () {
   "use strict";
 
+  /* The page's catalogue (/jsi18n/<lang>/, Django's JavaScriptCatalog) defines gettext, ngettext and
+   * interpolate; without it (a page that does not load it) the English is shown as written. */
+  if (typeof window.gettext !== "function") {
+    window.gettext = function (s) { return s; };
+    window.ngettext = function (s, p, n) { return n === 1 ? s : p; };
+    window.interpolate = function (fmt, obj, named) {
+      return named ? fmt.replace(/%\(\w+\)s/g, function (m) { return String(obj[m.slice(2, -2)]); })
+        : fmt.replace(/%s/g, function () { return String(obj.shift()); });
+    };
+  }
+
+  /* Dates and times in the page's language (<html lang>, the reader's) and the browser's time zone. */
+  var LOCALE = document.documentElement.lang || undefined;
+
+  /* Server pages show times in the reader's zone too (chatplatform/i18n.py TimeZoneMiddleware):
+   * the top-level pages tell it with a cookie; the widget, framed on a brand's site, sets none. */
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && window.top === window && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
+      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* no Intl zone, or cookies refused: UTC */ }
+
+  function dateTimeLabel(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    return new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short" }).format(d);
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -14,13 +43,13 @@
   function timeLabel(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "";
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" }).format(d);
   }
 
   function timeNode(iso) {
     var t = el("time", "msg-time", timeLabel(iso));
     t.setAttribute("datetime", iso);
-    t.title = new Date(iso).toLocaleString();
+    t.title = dateTimeLabel(iso);
     return t;
   }
 
@@ -306,7 +335,7 @@
   }
 
   window.ChatCommon = {
-    el: el, timeLabel: timeLabel, timeNode: timeNode, clientId: clientId, beep: beep,
+    el: el, timeLabel: timeLabel, dateTimeLabel: dateTimeLabel, timeNode: timeNode, clientId: clientId, beep: beep,
     backoffDelay: backoffDelay, ReconnectingSocket: ReconnectingSocket, socketUrl: socketUrl,
     textWithLinks: textWithLinks, textNode: textNode,
     contrastRatio: contrastRatio, palette: palette, formatRatio: formatRatio, initials: initials,

@@ -42,10 +42,10 @@
       $("presence").disabled = true;
       var line = $("connection");
       line.className = "conn conn-" + name;
-      if (name === "reconnecting") line.textContent = "Reconnecting in " + detail + " s…";
-      else if (name === "offline") line.textContent = "Offline";
-      else if (name === "stopped") line.textContent = detail === 4401 ? "Signed out: sign in again" : "Your account cannot take conversations";
-      else line.textContent = "Connecting…";
+      if (name === "reconnecting") line.textContent = interpolate(gettext("Reconnecting in %(seconds)s s…"), { seconds: detail }, true);
+      else if (name === "offline") line.textContent = gettext("Offline");
+      else if (name === "stopped") line.textContent = detail === 4401 ? gettext("Signed out: sign in again") : gettext("Your account cannot take conversations");
+      else line.textContent = gettext("Connecting…");
     }
   });
 
@@ -72,11 +72,13 @@
       case "messages": return onMessages(frame);
       case "typing": return onTyping(frame);
       case "read": return onRead(frame);
-      case "alert.raised": toast("The community managers have been alerted."); return undefined;
+      case "alert.raised": toast(gettext("The community managers have been alerted.")); return undefined;
       case "block.created":
-        toast("The visitor is blocked " + (frame.block && frame.block.until ? "until " + new Date(frame.block.until).toLocaleString() : "until a community manager lifts it") + ".");
+        toast(frame.block && frame.block.until
+          ? interpolate(gettext("The visitor is blocked until %(when)s."), { when: C.dateTimeLabel(frame.block.until) }, true)
+          : gettext("The visitor is blocked until a community manager lifts it."));
         return undefined;
-      case "report.filed": toast("Report filed, reference " + frame.reference + "."); return undefined;
+      case "report.filed": toast(interpolate(gettext("Report filed, reference %(reference)s."), { reference: frame.reference }, true)); return undefined;
       case "error": return onError(frame);
       default: return undefined;
     }
@@ -87,7 +89,7 @@
     socket.healthy();
     state.me = frame.expert.id;
     $("connection").className = "conn conn-online";
-    $("connection").textContent = "Connected";
+    $("connection").textContent = gettext("Connected");
     $("presence").disabled = false;
     renderPresence(frame.status);
     Object.keys(state.queue).forEach(removeQueued);
@@ -123,7 +125,7 @@
       if (pending && frame.code !== "unavailable" && frame.code !== "rate_limited") {
         state.outbox = state.outbox.filter(function (f) { return f !== pending; });
         var node = document.querySelector('li[data-client-id="' + CSS.escape(frame.ref) + '"]:not([data-seq])');
-        if (node) { node.classList.add("msg-failed"); node.querySelector(".msg-status").textContent = "Not sent: " + frame.detail; }
+        if (node) { node.classList.add("msg-failed"); node.querySelector(".msg-status").textContent = interpolate(gettext("Not sent: %(reason)s"), { reason: frame.detail }, true); }
       }
     }
     toast(frame.detail || frame.code);
@@ -176,9 +178,9 @@
 
   function waitingFor(iso) {
     var minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
-    if (minutes < 1) return "waiting less than a minute";
-    if (minutes < 60) return "waiting " + minutes + " min";
-    return "waiting " + Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+    if (minutes < 1) return gettext("waiting less than a minute");
+    if (minutes < 60) return interpolate(gettext("waiting %(minutes)s min"), { minutes: minutes }, true);
+    return interpolate(gettext("waiting %(hours)s h %(minutes)s min"), { hours: Math.floor(minutes / 60), minutes: minutes % 60 }, true);
   }
 
   function addQueued(conversation, preview, live, offer) {
@@ -187,10 +189,10 @@
     li.setAttribute("data-conversation", conversation.id);
     li.setAttribute("data-offer", offer || "brand");
     var head = C.el("div", "queue-head");
-    head.appendChild(C.el("strong", null, conversation.visitor.nickname || "Visitor"));
-    head.appendChild(C.el("span", "muted queue-topic", " · " + (topicLabel(conversation) || "no topic")));
+    head.appendChild(C.el("strong", null, conversation.visitor.nickname || gettext("Visitor")));
+    head.appendChild(C.el("span", "muted queue-topic", " · " + (topicLabel(conversation) || gettext("no topic"))));
     // Topic routing (docs/faces.md): one of the expert's topics, or offered to every expert of the brand.
-    if (offer === "topic") head.appendChild(C.el("span", "queue-offer", "Your topic"));
+    if (offer === "topic") head.appendChild(C.el("span", "queue-offer", gettext("Your topic")));
     li.appendChild(head);
     if (conversation.page) li.appendChild(C.el("p", "queue-page muted", pageLabel(conversation.page)));
     li.appendChild(C.el("p", "queue-preview", preview));
@@ -198,9 +200,11 @@
     wait.setAttribute("data-since", conversation.created_at);
     li.appendChild(wait);
     li.appendChild(C.el("p", "queue-presence muted", visitorPresence(conversation.visitor)));
-    var claim = C.el("button", "primary", "Claim");
+    var claim = C.el("button", "primary", gettext("Claim"));
     claim.type = "button";
-    claim.setAttribute("aria-label", "Claim the question from " + (conversation.visitor.nickname || "a visitor"));
+    claim.setAttribute("aria-label", conversation.visitor.nickname
+      ? interpolate(gettext("Claim the question from %(name)s"), { name: conversation.visitor.nickname }, true)
+      : gettext("Claim the question from a visitor"));
     claim.addEventListener("click", function () {
       claim.disabled = true;
       send({ type: "conversation.claim", conversation: conversation.id });
@@ -210,21 +214,21 @@
     $("queue").appendChild(li);
     state.queue[conversation.id] = { conversation: conversation, node: li };
     renderQueueCount();
-    if (live) notify("A new question is waiting", preview);
+    if (live) notify(gettext("A new question is waiting"), preview);
   }
 
   // The brand's page the question was asked from, as text (never a link: the visitor's widget said it).
   function pageLabel(page) {
-    return "Asked on " + (page.title ? "\u201c" + page.title + "\u201d (" + page.path + ")" : page.path);
+    return interpolate(gettext("Asked on %(page)s"), { page: page.title ? "\u201c" + page.title + "\u201d (" + page.path + ")" : page.path }, true);
   }
 
   // Whether the visitor is still on the site: a question stays claimable after they left.
   function visitorPresence(visitor) {
-    if (!visitor.away_since) return "Visitor is here";
+    if (!visitor.away_since) return gettext("Visitor is here");
     var minutes = Math.floor((Date.now() - new Date(visitor.away_since).getTime()) / 60000);
-    if (minutes < 60) return "Visitor left " + Math.max(minutes, 1) + " min ago";
-    if (minutes < 48 * 60) return "Visitor left " + Math.floor(minutes / 60) + " h ago";
-    return "Visitor left " + Math.floor(minutes / 1440) + " days ago";
+    if (minutes < 60) return interpolate(gettext("Visitor left %(minutes)s min ago"), { minutes: Math.max(minutes, 1) }, true);
+    if (minutes < 48 * 60) return interpolate(gettext("Visitor left %(hours)s h ago"), { hours: Math.floor(minutes / 60) }, true);
+    return interpolate(gettext("Visitor left %(days)s days ago"), { days: Math.floor(minutes / 1440) }, true);
   }
 
   function updateQueued(conversation) {
@@ -287,7 +291,7 @@
     tab.setAttribute("aria-selected", "false");
     tab.tabIndex = -1;
     panel.setAttribute("aria-labelledby", tab.id);
-    var name = C.el("span", "tab-name", c.visitor.nickname || "Visitor");
+    var name = C.el("span", "tab-name", c.visitor.nickname || gettext("Visitor"));
     var badge = C.el("span", "tab-unread");
     badge.hidden = true;
     tab.appendChild(name);
@@ -304,7 +308,7 @@
       list: panel.querySelector(".messages"), typing: panel.querySelector(".typing"),
       text: panel.querySelector(".composer-text")
     };
-    panel.querySelector(".conv-visitor").textContent = c.visitor.nickname || "Visitor";
+    panel.querySelector(".conv-visitor").textContent = c.visitor.nickname || gettext("Visitor");
     panel.querySelector(".conv-topic").textContent = c.topic ? "· " + topicLabel(c) : "";
     panel.querySelector(".conv-page").textContent = c.page ? pageLabel(c.page) : "";
 
@@ -333,7 +337,7 @@
       view.text.value = "";
       var frame = { type: "message.send", conversation: c.id, text: text, client_id: C.clientId() };
       state.outbox.push(frame);
-      var node = messageNode({ author: "expert", author_name: "You", kind: "text", text: text, client_id: frame.client_id, created_at: new Date().toISOString() });
+      var node = messageNode({ author: "expert", author_name: gettext("You"), kind: "text", text: text, client_id: frame.client_id, created_at: new Date().toISOString() });
       view.list.appendChild(node);
       view.list.scrollTop = view.list.scrollHeight;
       if (view.typingSentAt) send({ type: "typing", conversation: c.id, active: false });
@@ -408,20 +412,24 @@
   function renderUnread(view) {
     view.badge.hidden = view.unread === 0;
     view.badge.textContent = view.unread ? String(view.unread) : "";
-    view.badge.setAttribute("aria-label", view.unread + " unread");
+    view.badge.setAttribute("aria-label", interpolate(gettext("%(count)s unread"), { count: view.unread }, true));
   }
 
-  var STATUS_TEXT = { active: "Active", waiting: "Back in the queue", ended: "Ended" };
+  var STATUS_TEXT = { active: gettext("Active"), waiting: gettext("Back in the queue"), ended: gettext("Ended") };
+  var ENDED_BY_TEXT = {
+    visitor: gettext("Ended by the visitor"), expert: gettext("Ended by the expert"),
+    moderator: gettext("Ended by the moderator"), system: gettext("Ended by the system")
+  };
 
   function renderStatus(view) {
     var c = view.conversation;
     var open = c.status === "active" && c.expert && c.expert.id === state.me;
     var text = STATUS_TEXT[c.status] || c.status;
-    if (c.status === "ended" && c.ended_by) text = "Ended by the " + c.ended_by;
-    if (c.status === "ended" && c.end_reason === "inactive") text = "Ended: no messages for a while after the visitor left";
-    if (c.status === "waiting") text = "Handed back: another expert may take it";
-    if (c.status === "active" && c.expert && c.expert.id !== state.me) text = "Handed to " + c.expert.display_name;
-    if (c.rating) text += " · rated " + c.rating.score + "/5";
+    if (c.status === "ended" && c.ended_by) text = ENDED_BY_TEXT[c.ended_by] || text;
+    if (c.status === "ended" && c.end_reason === "inactive") text = gettext("Ended: no messages for a while after the visitor left");
+    if (c.status === "waiting") text = gettext("Handed back: another expert may take it");
+    if (c.status === "active" && c.expert && c.expert.id !== state.me) text = interpolate(gettext("Handed to %(name)s"), { name: c.expert.display_name }, true);
+    if (c.rating) text += " · " + interpolate(gettext("rated %(score)s/5"), { score: c.rating.score }, true);
     view.panel.querySelector(".conv-status").textContent = text;
     view.tab.classList.toggle("tab-closed", !open);
     view.panel.querySelector(".composer").hidden = !open;
@@ -471,15 +479,15 @@
     var kind = m.kind === "warning" ? "warning" : m.kind === "notice" ? "notice" : m.author;
     var li = C.el("li", "msg msg-" + kind + (m.flagged ? " msg-flagged" : ""));
     var meta = C.el("div", "msg-meta");
-    meta.appendChild(C.el("span", "msg-author", m.kind === "warning" ? "Warning" : m.author_name));
+    meta.appendChild(C.el("span", "msg-author", m.kind === "warning" ? gettext("Warning") : m.author_name));
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
-    if (m.flagged) meta.appendChild(C.el("span", "msg-flag", "flagged by the filter"));
+    if (m.flagged) meta.appendChild(C.el("span", "msg-flag", gettext("flagged by the filter")));
     li.appendChild(meta);
     if (m.text) li.appendChild(C.textNode("p", "msg-text", m.text));
     if (m.attachment) li.appendChild(window.ChatPictures.node(m.attachment));
-    else if (m.pendingPicture) li.appendChild(C.el("p", "msg-text muted", "Picture"));
-    else if (!m.text) li.appendChild(C.el("p", "msg-text muted", "Picture removed"));
-    if (m.author === "expert") li.appendChild(C.el("span", "msg-status", m.seq ? "Sent" : "Sending…"));
+    else if (m.pendingPicture) li.appendChild(C.el("p", "msg-text muted", gettext("Picture")));
+    else if (!m.text) li.appendChild(C.el("p", "msg-text muted", gettext("Picture removed")));
+    if (m.author === "expert") li.appendChild(C.el("span", "msg-status", m.seq ? gettext("Sent") : gettext("Sending…")));
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);
     return li;
@@ -519,7 +527,7 @@
         view.unread++;
         renderUnread(view);
       }
-      if (!seen) notify("New message from " + (m.author_name || "a visitor"), m.text);
+      if (!seen) notify(interpolate(gettext("New message from %(name)s"), { name: m.author_name || gettext("a visitor") }, true), m.text);
     }
   }
 
@@ -562,7 +570,8 @@
   function onTyping(frame) {
     var view = state.convs[frame.conversation];
     if (!view || frame.author !== "visitor") return;
-    view.typing.textContent = frame.active ? (view.conversation.visitor.nickname || "The visitor") + " is typing…" : "";
+    view.typing.textContent = frame.active
+      ? interpolate(gettext("%(name)s is typing…"), { name: view.conversation.visitor.nickname || gettext("The visitor") }, true) : "";
     clearTimeout(view.typingTimer);
     if (frame.active) view.typingTimer = setTimeout(function () { view.typing.textContent = ""; }, 8000);
   }

@@ -48,7 +48,7 @@
 
   function turnOn() {
     return Notification.requestPermission().then(function (permission) {
-      if (permission !== "granted") throw new Error("Notifications are blocked for this site in your browser.");
+      if (permission !== "granted") throw new Error(gettext("Notifications are blocked for this site in your browser."));
       return ready;
     }).then(function (registration) {
       return registration.pushManager.getSubscription().then(function (existing) {
@@ -71,12 +71,13 @@
   input.addEventListener("change", function () {
     var on = input.checked;
     input.disabled = true;
-    say(on ? "Turning on…" : "Turning off…");
+    say(on ? gettext("Turning on…") : gettext("Turning off…"));
     (on ? turnOn() : turnOff()).then(function () {
-      say(on ? "On: this browser is notified while your dashboard is closed." : "Off.");
+      say(on ? gettext("On: this browser is notified while your dashboard is closed.") : gettext("Off."));
     }, function (error) {
       input.checked = !on;
-      say("Could not turn it " + (on ? "on" : "off") + ": " + (error && error.message || "error") + ".");
+      say(interpolate(on ? gettext("Could not turn it on: %(reason)s.") : gettext("Could not turn it off: %(reason)s."),
+        { reason: error && error.message || gettext("error") }, true));
     }).then(function () { input.disabled = false; });
   });
 

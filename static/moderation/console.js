@@ -19,7 +19,7 @@
   var notify = $("console-notify");
   var STORE = "moderation-console:";
 
-  /* One date format everywhere in the admin: 2026-12-06 13:05, in the server's time zone. */
+  /* One date format everywhere in the admin: 2026-12-06 13:05, in the reader's time zone (the page's, from the tz cookie). */
   function when(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "";
@@ -102,7 +102,7 @@
     var cell = row.querySelector(".alert-actions");
     cell.textContent = "";
     if (alert.status !== "open") return;
-    var button = el("button", "button", "Acknowledge");
+    var button = el("button", "button", gettext("Acknowledge"));
     button.type = "button";
     button.addEventListener("click", function () {
       if (socket.send({ type: "alert.ack", alert: alert.id })) button.disabled = true;
@@ -140,7 +140,7 @@
     row.classList.add("console-new");
     $("alerts-body").insertBefore(row, $("alerts-body").firstChild);
     showAlertsTable();
-    announce("New alert: " + (kinds[alert.kind] || alert.kind), "[" + alert.brand + "] " + alert.note);
+    announce(interpolate(gettext("New alert: %(kind)s"), { kind: kinds[alert.kind] || alert.kind }, true), "[" + alert.brand + "] " + alert.note);
   }
 
   function reportCreated(report) {
@@ -159,20 +159,20 @@
     $("tickets-table").hidden = false;
     var day = $("count-reports-day");
     if (day) day.textContent = Number(day.textContent) + 1;
-    announce("New report " + report.reference, "[" + report.brand + "] " + report.category);
+    announce(interpolate(gettext("New report %(reference)s"), { reference: report.reference }, true), "[" + report.brand + "] " + report.category);
   }
 
   var STATES = {
-    connecting: "Connecting to the live feed…",
-    open: "Live: new alerts and reports appear here as they come.",
-    offline: "Offline: waiting for the network…"
+    connecting: gettext("Connecting to the live feed…"),
+    open: gettext("Live: new alerts and reports appear here as they come."),
+    offline: gettext("Offline: waiting for the network…")
   };
 
   function onState(state, detail) {
     status.setAttribute("data-state", state);
-    if (state === "reconnecting") status.textContent = "Connection lost: reconnecting in " + detail + " s…";
+    if (state === "reconnecting") status.textContent = interpolate(gettext("Connection lost: reconnecting in %(seconds)s s…"), { seconds: detail }, true);
     else if (state === "stopped") status.textContent = detail === 4403
-      ? "The live feed is not open to you (no permission)." : "Signed out: sign in again to follow the live feed.";
+      ? gettext("The live feed is not open to you (no permission).") : gettext("Signed out: sign in again to follow the live feed.");
     else status.textContent = STATES[state] || state;
   }
 

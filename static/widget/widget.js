@@ -129,13 +129,15 @@
   // --- connection ------------------------------------------------------------------
 
   var CONNECTION_TEXT = {
-    connecting: "Connecting…",
-    open: "Connecting…",
-    offline: "Offline: your messages will be sent when you are back",
-    stopped: "Disconnected"
+    connecting: gettext("Connecting…"),
+    open: gettext("Connecting…"),
+    offline: gettext("Offline: your messages will be sent when you are back"),
+    stopped: gettext("Disconnected")
   };
 
-  var socket = new C.ReconnectingSocket(C.socketUrl(root.getAttribute("data-ws-path")), {
+  // The page's language (the server chose it among the brand's): the socket sends system messages in it.
+  var socketPath = root.getAttribute("data-ws-path") + "?lang=" + encodeURIComponent(document.documentElement.lang || "");
+  var socket = new C.ReconnectingSocket(C.socketUrl(socketPath), {
     stopCodes: [4403, 4404],
     onOpen: function () {
       state.welcomed = false;
@@ -152,8 +154,8 @@
       state.welcomed = false;
       var line = $("connection");
       line.className = "conn conn-" + name;
-      if (name === "reconnecting") line.textContent = "Reconnecting in " + detail + " s…";
-      else if (name === "stopped" && detail === 4404) line.textContent = "This chat is not available";
+      if (name === "reconnecting") line.textContent = interpolate(gettext("Reconnecting in %(seconds)s s…"), { seconds: detail }, true);
+      else if (name === "stopped" && detail === 4404) line.textContent = gettext("This chat is not available");
       else line.textContent = CONNECTION_TEXT[name] || name;
       renderPending();
     }
@@ -176,7 +178,7 @@
       case "report.filed": return onReportFiled(frame);
       case "experts.online": return renderExpertsOnline(frame.count);
       case "contact": return renderContact(frame.email);
-      case "transcript.queued": $("transcript-done").textContent = "The transcript is on its way to " + state.email + "."; return undefined;
+      case "transcript.queued": $("transcript-done").textContent = interpolate(gettext("The transcript is on its way to %(email)s."), { email: state.email }, true); return undefined;
       case "error": return onError(frame);
       default: return undefined;
     }
@@ -187,7 +189,7 @@
     state.welcomed = true;
     socket.healthy();
     $("connection").className = "conn conn-online";
-    $("connection").textContent = "Connected";
+    $("connection").textContent = gettext("Connected");
     renderBrand(frame.brand);
     if (frame.visitor && frame.visitor.nickname && !$("nickname").value) $("nickname").value = frame.visitor.nickname;
     renderContact(frame.visitor ? frame.visitor.email : null);
@@ -237,8 +239,8 @@
       state.blocked = true;
       state.outbox = [];
       store.set("outbox", []);
-      var until = frame.until ? " until " + new Date(frame.until).toLocaleString() : "";
-      $("blocked-detail").textContent = (frame.detail || "You have been blocked.") + until;
+      var until = frame.until ? " " + interpolate(gettext("until %(when)s"), { when: C.dateTimeLabel(frame.until) }, true) : "";
+      $("blocked-detail").textContent = (frame.detail || gettext("You have been blocked.")) + until;
       showPanel("blocked");
       socket.stop(4403);
       return;
@@ -246,7 +248,7 @@
     if (frame.ref) {
       var entry = findOutbox(frame.ref);
       if (entry && (frame.code === "unavailable" || frame.code === "rate_limited")) {
-        showNotice(frame.detail + " It will be sent again.");
+        showNotice(frame.detail + " " + gettext("It will be sent again."));
         return;
       }
       if (entry) {
@@ -254,7 +256,7 @@
         var node = document.querySelector('[data-client-id="' + CSS.escape(frame.ref) + '"]');
         if (node) {
           node.classList.add("msg-failed");
-          node.querySelector(".msg-status").textContent = "Not sent: " + frame.detail;
+          node.querySelector(".msg-status").textContent = interpolate(gettext("Not sent: %(reason)s"), { reason: frame.detail }, true);
         }
         if (entry.type === "conversation.start" && frame.code !== "conversation_open") {
           $("question").value = entry.text;
@@ -278,35 +280,36 @@
 
   function renderContact(email) {
     state.email = email || null;
-    $("contact-line").textContent = email ? "We will e-mail " + email + " when an expert answers and you are away." : "";
+    $("contact-line").textContent = email ? interpolate(gettext("We will e-mail %(email)s when an expert answers and you are away."), { email: email }, true) : "";
     $("contact-line").hidden = !email;
     $("contact-remove").hidden = !email;
     $("contact-form").hidden = !!email;
-    $("send-transcript").textContent = email ? "E-mail me the transcript" : "E-mail me the transcript (give your address above)";
+    $("send-transcript").textContent = email ? gettext("E-mail me the transcript") : gettext("E-mail me the transcript (give your address above)");
     $("send-transcript").disabled = !email;
   }
 
   $("contact-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var email = $("contact-email").value.trim();
-    if (email && !send({ type: "contact.set", email: email })) showNotice("You are offline; try again in a moment.");
+    if (email && !send({ type: "contact.set", email: email })) showNotice(gettext("You are offline; try again in a moment."));
   });
   $("contact-remove").addEventListener("click", function () { send({ type: "contact.set", email: null }); });
   $("send-transcript").addEventListener("click", function () {
-    if (send({ type: "transcript.send" })) $("transcript-done").textContent = "Sending…";
+    if (send({ type: "transcript.send" })) $("transcript-done").textContent = gettext("Sending…");
   });
 
   // --- brand and panels ----------------------------------------------------------
 
   /* "n experts online": in the welcome, then pushed (`experts.online`) whenever it changes. */
   function renderExpertsOnline(count) {
-    $("experts-online").textContent = count === 1 ? "1 expert online" : count + " experts online";
+    $("experts-online").textContent = interpolate(ngettext("%(count)s expert online", "%(count)s experts online", count), { count: count }, true);
     $("nobody-online").hidden = count > 0;
   }
 
   function renderBrand(brand) {
     renderExpertsOnline(brand.experts_online);
-    if (brand.welcome_message) $("welcome-text").textContent = brand.welcome_message;
+    // A default welcome was rendered in the visitor's language (visitors/views.py); the socket's is the stored English.
+    if (brand.welcome_message && !$("welcome-text").hasAttribute("data-translated")) $("welcome-text").textContent = brand.welcome_message;
     var select = $("topic");
     var chosen = select.value;
     while (select.options.length > 1) select.remove(1);
@@ -322,8 +325,8 @@
   var PANELS = ["start", "chat", "after", "report", "blocked"];
   // Why the system ended a conversation (Conversation.end_reason).
   var END_REASONS = {
-    inactive: "It ended after a while without messages, once you had left.",
-    unanswered: "No expert was free to answer in time. You are welcome to ask again."
+    inactive: gettext("It ended after a while without messages, once you had left."),
+    unanswered: gettext("No expert was free to answer in time. You are welcome to ask again.")
   };
 
   function showPanel(name, keepChat) {
@@ -348,7 +351,7 @@
       $("expert-bio").textContent = expert.bio || "";
       renderExpertAvatar(expert);
       if (!previous || !previous.expert || previous.expert.id !== expert.id) {
-        $("typing").textContent = expert.display_name + " has joined the conversation.";
+        $("typing").textContent = interpolate(gettext("%(name)s has joined the conversation."), { name: expert.display_name }, true);
       }
     }
     $("waiting-line").hidden = conversation.status !== "waiting";
@@ -363,7 +366,7 @@
       $("after-reason").textContent = reason;
       $("after-reason").hidden = !reason;
       var rated = conversation.rating;
-      $("rate-done").textContent = rated ? "Thank you: you rated this conversation " + rated.score + " out of 5." : "";
+      $("rate-done").textContent = rated ? interpolate(gettext("Thank you: you rated this conversation %(score)s out of 5."), { score: rated.score }, true) : "";
       $("after-next-expert").hidden = !(previous && previous.expert) && !conversation.expert;
       if ($("report-panel").hidden) showPanel("after", true);
       else $("chat-panel").hidden = false;
@@ -392,15 +395,15 @@
     var kind = m.kind === "warning" ? "warning" : m.kind === "notice" ? "notice" : m.author;
     var li = C.el("li", "msg msg-" + kind);
     var meta = C.el("div", "msg-meta");
-    var who = m.kind === "warning" ? warningLabel(m) : m.author === "visitor" ? "You" : m.author_name;
+    var who = m.kind === "warning" ? warningLabel(m) : m.author === "visitor" ? gettext("You") : m.author_name;
     meta.appendChild(C.el("span", "msg-author", who));
     if (m.created_at) meta.appendChild(C.timeNode(m.created_at));
     li.appendChild(meta);
     if (m.text) li.appendChild(C.textNode("p", "msg-text", m.text));
     if (m.attachment) li.appendChild(window.ChatPictures.node(m.attachment));
-    else if (m.pendingPicture) li.appendChild(C.el("p", "msg-text muted", "Picture"));
-    else if (!m.text) li.appendChild(C.el("p", "msg-text muted", "Picture removed"));
-    if (m.author === "visitor") li.appendChild(C.el("span", "msg-status", m.seq ? "Sent" : "Sending…"));
+    else if (m.pendingPicture) li.appendChild(C.el("p", "msg-text muted", gettext("Picture")));
+    else if (!m.text) li.appendChild(C.el("p", "msg-text muted", gettext("Picture removed")));
+    if (m.author === "visitor") li.appendChild(C.el("span", "msg-status", m.seq ? gettext("Sent") : gettext("Sending…")));
     if (m.seq) li.setAttribute("data-seq", m.seq);
     if (m.client_id) li.setAttribute("data-client-id", m.client_id);
     return li;
@@ -409,7 +412,7 @@
   /* A warning is labelled from its own message (author_name "Moderation", docs/protocol.md), never from the
      conversation's current expert: after "talk to another expert" that would name someone who never warned. */
   function warningLabel(m) {
-    return "Warning from " + (m.author_name || "Moderation");
+    return interpolate(gettext("Warning from %(name)s"), { name: m.author_name || gettext("Moderation") }, true);
   }
 
   function addMessage(m, live) {
@@ -467,15 +470,15 @@
     var nodes = $("messages").querySelectorAll("li.msg-visitor[data-seq]");
     for (var i = 0; i < nodes.length; i++) {
       var read = Number(nodes[i].getAttribute("data-seq")) <= state.expertRead;
-      nodes[i].querySelector(".msg-status").textContent = read ? "Read" : "Sent";
+      nodes[i].querySelector(".msg-status").textContent = read ? gettext("Read") : gettext("Sent");
       nodes[i].classList.toggle("msg-read", read);
     }
   }
 
   function onTyping(frame) {
     if (frame.author !== "expert") return;
-    var name = state.conversation && state.conversation.expert ? state.conversation.expert.display_name : "The expert";
-    $("typing").textContent = frame.active ? name + " is typing…" : "";
+    var name = state.conversation && state.conversation.expert ? state.conversation.expert.display_name : gettext("The expert");
+    $("typing").textContent = frame.active ? interpolate(gettext("%(name)s is typing…"), { name: name }, true) : "";
     clearTimeout(state.typingTimer);
     if (frame.active) state.typingTimer = setTimeout(function () { $("typing").textContent = ""; }, 8000);
   }
@@ -516,13 +519,13 @@
     state.outbox.forEach(function (frame) {
       var node = list.querySelector('li[data-client-id="' + CSS.escape(frame.client_id) + '"]');
       if (!node) {
-        node = messageNode({ author: "visitor", author_name: "You", kind: "text", text: frame.text, client_id: frame.client_id,
+        node = messageNode({ author: "visitor", author_name: gettext("You"), kind: "text", text: frame.text, client_id: frame.client_id,
                              created_at: frame.created_at, pendingPicture: !!frame.attachment });
         list.appendChild(node);
         list.scrollTop = list.scrollHeight;
       }
       var status = node.querySelector(".msg-status");
-      if (!node.hasAttribute("data-seq")) status.textContent = state.welcomed ? "Sending…" : "Waiting for the connection…";
+      if (!node.hasAttribute("data-seq")) status.textContent = state.welcomed ? gettext("Sending…") : gettext("Waiting for the connection…");
     });
   }
 
@@ -638,7 +641,7 @@
     var frame = { type: "conversation.rate", score: Number(checked.value) };
     var comment = $("rate-comment").value.trim();
     if (comment) frame.comment = comment;
-    if (!send(frame)) showNotice("You are offline; try again in a moment.");
+    if (!send(frame)) showNotice(gettext("You are offline; try again in a moment."));
   });
 
   Array.prototype.forEach.call(document.querySelectorAll(".report-open"), function (button) {
@@ -666,15 +669,15 @@
     var email = $("report-email").value.trim();
     if (email) frame.email = email;
     if (state.conversation) frame.conversation = state.conversation.id;
-    if (!send(frame)) { showNotice("You are offline; try again in a moment."); return; }
+    if (!send(frame)) { showNotice(gettext("You are offline; try again in a moment.")); return; }
     $("report-form").querySelector("button[type=submit]").disabled = true;
-    $("report-done").textContent = "Sending…";
+    $("report-done").textContent = gettext("Sending…");
   });
 
   function onReportFiled(frame) {
     $("report-form").querySelector("button[type=submit]").disabled = false;
     $("report-description").value = "";
-    $("report-done").textContent = "Thank you. Your report was filed with reference " + frame.reference + ". Keep it if you write to us about it.";
+    $("report-done").textContent = interpolate(gettext("Thank you. Your report was filed with reference %(reference)s. Keep it if you write to us about it."), { reference: frame.reference }, true);
   }
 
   // --- the brand's look (docs/faces.md) -------------------------------------------------------------

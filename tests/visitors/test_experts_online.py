@@ -96,3 +96,17 @@ async def test_an_expert_whose_process_died_leaves_the_count_at_the_next_recount
     )
     assert await online_figure(visitor, timeout=3) == 1  # the periodic count saw it
     assert await online_figure(visitor, timeout=4) == 0  # three heartbeats without a refresh: gone
+
+
+async def test_a_new_figure_is_encoded_once_for_all_the_brands_widgets(connect, brand, alice, monkeypatch):
+    # Guards against: one JSON encode per visitor socket each time the figure changes (thousands
+    # of widgets open, docs/performance.md "One decode, one encode").
+    from chatplatform import protocol
+
+    visitors = [await connect.visitor() for _ in range(5)]
+    encoded = []
+    real = protocol.encode
+    monkeypatch.setattr(protocol, "encode", lambda frame: encoded.append(frame["type"]) or real(frame))
+    await connect.expert(alice)
+    assert [await online_figure(v) for v in visitors] == [1] * 5
+    assert encoded.count("experts.online") == 1

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         origins = ["http://localhost:8000", "http://127.0.0.1:8000", *origin]
         brand, _ = Brand.objects.update_or_create(
             slug="acme",
-            defaults={"name": "Acme Outdoor", "allowed_origins": "\n".join(dict.fromkeys(origins))},
+            # English and French: a browser that prefers French gets the widget in French (docs/faces.md).
+            defaults={"name": "Acme Outdoor", "allowed_origins": "\n".join(dict.fromkeys(origins)),
+                      "languages": "en fr", "default_language": "en"},
         )
         canned.seed_brand_replies(brand)  # the charter's canned replies (new brands get them anyway: experts/seeding.py)
         for slug, name in DEMO_TOPICS:
