@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.attachments import pictures
 from tests.attachments.conftest import post_picture, stored_bytes
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +203,7 @@ def test_the_assigned_expert_uploads_with_session_and_csrf(expert_client, chat):
 def test_an_expert_not_assigned_is_forbidden(make_expert, brand, chat):
     bob = make_expert("bob", brands=[brand])
     client = Client()
-    client.force_login(bob.user)
+    sign_in(client, bob.user)
     response = post_picture(client, chat.conversation, pictures.photo(), origin=None)
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
 
@@ -225,7 +226,7 @@ def test_without_a_signature_only_the_expert_and_managers_see_it(visitor_upload,
 
     def as_user(user):
         client = Client()
-        client.force_login(user)
+        sign_in(client, user)
         return client.get(_bare(body["url"])).status_code
 
     assert as_user(chat.expert.user) == 200

@@ -19,7 +19,7 @@ def dave_client(client, django_user_model, brand, other_brand):
     call_command("create_community_manager", "dave", password="pw-dave-12345", stdout=io.StringIO())
     user = django_user_model.objects.get(username="dave")
     ManagerScope.objects.create(user=user).brands.set([brand])
-    sign_in(client, user)  # the manager's two-factor step too (CHAT_MANAGER_MFA)
+    sign_in(client, user)
     return client
 
 

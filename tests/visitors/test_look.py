@@ -15,6 +15,7 @@ from chatplatform import look as colors
 from visitors import look
 from visitors.forms import BrandForm
 from visitors.models import Brand
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def manager_client(client, django_user_model):
     call_command("create_community_manager", "carol", password="pw-carol-123", stdout=io.StringIO())
-    client.force_login(django_user_model.objects.get(username="carol"))
+    sign_in(client, django_user_model.objects.get(username="carol"))
     return client
 
 
@@ -281,7 +282,7 @@ def test_links_are_safe_links_in_the_admin_transcript(manager_client, linked_con
 
 
 def test_links_are_safe_links_in_the_experts_past_conversations(client, alice, linked_conversation):
-    client.force_login(alice.user)
+    sign_in(client, alice.user)
     page = client.get("/dashboard/past/").content.decode()
     assert LINK_HTML in page
 
