@@ -69,7 +69,8 @@ def test_every_model_admin_is_registered_by_the_models_own_app():
     registered = {model._meta.label for model in admin.site._registry}
     # The pages the managers work in are all there (each registered by its own app).
     assert {"visitors.Conversation", "visitors.Visitor", "visitors.Brand", "visitors.Attachment", "experts.ExpertProfile",
-            "experts.Topic", "experts.CommunityPost", "moderation.Block", "moderation.ReportTicket"} <= registered
+            "experts.Topic", "experts.CommunityPost", "experts.ExpertInvitation", "experts.CannedReply",
+            "experts.ConversationTransfer", "moderation.Block", "moderation.ReportTicket"} <= registered
 
 
 def test_moderation_and_attachments_extend_the_lower_apps_pages(rf, django_user_model):
