@@ -44,6 +44,12 @@ class ReadOnlyInline(admin.TabularInline):
 # it per request. Requests come after every ready(), so the order of INSTALLED_APPS does not matter.
 
 
+def _add(table: dict, model, items) -> None:
+    # Idempotent, so a second ready() (a test re-running it) shows nothing twice.
+    entries = table.setdefault(model._meta.label, [])
+    entries.extend(item for item in items if item not in entries)
+
+
 class AdminExtensions:
     """The registry: one brand-scope provider, and per model extra actions, inlines, search, styles, remover.
 
@@ -67,10 +73,10 @@ class AdminExtensions:
         """Changelist actions ``func(model_admin, request, queryset)`` (``@admin.action``). Their
         ``permissions`` name a ModelAdmin check ("change": ``has_change_permission``) or, dotted, a
         Django permission the user must hold ("moderation.add_block")."""
-        self.actions.setdefault(model._meta.label, []).extend(actions)
+        _add(self.actions, model, actions)
 
     def add_inlines(self, model, *inlines) -> None:
-        self.inlines.setdefault(model._meta.label, []).extend(inlines)
+        _add(self.inlines, model, inlines)
 
     def replace_inline(self, inline, by) -> None:
         """Show ``by`` (a subclass of ``inline``, with more columns) wherever ``inline`` is listed."""
@@ -80,10 +86,10 @@ class AdminExtensions:
 
     def add_search(self, model, hook) -> None:
         """``hook(model_admin, term) -> Q``: more rows a changelist search finds (OR-ed with the app's own)."""
-        self.searches.setdefault(model._meta.label, []).append(hook)
+        _add(self.searches, model, [hook])
 
     def add_css(self, model, *paths: str) -> None:
-        self.css.setdefault(model._meta.label, []).extend(paths)
+        _add(self.css, model, paths)
 
     def delete_with(self, model, remover) -> None:
         """``remover(request, obj)`` replaces Django's plain delete of ``model``'s rows (an audited removal)."""

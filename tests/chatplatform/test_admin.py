@@ -142,3 +142,18 @@ def test_without_a_scope_provider_every_brand_is_visible(rf, django_user_model, 
     assert set(admin.site._registry[Brand].get_queryset(request)) == {brand, other_brand}
     # Without the attachments app's remover a picture's files would outlive its row: no delete at all.
     assert not admin.site._registry[Attachment].has_delete_permission(request)
+
+
+def test_filling_the_registry_twice_shows_nothing_twice(rf, django_user_model, monkeypatch):
+    from moderation.admin import extend_admins
+    from visitors.models import Conversation
+
+    for table in ("actions", "inlines", "searches", "css"):
+        monkeypatch.setattr(extensions, table, {key: list(value) for key, value in getattr(extensions, table).items()})
+    extend_admins()  # as a second ModerationConfig.ready would
+    request = rf.get("/admin/")
+    request.user = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    conversations = admin.site._registry[Conversation]
+    inlines = conversations.get_inlines(request, None)
+    assert len(inlines) == len(set(inlines)) == 2
+    assert str(conversations.media).count("moderation/admin.css") == 1
