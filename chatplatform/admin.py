@@ -2,7 +2,8 @@
 
 Each app registers its own ModelAdmins; these mixins are the one copy of the
 permission overrides that make a page read-only (transcripts, the audit trail,
-the visitors' rows). chatplatform imports no app: models are the app's own.
+the visitors' rows). ``extensions`` is how a higher app adds to a lower app's
+pages (below). chatplatform imports no app: models are the app's own.
 """
 
 from django import forms
@@ -39,9 +40,9 @@ class ReadOnlyInline(admin.TabularInline):
 # --- extension points: what a higher app adds to a lower app's admin pages ------------------------
 #
 # Each app registers its own ModelAdmins exactly once (tests/chatplatform/test_admin.py). An app
-# above (moderation) adds to them without importing down-and-back-up or re-registering: in its
-# AppConfig.ready it fills this registry, and the lower app's ModelAdmin (an ExtensibleAdmin) reads
-# it per request. Requests come after every ready(), so the order of INSTALLED_APPS does not matter.
+# above (moderation, attachments) adds to them without re-registering: its AppConfig.ready fills
+# this registry, and the lower app's ModelAdmin (an ExtensibleAdmin) reads it per request. Requests
+# come after every ready(), so the order of INSTALLED_APPS does not matter.
 
 
 def _add(table: dict, model, items) -> None:

@@ -1,4 +1,6 @@
-"""The community managers' admin: blocks, alerts, report tickets, transcripts, experts.
+"""The community managers' admin: blocks, alerts, report tickets, the audit trail, manager scopes, and
+what moderation adds to the other apps' pages (``extend_admins``: brand scope, block, suspend and
+reinstate actions, the moderation history and flag badges, search by report reference).
 
 Visitor-written text is only ever shown through Django's escaping (no
 mark_safe on it anywhere); the audit trail is read-only for everyone.
