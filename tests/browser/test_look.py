@@ -127,13 +127,10 @@ def test_initials_stand_in_for_a_missing_picture_and_links_are_safe(live_server_
 def test_the_brand_admin_previews_the_look_and_refuses_an_unreadable_colour(live_server_url, new_page, screenshot):
     from visitors.models import Brand
 
+    from tests.browser.test_console import manager_page
+
     brand = Brand.objects.get(slug="acme")
-    page = new_page()
-    page.goto(live_server_url + "/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("carol")
-    page.get_by_label("Password").fill("demo-pass-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page = manager_page(new_page, live_server_url)  # with the two-factor code managers need
     page.goto(f"{live_server_url}/admin/visitors/brand/{brand.pk}/change/")
     preview = page.locator("#look-preview")
     contrast = preview.locator(".lp-contrast")
