@@ -6,3 +6,9 @@ class AttachmentsConfig(AppConfig):
 
     name = "attachments"
     verbose_name = "Pictures"
+
+    def ready(self):
+        from .admin import extend_admins
+
+        # The audited removal on the pictures' admin page, which is visitors' (registered there, once).
+        extend_admins()

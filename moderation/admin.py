@@ -1,10 +1,11 @@
-"""The community managers' admin: blocks, alerts, report tickets, transcripts, experts.
+"""The community managers' admin: blocks, alerts, report tickets, the audit trail, manager scopes, and
+what moderation adds to the other apps' pages (``extend_admins``: brand scope, block, suspend and
+reinstate actions, the moderation history and flag badges, search by report reference).
 
 Visitor-written text is only ever shown through Django's escaping (no
 mark_safe on it anywhere); the audit trail is read-only for everyone.
 """
 
-import uuid
 from datetime import timedelta
 
 from django import forms
@@ -17,18 +18,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline, extensions
 from chatplatform.errors import ChatError
-from experts.admin import ExpertProfileAdmin as BaseExpertProfileAdmin
-from experts.admin import CommunityPostAdmin as BaseCommunityPostAdmin
-from experts.admin import ExpertInvitationAdmin as BaseExpertInvitationAdmin
-from experts.admin import TopicAdmin as BaseTopicAdmin
-from experts.models import CommunityPost, ExpertInvitation, ExpertProfile, Topic
-from visitors.admin import BrandAdmin as BaseBrandAdmin
-from visitors.admin import ConversationAdmin as BaseConversationAdmin
+from experts.models import CannedReply, ConversationTransfer, ExpertProfile
+from visitors.admin import BrandScopedAdmin, IdSearchMixin
 from visitors.admin import MessageInline as BaseMessageInline
-from visitors.admin import VisitorAdmin as BaseVisitorAdmin
-from visitors.models import Brand, Conversation, Visitor
+from visitors.models import Conversation, Visitor
 
 from . import history, scoping, services
 from .models import Alert, Block, ManagerScope, ModerationEvent, ReportTicket
@@ -53,101 +48,8 @@ class BlockStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ScopedBrandFilter(admin.SimpleListFilter):
-    """The brand filter, listing only the brands the manager may see (the stock one lists every brand)."""
-
-    title = "brand"
-    parameter_name = "brand__id__exact"  # the stock filter's, so links keep working
-
-    def __init__(self, request, params, model, model_admin):
-        self.brand_field = model_admin.brand_field
-        if self.brand_field == "brands":
-            self.parameter_name = "brands__id__exact"
-        super().__init__(request, params, model, model_admin)
-
-    def lookups(self, request, model_admin):
-        return [(str(b.pk), b.name) for b in scoping.limit(Brand.objects.order_by("name"), request.user, "pk")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        if not value.isascii() or not value.isdigit():
-            return queryset.none()
-        return queryset.filter(**{self.brand_field: int(value)}).distinct()
-
-
-class BrandScopedAdmin:
-    """A list a brand-scoped manager sees only their brands' rows of (moderation.scoping).
-
-    Lists, searches, change pages, history and actions all start from ``get_queryset``;
-    a row of another brand is simply not there. The brand filter and the brand
-    choices of a form list the visible brands only.
-    """
-
-    brand_field = "brand"  # the path from a row to its brand
-
-    def get_queryset(self, request):
-        queryset = scoping.limit(super().get_queryset(request), request.user, self.brand_field)
-        return queryset.distinct() if "brands" in self.brand_field else queryset
-
-    def get_list_filter(self, request):
-        return [ScopedBrandFilter if f in ("brand", "brands") else f for f in super().get_list_filter(request)]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Brand:
-            kwargs["queryset"] = scoping.limit(Brand.objects.all(), request.user, "pk")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.related_model is Brand:
-            kwargs["queryset"] = scoping.limit(Brand.objects.all(), request.user, "pk")
-        elif db_field.related_model is Topic:
-            kwargs["queryset"] = scoping.limit(Topic.objects.select_related("brand"), request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-
 class ModerationMedia:
     css = {"all": ["moderation/admin.css"]}
-
-
-def _uuid(term: str):
-    try:
-        return uuid.UUID(term)
-    except ValueError:
-        return None
-
-
-class IdSearchMixin:
-    """Search a list by what a manager is given: a conversation id (from an alert e-mail), a visitor's
-    nickname, a report reference. Each list names its lookups; an id that is not a UUID matches no id."""
-
-    search_fields = ["pk"]  # shows the search box; the search itself is get_search_results
-    search_help_text = "Conversation id, visitor nickname or report reference."
-    conversation_lookup = "conversation_id"
-    nickname_lookup = "visitor__nickname"
-    reference_lookup = None  # a ReportTicket reference field, where the row has one
-    conversation_reference = True  # also match rows of the conversation a report reference names
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = Q(**{f"{self.nickname_lookup}__icontains": term}) if self.nickname_lookup else Q(pk__in=[])
-        conversation_id = _uuid(term)
-        if conversation_id is not None:
-            match |= Q(**{self.conversation_lookup: conversation_id})
-        if self.reference_lookup:
-            match |= Q(**{f"{self.reference_lookup}__iexact": term})
-        if self.conversation_reference:
-            reported = ReportTicket.objects.filter(reference__iexact=term, conversation__isnull=False).values("conversation_id")
-            match |= Q(**{f"{self.conversation_lookup}__in": reported})
-        match |= self.more_search(term, conversation_id)
-        return queryset.filter(match), "__" in self.conversation_lookup
-
-    def more_search(self, term: str, as_uuid) -> Q:
-        """Whatever else this list finds by (a visitor id, a reference kept in the details)."""
-        return Q(pk__in=[])
 
 
 BLOCK_LENGTHS = [("1", "1 hour"), ("24", "24 hours"), ("168", "7 days"), ("720", "30 days"), ("until", "Until lifted"),
@@ -398,8 +300,6 @@ class ReportTicketForm(forms.ModelForm):
 @admin.register(ReportTicket)
 class ReportTicketAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin.ModelAdmin):
     form = ReportTicketForm
-    reference_lookup = "reference"
-    conversation_reference = False
     list_display = ["reference", "created_at", "brand", "category", "filed_by", "status", "assignee"]
     list_filter = ["status", "category", "brand", AgeFilter]
     list_select_related = ["brand", "assignee"]
@@ -407,6 +307,9 @@ class ReportTicketAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, admin
                        "email", "created_at", "updated_at"]
     fields = readonly_fields[:8] + ["status", "assignee", "resolution_note", "created_at", "updated_at"]
     actions = ["assign_to_me", "mark_in_review", "mark_resolved", "mark_dismissed", "block_visitors"]
+
+    def more_search(self, term, as_uuid):
+        return Q(reference__iexact=term)
 
     def block_targets(self, report):
         visitor = report.visitor or (report.conversation.visitor if report.conversation_id else None)
@@ -496,7 +399,7 @@ class MessageInline(BaseMessageInline):
 
     @admin.display(description="picture")
     def picture(self, obj):
-        # The thumbnail through the manager's session; its page (attachments/admin.py) removes it, audited.
+        # The thumbnail through the manager's session; its page (visitors/admin.py) removes it, audited.
         if not obj.attachment_id:
             return ""
         return format_html('<a href="{}"><img src="{}" alt="Picture" style="max-width:120px;max-height:120px"></a>',
@@ -510,124 +413,6 @@ class MessageInline(BaseMessageInline):
         return format_html('<span class="flag-badge" title="{}">\u26a0 Flagged</span>', "The abuse filter flagged this message")
 
 
-admin.site.unregister(Conversation)
-
-
-@admin.register(Conversation)
-class ConversationAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, BaseConversationAdmin):
-    inlines = [MessageInline, ModerationEventInline]
-    actions = ["block_visitors"]
-    conversation_lookup = "pk"
-    Media = ModerationMedia
-
-    def block_targets(self, conversation):
-        return conversation.visitor, conversation, None, None
-
-
-admin.site.unregister(Visitor)
-
-
-@admin.register(Visitor)
-class VisitorAdmin(BrandScopedAdmin, IdSearchMixin, BlockActionMixin, BaseVisitorAdmin):
-    actions = ["block_visitors"]
-    nickname_lookup = "nickname"
-    conversation_lookup = "conversations__id"
-    search_help_text = "Visitor nickname, conversation id or report reference."
-
-    def more_search(self, term, as_uuid):
-        return Q(pk=as_uuid) if as_uuid else Q(pk__in=[])
-
-    def block_targets(self, visitor):
-        return visitor, None, None, None
-
-
-admin.site.unregister(ExpertProfile)
-
-
-@admin.register(ExpertProfile)
-class ExpertProfileAdmin(BrandScopedAdmin, BaseExpertProfileAdmin):
-    actions = ["suspend", "reinstate"]
-    readonly_fields = ["is_suspended"]
-    brand_field = "brands"
-
-    def save_related(self, request, form, formsets, change):
-        """A brand-scoped manager edits the expert's memberships of their brands only: the others are kept as they are."""
-        visible = scoping.brand_ids_for(request.user)
-        if change and visible is not None and "brands" in form.cleaned_data:
-            kept = [b for b in form.instance.brands.all() if b.pk not in visible]
-            form.cleaned_data["brands"] = [*form.cleaned_data["brands"], *kept]
-            if "topics" in form.cleaned_data:
-                kept_topics = [t for t in form.instance.topics.all() if t.brand_id not in visible]
-                form.cleaned_data["topics"] = [*form.cleaned_data["topics"], *kept_topics]
-        super().save_related(request, form, formsets, change)
-
-    def _outside_scope(self, request, expert) -> bool:
-        visible = scoping.brand_ids_for(request.user)
-        return visible is not None and any(pk not in visible for pk in expert.brands.values_list("pk", flat=True))
-
-    @admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
-    def suspend(self, request, queryset):
-        # An expert who also answers for brands this manager does not see is suspended by a manager of them all.
-        shared = [e for e in queryset if self._outside_scope(request, e)]
-        for expert in queryset:
-            if expert not in shared:
-                services.set_suspended(user=request.user, expert=expert, suspended=True)
-        if shared:
-            self.message_user(request, f"Not suspended: {', '.join(e.display_name for e in shared)} also answer(s) for "
-                              "brands you do not manage.", messages.WARNING)
-        if len(shared) < len(queryset):
-            self.message_user(request, "Suspended.")
-
-    @admin.action(description="Reinstate the selected experts", permissions=["change"])
-    def reinstate(self, request, queryset):
-        shared = [e for e in queryset if self._outside_scope(request, e)]
-        for expert in queryset:
-            if expert not in shared:
-                services.set_suspended(user=request.user, expert=expert, suspended=False)
-        if shared:
-            self.message_user(request, f"Not reinstated: {', '.join(e.display_name for e in shared)} also answer(s) for "
-                              "brands you do not manage.", messages.WARNING)
-        if len(shared) < len(queryset):
-            self.message_user(request, "Reinstated.")
-
-
-# --- the rest of the managers' admin, limited to their brands too ----------------------
-
-admin.site.unregister(Brand)
-
-
-@admin.register(Brand)
-class BrandAdmin(BrandScopedAdmin, BaseBrandAdmin):
-    brand_field = "pk"
-
-
-admin.site.unregister(ExpertInvitation)
-
-
-@admin.register(ExpertInvitation)
-class ExpertInvitationAdmin(BrandScopedAdmin, BaseExpertInvitationAdmin):
-    """A brand-scoped manager invites to, and sees the invitations of, their brands only."""
-
-
-admin.site.unregister(Topic)
-
-
-@admin.register(Topic)
-class TopicAdmin(BrandScopedAdmin, BaseTopicAdmin):
-    pass
-
-
-admin.site.unregister(CommunityPost)
-
-
-@admin.register(CommunityPost)
-class CommunityPostAdmin(BrandScopedAdmin, BaseCommunityPostAdmin):
-    """The experts' panel is per brand: a brand-scoped manager sees the posts of their brands' spaces only
-    (the cross-brand space's, brand null, only managers of every brand)."""
-
-    brand_field = "brand"
-
-
 @admin.register(ManagerScope)
 class ManagerScopeAdmin(admin.ModelAdmin):
     """Which brands a manager is limited to (superusers only: the managers' group holds no permission on it)."""
@@ -636,4 +421,67 @@ class ManagerScopeAdmin(admin.ModelAdmin):
     filter_horizontal = ["brands"]
 
 
-from . import expert_tools_admin  # noqa: E402,F401 - the brands' canned replies and the transfers, scoped the same way
+# --- what moderation adds to the other apps' admins (registered there, once) ----------------------
+
+
+def _outside_scope(request, expert) -> bool:
+    visible = scoping.brand_ids_for(request.user)
+    return visible is not None and any(pk not in visible for pk in expert.brands.values_list("pk", flat=True))
+
+
+@admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
+def suspend(model_admin, request, queryset):
+    # An expert who also answers for brands this manager does not see is suspended by a manager of them all.
+    shared = [e for e in queryset if _outside_scope(request, e)]
+    for expert in queryset:
+        if expert not in shared:
+            services.set_suspended(user=request.user, expert=expert, suspended=True)
+    if shared:
+        model_admin.message_user(request, f"Not suspended: {', '.join(e.display_name for e in shared)} also answer(s) for "
+                                 "brands you do not manage.", messages.WARNING)
+    if len(shared) < len(queryset):
+        model_admin.message_user(request, "Suspended.")
+
+
+@admin.action(description="Reinstate the selected experts", permissions=["change"])
+def reinstate(model_admin, request, queryset):
+    shared = [e for e in queryset if _outside_scope(request, e)]
+    for expert in queryset:
+        if expert not in shared:
+            services.set_suspended(user=request.user, expert=expert, suspended=False)
+    if shared:
+        model_admin.message_user(request, f"Not reinstated: {', '.join(e.display_name for e in shared)} also answer(s) for "
+                                 "brands you do not manage.", messages.WARNING)
+    if len(shared) < len(queryset):
+        model_admin.message_user(request, "Reinstated.")
+
+
+def _block_action(targets):
+    """"Block the visitor…" for another app's list; ``targets(row)`` is (visitor, conversation, alert, report)."""
+
+    @admin.action(description="Block the visitor… (asks for a reason and a length)", permissions=["moderation.add_block"])
+    def block_visitors(model_admin, request, queryset):
+        return block_from_admin(model_admin, request, queryset, targets)
+
+    return block_visitors
+
+
+def _reported_conversation(model_admin, term):
+    """A report reference (from the reporter's e-mail) finds the rows of the conversation it names."""
+    reported = ReportTicket.objects.filter(reference__iexact=term, conversation__isnull=False).values("conversation_id")
+    return Q(**{f"{model_admin.conversation_lookup}__in": reported})
+
+
+def extend_admins() -> None:
+    """Fill chatplatform.admin.extensions (ModerationConfig.ready): who sees which brands, the block,
+    suspend and reinstate actions, the moderation history and flag badges, the search by report reference."""
+    extensions.scope_brands_with(scoping)
+    extensions.add_actions(Conversation, _block_action(lambda conversation: (conversation.visitor, conversation, None, None)))
+    extensions.add_actions(Visitor, _block_action(lambda visitor: (visitor, None, None, None)))
+    extensions.add_actions(ExpertProfile, suspend, reinstate)
+    extensions.replace_inline(BaseMessageInline, MessageInline)
+    extensions.add_inlines(Conversation, ModerationEventInline)
+    for model in (Conversation, CannedReply, ConversationTransfer):
+        extensions.add_css(model, *ModerationMedia.css["all"])
+    for model in (Conversation, Visitor, Block, Alert, ModerationEvent):
+        extensions.add_search(model, _reported_conversation)

@@ -8,7 +8,7 @@ COMMUNITY_MANAGERS = "Community managers"
 # moderation records; they never delete transcripts or edit the audit trail.
 # ``add_block`` is blocking a visitor from the admin (the "Block the visitor" actions).
 GROUP_PERMISSIONS = {
-    # Pictures: seen, and removed (audited) when they break the rules (attachments/admin.py).
+    # Pictures: seen, and removed (audited) when they break the rules (the page in visitors/admin.py, the removal attachments/admin.py adds).
     "visitors": ["view_brand", "change_brand", "view_conversation", "view_message", "view_visitor",
                  "view_attachment", "delete_attachment"],
     "experts": [

@@ -111,3 +111,24 @@ def test_a_manager_removes_a_picture_in_the_admin_and_it_is_audited(chat, visito
     from moderation.history import describe
 
     assert describe(event) == f"carol removed a picture from message #{message.seq}: removed from the admin list"
+
+
+def test_a_picture_deleted_from_its_own_page_is_removed_audited_too(chat, visitor_upload, django_user_model):
+    # The page is visitors' (visitors/admin.py); its delete goes through the remover this app registers
+    # (chatplatform.admin.extensions.delete_with), never Django's plain delete that would leave the files.
+    from django.core.management import call_command
+
+    from moderation.models import ModerationEvent
+    from visitors.models import Attachment
+
+    attachment, _message = _sent(chat, visitor_upload)
+    call_command("create_community_manager", "carol", password="pw-carol-123", email="c@example.test", stdout=io.StringIO())
+    client = Client()
+    sign_in(client, django_user_model.objects.get(username="carol"))
+    assert b'value="delete_selected"' not in client.get("/admin/visitors/attachment/").content
+    assert client.get(f"/admin/visitors/attachment/{attachment.pk}/delete/").status_code == 200
+    response = client.post(f"/admin/visitors/attachment/{attachment.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Attachment.objects.exists() and not _files_exist(attachment)
+    event = ModerationEvent.objects.get(action="remove")
+    assert event.details["attachment"] == str(attachment.pk) and "removed from its page in the admin" in str(event.details)
