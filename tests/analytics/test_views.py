@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from moderation.models import ManagerScope
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def manager(django_user_model):
 
 @pytest.fixture
 def manager_client(client, manager):
-    client.force_login(manager)
+    sign_in(client, manager)
     return client
 
 
@@ -107,7 +108,7 @@ def test_an_unknown_table_or_a_nul_byte_is_refused(manager_client, march):
 def test_only_staff_with_the_permission_see_it(client, django_user_model, march):
     assert client.get(URL).status_code == 302  # to the admin's sign-in
     staff = django_user_model.objects.create_user("stan", password="pw-stan-12345", is_staff=True)
-    client.force_login(staff)
+    sign_in(client, staff)
     assert client.get(URL).status_code == 403
     assert client.get(URL, {"format": "csv", "table": "summary"}).status_code == 403
     assert "/admin/analytics/" not in client.get("/admin/").content.decode()
@@ -117,7 +118,7 @@ def test_only_staff_with_the_permission_see_it(client, django_user_model, march)
 def dave_client(client, manager, brand):
     """Carol limited to Acme (ManagerScope)."""
     ManagerScope.objects.create(user=manager).brands.set([brand])
-    client.force_login(manager)
+    sign_in(client, manager)
     return client
 
 
@@ -142,7 +143,7 @@ def test_a_brand_scoped_manager_sees_nothing_of_other_brands(dave_client, march)
 
 def test_a_manager_scoped_to_no_brand_sees_zeros(client, manager, march):
     ManagerScope.objects.create(user=manager)
-    client.force_login(manager)
+    sign_in(client, manager)
     figures = client.get(URL, MARCH).context["figures"]
     assert figures["questions"]["asked"] == 0 and figures["moderation"]["rows"][0] == ("Blocks", "total", 0)
     assert figures["experts"] == []

@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.attachments import pictures
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,7 +95,7 @@ def test_a_manager_removes_a_picture_in_the_admin_and_it_is_audited(chat, visito
     attachment, message = _sent(chat, visitor_upload)
     call_command("create_community_manager", "carol", password="pw-carol-123", email="c@example.test", stdout=io.StringIO())
     client = Client()
-    client.force_login(django_user_model.objects.get(username="carol"))
+    sign_in(client, django_user_model.objects.get(username="carol"))
     listing = client.get("/admin/visitors/attachment/")
     assert listing.status_code == 200 and f"/attachments/{attachment.pk}/thumbnail/".encode() in listing.content
     assert client.get(f"/attachments/{attachment.pk}/thumbnail/").status_code == 200  # the admin's own preview

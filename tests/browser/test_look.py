@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from chatplatform import look
 from visitors.look import LAUNCHER_ICONS
+from tests.browser.test_console import manager_page
 from tests.browser.test_faces import LAUNCHER, WIDGET_FRAME, ask, claim, expert_says, open_widget, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -128,12 +129,7 @@ def test_the_brand_admin_previews_the_look_and_refuses_an_unreadable_colour(live
     from visitors.models import Brand
 
     brand = Brand.objects.get(slug="acme")
-    page = new_page()
-    page.goto(live_server_url + "/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("carol")
-    page.get_by_label("Password").fill("demo-pass-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page = manager_page(new_page, live_server_url)  # with the two-factor code managers need
     page.goto(f"{live_server_url}/admin/visitors/brand/{brand.pk}/change/")
     preview = page.locator("#look-preview")
     contrast = preview.locator(".lp-contrast")

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from PIL import Image
 
 from chatplatform import look as colors
+from tests.support import sign_in
 from visitors import look
 from visitors.forms import BrandForm
 from visitors.models import Brand
@@ -28,7 +29,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def manager_client(client, django_user_model):
     call_command("create_community_manager", "carol", password="pw-carol-123", stdout=io.StringIO())
-    client.force_login(django_user_model.objects.get(username="carol"))
+    sign_in(client, django_user_model.objects.get(username="carol"))
     return client
 
 
