@@ -8,6 +8,8 @@ text) and records a ModerationEvent, never Django's plain delete.
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from moderation import scoping
 from visitors.models import Attachment
@@ -53,19 +55,20 @@ class AttachmentAdmin(admin.ModelAdmin):
                            'style="max-width:120px;max-height:120px"></a>',
                            reverse("attachment-file", args=[obj.pk]), reverse("attachment-thumbnail", args=[obj.pk]))
 
-    @admin.display(description="Conversation")
+    @admin.display(description=_("Conversation"))
     def conversation_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("admin:visitors_conversation_change", args=[obj.conversation_id]),
                            str(obj.conversation_id)[:8])
 
-    @admin.display(description="Size (pixels)")
+    @admin.display(description=_("Size (pixels)"))
     def dimensions(self, obj):
         return f"{obj.width} x {obj.height}"
 
-    @admin.action(description="Remove the selected pictures (audited)", permissions=["delete"])
+    @admin.action(description=_("Remove the selected pictures (audited)"), permissions=["delete"])
     def remove_pictures(self, request, queryset):
         count = 0
         for attachment in queryset:
             services.remove_attachment(user=request.user, attachment=attachment, reason="removed from the admin list")
             count += 1
-        self.message_user(request, f"{count} picture(s) removed.", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d picture removed.", "%(count)d pictures removed.", count) % {"count": count},
+                          messages.SUCCESS)

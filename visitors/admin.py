@@ -1,5 +1,8 @@
+from django import forms
 from django.contrib import admin
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.safestring import mark_safe
 
 from chatplatform.admin import ReadOnlyAdminMixin, ReadOnlyInline
@@ -24,6 +27,12 @@ class BrandAdmin(admin.ModelAdmin):
         # common.js: the contrast, initials and colours the preview computes as the fields change.
         js = ["chat/common.js", "widget/brand-preview.js"]
         css = {"all": ["widget/brand-preview.css"]}
+
+    @property
+    def media(self):
+        # Our scripts' catalogue in the manager's language first (read per request), for brand-preview.js's texts.
+        catalogue = forms.Media(js=[reverse("jsi18n", args=[get_language() or "en"])])
+        return catalogue + super().media
 
     @admin.display(description="preview")
     def look_preview(self, obj):
