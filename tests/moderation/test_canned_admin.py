@@ -8,6 +8,7 @@ from django.core.management import call_command
 from experts import canned
 from experts.models import CannedReply, ConversationTransfer
 from moderation.models import ManagerScope
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def dave_client(client, django_user_model, brand, other_brand):
     call_command("create_community_manager", "dave", password="pw-dave-12345", stdout=io.StringIO())
     user = django_user_model.objects.get(username="dave")
     ManagerScope.objects.create(user=user).brands.set([brand])
-    client.force_login(user)
+    sign_in(client, user)  # with two-factor passed, as the admin requires of managers
     return client
 
 
