@@ -74,3 +74,9 @@ def test_the_tools_and_pictures_texts_are_in_the_french_scripts_catalogue(client
     for text in ("Aucune r\\u00e9ponse type ne correspond", "vous a transf\\u00e9r\\u00e9 cette conversation",
                  "Ouvrir l\\u2019image", "places libres", "Refus\\u00e9e \\u00e0 l\\u2019enregistrement"):
         assert text in catalogue, text  # JavaScriptCatalog writes non-ASCII as \\uXXXX escapes
+
+
+def test_the_look_preview_writes_ratios_with_a_point_in_french_too(manager_client, brand):
+    """WCAG's notation, as the figures beside it (format_ratio) and the script's redraw: 4.5:1, never 4,5:1."""
+    page = manager_client.get(f"/admin/visitors/brand/{brand.pk}/change/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "(il faut au moins 4.5:1)" in page and "4,5:1" not in page
