@@ -5,13 +5,16 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from moderation import scoping
 from visitors.models import Brand
 
 from .selectors import Period
 
-PRESETS = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("custom", "From … to …")]
+PRESETS = [("7", gettext_lazy("Last 7 days")), ("30", gettext_lazy("Last 30 days")), ("90", gettext_lazy("Last 90 days")),
+           ("custom", gettext_lazy("From … to …"))]
 DEFAULT_PRESET = "30"
 # A longer period would still be a few queries, but a year is what a manager compares.
 MAX_DAYS = 366
@@ -21,13 +24,13 @@ EARLIEST = datetime(2000, 1, 1).date()
 class AnalyticsForm(forms.Form):
     """Every field may be left out: no brand is every brand the manager may see, no period the last 30 days."""
 
-    brand = forms.ModelChoiceField(queryset=Brand.objects.none(), required=False, empty_label="All my brands",
+    brand = forms.ModelChoiceField(queryset=Brand.objects.none(), required=False, empty_label=gettext_lazy("All my brands"),
                                    to_field_name="slug")
-    preset = forms.ChoiceField(choices=PRESETS, required=False, label="Period")
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}),
-                          help_text="Included. A conversation counts in the period it started in.")
-    tz = forms.ChoiceField(required=False, label="Time zone")
+    preset = forms.ChoiceField(choices=PRESETS, required=False, label=gettext_lazy("Period"))
+    start = forms.DateField(required=False, label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text=gettext_lazy("Included. A conversation counts in the period it started in."))
+    tz = forms.ChoiceField(required=False, label=gettext_lazy("Time zone"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,13 +63,13 @@ class AnalyticsForm(forms.Form):
         if preset == "custom":
             start, end = data.get("start"), data.get("end")
             if start is None or end is None:
-                raise forms.ValidationError("Give both dates of the period, or choose one of the last 7, 30 or 90 days.")
+                raise forms.ValidationError(_("Give both dates of the period, or choose one of the last 7, 30 or 90 days."))
             if start > end:
-                raise forms.ValidationError("The period's start comes after its end.")
+                raise forms.ValidationError(_("The period's start comes after its end."))
             if start < EARLIEST or end > today + timedelta(days=1):
-                raise forms.ValidationError(f"Choose dates between {EARLIEST:%Y-%m-%d} and today.")
+                raise forms.ValidationError(_("Choose dates between %(earliest)s and today.") % {"earliest": f"{EARLIEST:%Y-%m-%d}"})
             if (end - start).days + 1 > MAX_DAYS:
-                raise forms.ValidationError(f"Choose a period of at most {MAX_DAYS} days.")
+                raise forms.ValidationError(_("Choose a period of at most %(days)s days.") % {"days": MAX_DAYS})
         else:
             start, end = today - timedelta(days=int(preset) - 1), today
         data.update(preset=preset, start=start, end=end)

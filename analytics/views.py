@@ -5,6 +5,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from . import charts, csv_export, selectors
 from .forms import AnalyticsForm
@@ -36,7 +37,7 @@ def analytics(request):
 
 
 def _page(request, form, figures, status=200):
-    context = {**admin.site.each_context(request), "title": "Analytics", "form": form, "figures": figures}
+    context = {**admin.site.each_context(request), "title": _("Analytics"), "form": form, "figures": figures}
     if figures is not None:
         query = request.GET.copy()
         query.pop("table", None)

@@ -7,6 +7,8 @@ ModerationEvent records it, never Django's plain delete.
 """
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from chatplatform.admin import extensions
 from visitors.models import Attachment
@@ -18,13 +20,14 @@ def _remove(request, attachment):
     services.remove_attachment(user=request.user, attachment=attachment, reason="removed from its page in the admin")
 
 
-@admin.action(description="Remove the selected pictures (audited)", permissions=["delete"])
+@admin.action(description=_("Remove the selected pictures (audited)"), permissions=["delete"])
 def remove_pictures(model_admin, request, queryset):
     count = 0
     for attachment in queryset:
         services.remove_attachment(user=request.user, attachment=attachment, reason="removed from the admin list")
         count += 1
-    model_admin.message_user(request, f"{count} picture(s) removed.", messages.SUCCESS)
+    model_admin.message_user(request, ngettext("%(count)d picture removed.", "%(count)d pictures removed.", count) % {"count": count},
+                             messages.SUCCESS)
 
 
 def extend_admins() -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from chatplatform import errors
 from chatplatform.addresses import request_address
+from chatplatform.error_texts import localised
 from chatplatform.errors import ChatError
 from chatplatform.upload_limit import body_limit
 from visitors import attachments as pictures
@@ -37,11 +39,13 @@ PICTURE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sa
 
 
 def _error(code: str, detail: str) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail}, status=STATUS.get(code, 400))
+    # A service's literal detail in the request's language (LocaleMiddleware); the code stays English (contract).
+    return JsonResponse({"code": code, "detail": localised(detail)}, status=STATUS.get(code, 400))
 
 
 def _too_large() -> JsonResponse:
-    return _error(errors.TOO_LARGE, f"Pictures are limited to {settings.CHAT_ATTACHMENT_MAX_BYTES:,} bytes.")
+    limit = f"{settings.CHAT_ATTACHMENT_MAX_BYTES:,}"
+    return _error(errors.TOO_LARGE, _("Pictures are limited to %(bytes)s bytes.") % {"bytes": limit})
 
 
 def _csrf_refused(request) -> bool:
@@ -67,14 +71,14 @@ async def upload(request):
     token = request.headers.get("X-Visitor-Token")
     user = await request.auser()
     if token is None and (not user.is_authenticated or _csrf_refused(request)):
-        return _error(errors.FORBIDDEN, "Sign in (with the page's CSRF token), or send the visitor's X-Visitor-Token.")
+        return _error(errors.FORBIDDEN, _("Sign in (with the page's CSRF token), or send the visitor's X-Visitor-Token."))
     try:
         conversation_id = request.POST.get("conversation", "")
         upload = request.FILES.get("file")
     except Exception:  # a malformed multipart body (Django's MultiPartParserError and friends)
-        return _error(errors.INVALID_FRAME, "Send a multipart/form-data body with `conversation` and `file`.")
+        return _error(errors.INVALID_FRAME, _("Send a multipart/form-data body with `conversation` and `file`."))
     if not conversation_id or upload is None or "\x00" in conversation_id:
-        return _error(errors.INVALID_FRAME, "Send a multipart/form-data body with `conversation` and `file`.")
+        return _error(errors.INVALID_FRAME, _("Send a multipart/form-data body with `conversation` and `file`."))
     if upload.size > settings.CHAT_ATTACHMENT_MAX_BYTES:
         return _too_large()
     call = dict(conversation_id=conversation_id, data_reader=upload.read, declared_type=upload.content_type or "")
@@ -96,14 +100,14 @@ def download(request, attachment_id, variant: str = "full"):
     """The picture (or its thumbnail) for a signed URL, or for the conversation's expert or a manager signed in."""
     attachment = Attachment.objects.select_related("conversation").filter(pk=attachment_id).first()
     if attachment is None:
-        return _error(errors.NOT_FOUND, "No such picture.")
+        return _error(errors.NOT_FOUND, _("No such picture."))
     signed = pictures.signature_valid(attachment.pk, variant, request.GET.get("expires"), request.GET.get("signature"))
     if not signed and not services.may_view(user=request.user, attachment=attachment):
-        return _error(errors.FORBIDDEN, "This link has expired or is not yours; reopen the conversation.")
+        return _error(errors.FORBIDDEN, _("This link has expired or is not yours; reopen the conversation."))
     try:
         handle, content_type = pictures.open_variant(attachment, variant)
     except FileNotFoundError:
-        return _error(errors.NOT_FOUND, "No such picture.")
+        return _error(errors.NOT_FOUND, _("No such picture."))
     extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
     response = FileResponse(handle, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="picture{"-thumbnail" if variant == "thumbnail" else ""}.{extension}"'

@@ -6,7 +6,7 @@ tests/chatplatform/test_catalogues.py fails when one is missing. Details built w
 are sent as written, in English.
 """
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 ERROR_TEXTS = frozenset({
     gettext_noop('A display name is required.'),
@@ -51,4 +51,28 @@ ERROR_TEXTS = frozenset({
     gettext_noop("endpoint is not a push service's https address."),
     gettext_noop('endpoint is too long.'),
     gettext_noop('keys.p256dh is not a P-256 public key.'),
+    # attachments/services.py (POST /attachments/; attachments/views.py translates them).
+    gettext_noop("Pictures are sent from the brand's pages only."),
+    gettext_noop('You cannot send pictures here at the moment.'),
+    gettext_noop('Only community experts send pictures.'),
+    gettext_noop('This conversation is not yours to send pictures to.'),
+    # Topic routing, transfer, canned replies, community spaces, attachments (socket and pages).
+    gettext_noop('Field `text`: Field required.'),
+    gettext_noop('No such reply of yours.'),
+    gettext_noop('NUL characters are not allowed.'),
+    gettext_noop('A title is required.'),
+    gettext_noop("The reply's text is required."),
+    gettext_noop('No such community space.'),
+    gettext_noop('Choose one of your community spaces.'),
+    gettext_noop('This question is offered to the experts of its topic first.'),
+    gettext_noop('No such expert of this brand.'),
+    gettext_noop('This conversation is already yours.'),
+    gettext_noop('No such attachment.'),
+    gettext_noop('This attachment was already sent.'),
+    gettext_noop('There is no expert to ask.'),
 })
+
+
+def localised(detail: str) -> str:
+    """A ChatError's detail for a page or a JSON answer: in the active language when it is listed here, else as written."""
+    return gettext(detail) if detail in ERROR_TEXTS else detail

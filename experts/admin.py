@@ -90,7 +90,7 @@ class CommunityPostAdmin(ScopedAdmin, admin.ModelAdmin):
     raw_id_fields = ["source_conversation"]
     inlines = [CommunityReplyInline]
 
-    @admin.display(description="space", ordering="brand__name")
+    @admin.display(description=_("space"), ordering="brand__name")
     def space(self, obj):
         return obj.brand.name if obj.brand_id else "All brands (cross-brand)"
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.conf import settings
 
 from chatplatform import errors
+from chatplatform.error_texts import localised
 from chatplatform.errors import ChatError
 from chatplatform.i18n import supported
 
@@ -118,7 +119,7 @@ def profile(request):
                 )
                 services.set_digest(expert=expert, enabled=form.cleaned_data["digest_enabled"])
             except ChatError as exc:
-                form.add_error(None, exc.detail)
+                form.add_error(None, localised(exc.detail))
             else:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("expert-profile")
@@ -158,7 +159,7 @@ def community_new(request):
             except ChatError as exc:
                 if exc.code == errors.NOT_FOUND:
                     raise
-                form.add_error(None, exc.detail)
+                form.add_error(None, localised(exc.detail))
             else:
                 return redirect("community-post", post_id=post.pk)
     else:
@@ -213,7 +214,7 @@ def push_subscribe(request):
     try:
         services.subscribe_push(expert=request.expert, endpoint=data["endpoint"], p256dh=keys["p256dh"], auth=keys["auth"])
     except ChatError as exc:
-        return _json_error(exc.code, exc.detail, status=404 if exc.code == errors.NOT_FOUND else 400)
+        return _json_error(exc.code, localised(exc.detail), status=404 if exc.code == errors.NOT_FOUND else 400)
     return JsonResponse({"subscribed": True}, status=201)
 
 
@@ -236,7 +237,7 @@ def _save_reply(request, form, save) -> bool:
     try:
         save(form.cleaned_data["title"], form.cleaned_data["text"])
     except ChatError as exc:
-        form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.detail)
+        form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, localised(exc.detail))
         return False
     return True
 
@@ -249,7 +250,7 @@ def replies(request):
         return _replies_page(request)
     form = CannedReplyForm(request.POST)
     if _save_reply(request, form, lambda title, text: canned.create_own_reply(expert=request.expert, title=title, text=text)):
-        messages.success(request, "Your reply is saved.")
+        messages.success(request, _("Your reply is saved."))
         return redirect("expert-replies")
     return _replies_page(request, form=form, status=400)
 
@@ -261,7 +262,7 @@ def reply_edit(request, reply_id):
     form = CannedReplyForm(request.POST)
     if _save_reply(request, form, lambda title, text: canned.update_own_reply(
             expert=request.expert, reply_id=reply.pk, title=title, text=text)):
-        messages.success(request, "Your reply is saved.")
+        messages.success(request, _("Your reply is saved."))
         return redirect("expert-replies")
     return _replies_page(request, editing=reply.pk, edit_form=form, status=400)
 
@@ -270,7 +271,7 @@ def reply_edit(request, reply_id):
 @require_POST
 def reply_delete(request, reply_id):
     canned.delete_own_reply(expert=request.expert, reply_id=reply_id)
-    messages.success(request, "Your reply is deleted.")
+    messages.success(request, _("Your reply is deleted."))
     return redirect("expert-replies")
 
 
@@ -284,7 +285,7 @@ def colleagues(request):
     try:
         found = transfer.transfer_candidates(expert=request.expert, conversation_id=request.GET.get("conversation", "")[:64])
     except ChatError as exc:
-        return _json_error(exc.code, exc.detail, status=404 if exc.code == errors.NOT_FOUND else 403)
+        return _json_error(exc.code, localised(exc.detail), status=404 if exc.code == errors.NOT_FOUND else 403)
     return JsonResponse({"colleagues": found})
 
 

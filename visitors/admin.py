@@ -7,12 +7,15 @@ AppConfig.ready), not by re-registering.
 
 import uuid
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from chatplatform.admin import ExtensibleAdmin, ReadOnlyAdminMixin, ReadOnlyInline, extensions
 from chatplatform.links import linkify
@@ -127,6 +130,12 @@ class BrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
         js = ["chat/common.js", "widget/brand-preview.js"]
         css = {"all": ["widget/brand-preview.css"]}
 
+    @property
+    def media(self):
+        # Our scripts' catalogue in the manager's language first (read per request), for brand-preview.js's texts.
+        catalogue = forms.Media(js=[reverse("jsi18n", args=[get_language() or "en"])])
+        return catalogue + super().media
+
     @admin.display(description="preview")
     def look_preview(self, obj):
         """The launcher and the widget's header as the brand's visitors will see them; brand-preview.js redraws
@@ -226,11 +235,11 @@ class AttachmentAdmin(BrandScopedAdmin, admin.ModelAdmin):
                            'style="max-width:120px;max-height:120px"></a>',
                            reverse("attachment-file", args=[obj.pk]), reverse("attachment-thumbnail", args=[obj.pk]))
 
-    @admin.display(description="Conversation")
+    @admin.display(description=_("Conversation"))
     def conversation_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("admin:visitors_conversation_change", args=[obj.conversation_id]),
                            str(obj.conversation_id)[:8])
 
-    @admin.display(description="Size (pixels)")
+    @admin.display(description=_("Size (pixels)"))
     def dimensions(self, obj):
         return f"{obj.width} x {obj.height}"

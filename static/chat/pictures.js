@@ -31,10 +31,10 @@
         var body = null;
         try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: a proxy's page */ }
         if (xhr.status === 201 && body && body.id) resolve(body);
-        else if (xhr.status === 413) reject(new Error((body && body.detail) || "This picture is too large."));
-        else reject(new Error((body && body.detail) || "The picture could not be sent (" + xhr.status + ")."));
+        else if (xhr.status === 413) reject(new Error((body && body.detail) || gettext("This picture is too large.")));
+        else reject(new Error((body && body.detail) || interpolate(gettext("The picture could not be sent (%(status)s)."), { status: xhr.status }, true)));
       });
-      xhr.addEventListener("error", function () { reject(new Error("The picture could not be sent: no connection.")); });
+      xhr.addEventListener("error", function () { reject(new Error(gettext("The picture could not be sent: no connection."))); });
       xhr.send(form);
     });
   }
@@ -45,7 +45,7 @@
     link.href = attachment.url;
     link.target = "_blank";
     link.rel = "noopener";
-    link.title = "Open the picture";
+    link.title = gettext("Open the picture");
     var img = C.el("img");
     img.src = attachment.thumbnail_url;
     img.alt = "Picture (" + attachment.width + " × " + attachment.height + ")";

@@ -25,7 +25,7 @@ window.ExpertTools = (function () {
     var list = el("ul", "picker");
     list.id = id;
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", "Canned replies");
+    list.setAttribute("aria-label", gettext("Canned replies"));
     list.hidden = true;
     var row = textarea.closest(".composer-row") || textarea.parentNode;
     row.parentNode.insertBefore(list, row.nextSibling);
@@ -74,7 +74,7 @@ window.ExpertTools = (function () {
       index = 0;
       list.textContent = "";
       if (!shown.length) {
-        var none = el("li", "picker-none muted", "No canned reply matches \u201c" + q + "\u201d");
+        var none = el("li", "picker-none muted", interpolate(gettext("No canned reply matches \u201c%(query)s\u201d"), { query: q }, true));
         none.setAttribute("aria-disabled", "true");
         list.appendChild(none);
       }
@@ -121,7 +121,7 @@ window.ExpertTools = (function () {
   /* The online colleagues a conversation can be handed to (GET, the session's cookie). */
   function loadColleagues(url, conversationId, select, empty, okButton) {
     select.textContent = "";
-    empty.textContent = "Looking for colleagues online\u2026";
+    empty.textContent = gettext("Looking for colleagues online\u2026");
     empty.hidden = false;
     okButton.disabled = true;
     return fetch(url + "?conversation=" + encodeURIComponent(conversationId), { credentials: "same-origin" })
@@ -131,7 +131,8 @@ window.ExpertTools = (function () {
         var available = 0;
         colleagues.forEach(function (c) {
           var label = c.display_name + (c.topics.length ? " \u2014 " + c.topics.join(", ") : "") +
-            (c.room ? " (" + c.room + (c.room === 1 ? " place" : " places") + " free)" : " (no room)");
+            " " + (c.room ? interpolate(ngettext("(%(count)s place free)", "(%(count)s places free)", c.room), { count: c.room }, true)
+              : gettext("(no room)"));
           var option = el("option", null, label);
           option.value = c.id;
           option.disabled = !c.room;
@@ -140,20 +141,22 @@ window.ExpertTools = (function () {
         });
         var first = select.querySelector("option:not([disabled])");
         if (first) select.value = first.value;
-        empty.textContent = available ? "" : (data.detail || "No colleague of this brand is online with room right now.");
+        empty.textContent = available ? "" : (data.detail || gettext("No colleague of this brand is online with room right now."));
         empty.hidden = !!available;
         okButton.disabled = !available;
       })
       .catch(function () {
-        empty.textContent = "The list of colleagues could not be loaded: try again.";
+        empty.textContent = gettext("The list of colleagues could not be loaded: try again.");
       });
   }
 
   function showTransferNote(panel, info) {
     var node = panel.querySelector(".transfer-note");
     if (!node || !info) return;
-    var who = info.from_expert ? info.from_expert.display_name : "A colleague";
-    node.textContent = who + " handed you this conversation" + (info.note ? ": \u201c" + info.note + "\u201d" : ".");
+    var who = info.from_expert ? info.from_expert.display_name : gettext("A colleague");
+    node.textContent = info.note
+      ? interpolate(gettext("%(name)s handed you this conversation: \u201c%(note)s\u201d"), { name: who, note: info.note }, true)
+      : interpolate(gettext("%(name)s handed you this conversation."), { name: who }, true);
     node.hidden = false;
   }
 
@@ -172,8 +175,8 @@ window.ExpertTools = (function () {
     var aside = panel.querySelector(".guidance");
     if (!aside || !guide) return;
     aside.querySelector(".guidance-why").textContent = reason === "flagged"
-      ? "A message was flagged by the filter."
-      : "The visitor says they had a bad experience.";
+      ? gettext("A message was flagged by the filter.")
+      : gettext("The visitor says they had a bad experience.");
     aside.querySelector(".guidance-text").textContent = guide.text;
     var offer = aside.querySelector(".guidance-offer");
     offer.onclick = function () {

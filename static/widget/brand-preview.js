@@ -5,15 +5,17 @@
 (function () {
   "use strict";
   // The preview's own words, in one place.
+  // gettext: the admin page loads our catalogue (/jsi18n/<lang>/, BrandAdmin.media); common.js falls back to English.
   var TEXT = {
-    white: "White text on this colour: contrast ",
-    dark: "Dark text on this colour: contrast ",
-    needed: " (at least 4.5:1 is needed).",
-    refused: function (onWhite, onDark) {
-      return "Refused on saving: white text on this colour has a contrast of " + onWhite + ", dark text " + onDark +
-        "; at least 4.50:1 is needed (WCAG AA).";
+    ok: function (white, ratio) {
+      return interpolate(white ? gettext("White text on this colour: contrast %(ratio)s (at least 4.5:1 is needed).")
+        : gettext("Dark text on this colour: contrast %(ratio)s (at least 4.5:1 is needed)."), { ratio: ratio }, true);
     },
-    invalid: "Give the colour as #rrggbb."
+    refused: function (onWhite, onDark) {
+      return interpolate(gettext("Refused on saving: white text on this colour has a contrast of %(on_white)s, dark text %(on_dark)s; at least 4.50:1 is needed (WCAG AA)."),
+        { on_white: onWhite, on_dark: onDark }, true);
+    },
+    invalid: gettext("Give the colour as #rrggbb.")
   };
 
   function start() {
@@ -42,7 +44,7 @@
         paint(q(".lp-initials"), p.text, color);
         line.classList.toggle("lp-refused", !p.ok);
         line.textContent = p.ok
-          ? (p.text === "#ffffff" ? TEXT.white : TEXT.dark) + C.formatRatio(p.ratio) + TEXT.needed
+          ? TEXT.ok(p.text === "#ffffff", C.formatRatio(p.ratio))
           : TEXT.refused(C.formatRatio(p.onWhite), C.formatRatio(p.onDark));
       }
       var name = field("name") ? field("name").value : "";

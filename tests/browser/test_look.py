@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from chatplatform import look
 from visitors.look import LAUNCHER_ICONS
+from tests.browser.test_console import manager_page
 from tests.browser.test_faces import LAUNCHER, WIDGET_FRAME, ask, claim, expert_says, open_widget, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

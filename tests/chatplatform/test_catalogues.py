@@ -57,7 +57,7 @@ def test_committed_catalogues_have_no_fuzzy_or_empty_entry(language, domain):
 
 
 # What makemessages reads: the apps, the project's templates and the scripts.
-SOURCES = ["chatplatform", "visitors", "experts", "moderation", "templates", "static"]
+SOURCES = ["chatplatform", "visitors", "experts", "moderation", "analytics", "attachments", "templates", "static"]
 
 
 @pytest.mark.gettext
@@ -99,7 +99,7 @@ def test_the_completeness_check_catches_a_missing_a_fuzzy_and_an_empty_string():
 def test_every_literal_error_detail_is_in_the_translated_list():
     """A ChatError's literal detail reaches a person: it must be in ERROR_TEXTS to be sent in their language."""
     literal = {}
-    for app in ("chatplatform", "visitors", "experts", "moderation"):
+    for app in ("chatplatform", "visitors", "experts", "moderation", "analytics", "attachments"):
         for path in (Path(settings.BASE_DIR) / app).rglob("*.py"):
             if "migrations" in path.parts:
                 continue

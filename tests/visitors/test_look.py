@@ -12,6 +12,7 @@ from django.core.management import call_command
 from PIL import Image
 
 from chatplatform import look as colors
+from tests.support import sign_in
 from visitors import look
 from visitors.forms import BrandForm
 from visitors.models import Brand
