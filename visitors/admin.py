@@ -125,16 +125,14 @@ class BrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
     brand_field = "pk"
     readonly_fields = ["look_preview"]
 
-    class Media:
-        # common.js: the contrast, initials and colours the preview computes as the fields change.
-        js = ["chat/common.js", "widget/brand-preview.js"]
-        css = {"all": ["widget/brand-preview.css"]}
-
     @property
     def media(self):
-        # Our scripts' catalogue in the manager's language first (read per request), for brand-preview.js's texts.
+        # Our scripts' catalogue in the manager's language first (read per request), for brand-preview.js's
+        # texts; then common.js (the contrast, initials and colours) and the preview's script. All in this
+        # property: a class defining `media` gets no media from a `class Media` of its own.
         catalogue = forms.Media(js=[reverse("jsi18n", args=[get_language() or "en"])])
-        return catalogue + super().media
+        preview = forms.Media(js=["chat/common.js", "widget/brand-preview.js"], css={"all": ["widget/brand-preview.css"]})
+        return catalogue + super().media + preview
 
     @admin.display(description="preview")
     def look_preview(self, obj):
