@@ -429,31 +429,27 @@ def _outside_scope(request, expert) -> bool:
     return visible is not None and any(pk not in visible for pk in expert.brands.values_list("pk", flat=True))
 
 
-@admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
-def suspend(model_admin, request, queryset):
-    # An expert who also answers for brands this manager does not see is suspended by a manager of them all.
+def _set_suspension(model_admin, request, queryset, *, suspended: bool, done: str, not_done: str) -> None:
+    # An expert who also answers for brands this manager does not see is changed by a manager of them all.
     shared = [e for e in queryset if _outside_scope(request, e)]
     for expert in queryset:
         if expert not in shared:
-            services.set_suspended(user=request.user, expert=expert, suspended=True)
+            services.set_suspended(user=request.user, expert=expert, suspended=suspended)
     if shared:
-        model_admin.message_user(request, f"Not suspended: {', '.join(e.display_name for e in shared)} also answer(s) for "
+        model_admin.message_user(request, f"{not_done}: {', '.join(e.display_name for e in shared)} also answer(s) for "
                                  "brands you do not manage.", messages.WARNING)
     if len(shared) < len(queryset):
-        model_admin.message_user(request, "Suspended.")
+        model_admin.message_user(request, done)
+
+
+@admin.action(description="Suspend the selected experts (closes their sockets now)", permissions=["change"])
+def suspend(model_admin, request, queryset):
+    _set_suspension(model_admin, request, queryset, suspended=True, done="Suspended.", not_done="Not suspended")
 
 
 @admin.action(description="Reinstate the selected experts", permissions=["change"])
 def reinstate(model_admin, request, queryset):
-    shared = [e for e in queryset if _outside_scope(request, e)]
-    for expert in queryset:
-        if expert not in shared:
-            services.set_suspended(user=request.user, expert=expert, suspended=False)
-    if shared:
-        model_admin.message_user(request, f"Not reinstated: {', '.join(e.display_name for e in shared)} also answer(s) for "
-                                 "brands you do not manage.", messages.WARNING)
-    if len(shared) < len(queryset):
-        model_admin.message_user(request, "Reinstated.")
+    _set_suspension(model_admin, request, queryset, suspended=False, done="Reinstated.", not_done="Not reinstated")
 
 
 def _block_action(targets):
