@@ -9,7 +9,10 @@ Targets, each started in its own process, one after the other:
   (dropped, created and migrated here), channels-redis on its own Redis db;
 * ``project-redis``: the project on channels-redis's default layer (``CHANNEL_LAYER=redis``);
 * ``project2``: the same on two daphne processes (visitors on one, experts on
-  the other), the steady scenario only.
+  the other), the steady scenario only;
+* ``channels-<server>`` / ``project-<server>``: the relay or the project under
+  another ASGI server (``uvicorn``, ``uvicorn-sansio``, ``uvicorn-wsproto``,
+  ``granian``), compared with the relay under the same server.
 
 Scenarios (``--scenarios``): steady, ramp, typing, storm, fanout (the pairs of
 one visitor and one away expert), and the community's: ``experts-online`` (E
@@ -213,7 +216,12 @@ class Target:
 
     @property
     def ps(self) -> list[psutil.Process]:
-        return [psutil.Process(p.pid) for p in self.procs]
+        """The server processes and their children (granian serves from a worker process it spawns)."""
+        out = []
+        for p in self.procs:
+            proc = psutil.Process(p.pid)
+            out += [proc] + proc.children(recursive=True)
+        return out
 
 
 def profile_servers(target: Target, mark: str) -> None:
@@ -233,7 +241,7 @@ def run_loadgen(target: Target, plan: dict, loadgen_cores, time_limit: float) ->
     """Run the load generator; sample server CPU/RSS, Redis/PostgreSQL CPU and DB counters at each MARK."""
     plan = {**plan, "bases": [f"ws://127.0.0.1:{p}" for p in target.ports], "visitor_origin": "http://bench.test", "time_limit": time_limit,
             # The question burst waits for the server to be idle again (its CPU, read from /proc).
-            "server_pids": [p.pid for p in target.procs]}
+            "server_pids": [p.pid for p in target.ps]}
     proc = subprocess.Popen([PY, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     pin(proc.pid, loadgen_cores)
     proc.stdin.write(json.dumps(plan))
@@ -357,8 +365,8 @@ def report(results: dict) -> str:
 def ratios(results: dict) -> dict:
     t = results["targets"]
     out = {}
-    for name in ("project", "project-redis"):
-        if name in t:
+    for name in t:
+        if name.startswith("project") and name != "project2":
             out.update(_ratios_of(t, name))
     return out
 
@@ -366,7 +374,9 @@ def ratios(results: dict) -> dict:
 def _ratios_of(t: dict, name: str) -> dict:
     out = {}
     p = t[name]
-    for base in ("ws", "channels", "project2", "project-redis", "project"):
+    # project-<server> is compared with the relay under the same server as well (channels-<server>).
+    same_server = "channels" + name[len("project"):] if name.startswith("project-") else None
+    for base in ["ws", "channels", "project2", "project-redis", "project"] + ([same_server] if same_server else []):
         if base not in t or base == name:
             continue
         b = t[base]
@@ -542,6 +552,18 @@ def main() -> None:
     daphne = [PY, "-m", "daphne", "-v", "0", "--websocket_connect_timeout", "30", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
     # The project's own server command: daphne as deployed (chatplatform/serve.py).
     serve = [PY, "-m", "chatplatform.serve"] + daphne[3:]
+
+    def other_server(server: str, app: str) -> list[str]:
+        """The ASGI server as a choice: uvicorn (``uvicorn`` with websockets, ``uvicorn-sansio``,
+        ``uvicorn-wsproto``) or granian, on asyncio's loop, the same backlog and no access log."""
+        if server.startswith("uvicorn"):
+            ws = {"uvicorn": "websockets", "uvicorn-sansio": "websockets-sansio", "uvicorn-wsproto": "wsproto"}[server]
+            return [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--backlog", "4096", "--loop", "asyncio",
+                    "--http", "httptools", "--ws", ws, "--lifespan", "off", "--log-level", "warning", "--no-access-log", app]
+        if server == "granian":
+            return [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}", "--backlog", "4096",
+                    "--loop", "asyncio", "--workers", "1", "--runtime-threads", "1", "--log-level", "warning", "--no-access-log", app]
+        raise SystemExit(f"unknown ASGI server {server}")
     seed = None
     if any(t.startswith("project") for t in targets):
         log(f"database {urlsplit(args.database_url).path.lstrip('/')}: recreate and migrate")
@@ -581,6 +603,15 @@ def main() -> None:
             # Same CPU budget as one process (both on the server core): what splitting costs.
             target = Target(name, [serve + ["chatplatform.asgi:application"]] * 2, server_env, [server_cores, server_cores], db_url=args.database_url)
             scenarios = [s for s in scenarios if s == "steady"]
+        elif name.split("-", 1)[0] in ("channels", "project") and "-" in name:
+            # channels-<server> / project-<server>: the relay or the project under another ASGI server.
+            base, server = name.split("-", 1)
+            if base == "channels":
+                env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
+                target = Target(name, [other_server(server, "bench.baseline_channels:application")], env, [server_cores])
+                scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+            else:
+                target = Target(name, [other_server(server, "chatplatform.asgi:application")], server_env, [server_cores], db_url=args.database_url)
         else:
             raise SystemExit(f"unknown target {name}")
         log(f"--- {name}: {', '.join(scenarios)}")
