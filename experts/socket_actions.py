@@ -45,8 +45,7 @@ def _welcome_state(expert):
     return {
         **_offered_queue(expert),
         "conversations": conversations,
-        "transfer_notes": transfer.latest_transfer_notes(expert=expert, conversation_ids=[c["id"] for c in conversations])
-        if conversations else {},
+        "transfer_notes": transfer.latest_transfer_notes(expert=expert) if conversations else {},
     }
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chatplatform import errors
 from chatplatform.errors import ChatError
+from chatplatform.statements import Param, Statement
 from visitors.models import Conversation
 from visitors.selectors import CONVERSATION_RELATED
 
@@ -32,10 +33,16 @@ BRAND = "brand"
 SWEEP_BATCH = 500
 
 
+# Every expert socket's welcome reads it: built once per database connection (chatplatform/statements.py).
+_topic_slugs = Statement(
+    lambda: Topic.objects.filter(experts=Param("expert", ExpertProfile._meta.pk)).values_list("brand__slug", "slug")
+)
+
+
 def topic_slugs(expert: ExpertProfile) -> dict[str, frozenset]:
     """{brand slug: the slugs of the topics the expert chose there} (brands with none left out)."""
     found: dict[str, set] = {}
-    for brand_slug, slug in Topic.objects.filter(experts=expert).values_list("brand__slug", "slug"):
+    for brand_slug, slug in _topic_slugs.all(expert=expert.pk):
         found.setdefault(brand_slug, set()).add(slug)
     return {brand: frozenset(slugs) for brand, slugs in found.items()}
 

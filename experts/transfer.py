@@ -15,6 +15,7 @@ from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_on_commit
 from chatplatform.groups import expert_group
+from chatplatform.statements import Param, Statement
 from visitors.models import Conversation, Message
 from visitors.selectors import conversation_or_not_found
 from visitors.serializers import SYSTEM_NAME
@@ -128,13 +129,18 @@ def transfer_candidates(*, expert: ExpertProfile, conversation_id) -> list[dict]
     ]
 
 
-def latest_transfer_notes(*, expert: ExpertProfile, conversation_ids) -> dict:
-    """{conversation id: {from_expert, note}} for the expert's conversations that were handed to them."""
+# Every expert socket's welcome reads it: built once per database connection (chatplatform/statements.py).
+_transfers_of_assigned = Statement(
+    lambda: ConversationTransfer.objects.filter(
+        conversation__expert_id=Param("expert", ExpertProfile._meta.pk), conversation__status=Conversation.Status.ACTIVE
+    ).select_related("from_expert").order_by("conversation_id", "-created_at")
+)
+
+
+def latest_transfer_notes(*, expert: ExpertProfile) -> dict:
+    """{conversation id: {from_expert, note}} for the expert's active conversations whose last transfer was to them."""
     notes = {}
-    for transfer in (
-        ConversationTransfer.objects.filter(conversation_id__in=list(conversation_ids))
-        .select_related("from_expert").order_by("conversation_id", "-created_at")
-    ):
+    for transfer in _transfers_of_assigned.all(expert=expert.pk):
         key = str(transfer.conversation_id)
         if key in notes or transfer.to_expert_id != expert.pk:
             notes.setdefault(key, None)

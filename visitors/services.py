@@ -19,7 +19,7 @@ from chatplatform import errors
 from chatplatform.errors import ChatError
 from chatplatform.events import send_event_now, send_event_on_commit
 from chatplatform.groups import conversation_group, expert_group, visitor_group
-from chatplatform.statements import Param, UpdateStatement
+from chatplatform.statements import Param, Statement, UpdateStatement
 
 from . import signals
 from .models import OPEN_STATUSES, Brand, Conversation, Message, Visitor
@@ -79,14 +79,26 @@ def announce_in_queue(brand_slug: str, conversation: dict) -> None:
     signals.waiting_visitor_changed.send(sender=Conversation, brand_slug=brand_slug, payload=conversation)
 
 
+# Every visitor socket's close writes and reads these (a reconnect storm closes thousands at once):
+# built once per database connection (chatplatform/statements.py).
+_mark_away = UpdateStatement(
+    lambda: Visitor.objects.filter(pk=Param("visitor", Visitor._meta.pk), away_since__isnull=True),
+    away_since=Param("away_since", Visitor._meta.get_field("away_since")),
+)
+_mark_here = UpdateStatement(
+    lambda: Visitor.objects.filter(pk=Param("visitor", Visitor._meta.pk), away_since__isnull=False), away_since=None,
+)
+_waiting_conversation = Statement(
+    lambda: Conversation.objects.select_related(*CONVERSATION_RELATED)
+    .filter(visitor_id=Param("visitor", Visitor._meta.pk), status=Conversation.Status.WAITING)
+    .order_by("pk")[:1]
+)
+
+
 def _announce_presence_to_queue(visitor_id) -> None:
     if not signals.waiting_visitor_changed.has_listeners(Conversation):
         return  # nobody routes questions: not even the read
-    waiting = (
-        Conversation.objects.select_related(*CONVERSATION_RELATED)
-        .filter(visitor_id=visitor_id, status=Conversation.Status.WAITING)
-        .first()
-    )
+    waiting = _waiting_conversation.first(visitor=visitor_id)
     if waiting is not None:
         announce_in_queue(waiting.brand.slug, conversation_object(waiting))
 
@@ -98,7 +110,7 @@ def mark_visitor_away(*, visitor_id) -> bool:
     Their other open sockets (another tab, maybe on another process) hear
     ``visitor.presence`` and mark them here again.
     """
-    if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=True).update(away_since=timezone.now()):
+    if not _mark_away.run(visitor=visitor_id, away_since=timezone.now()):
         return False
     _announce_presence_to_queue(visitor_id)
     send_event_on_commit(visitor_group(visitor_id), {"type": "visitor.presence", "visitor": str(visitor_id)})
@@ -108,7 +120,7 @@ def mark_visitor_away(*, visitor_id) -> bool:
 @transaction.atomic
 def mark_visitor_here(*, visitor_id) -> bool:
     """One of the visitor's sockets is still open: they are here (after another socket of theirs closed)."""
-    if not Visitor.objects.filter(pk=visitor_id, away_since__isnull=False).update(away_since=None):
+    if not _mark_here.run(visitor=visitor_id):
         return False
     _announce_presence_to_queue(visitor_id)
     return True
