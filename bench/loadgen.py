@@ -389,8 +389,16 @@ class LoadGen:
     async def open_pairs(self, count: int, cookies: list[str], *, visitor_base: str, expert_base: str, shared_expert: bool = False):
         """Open experts and visitors, start a conversation per visitor, have its expert claim it."""
         handshakes = Handshakes()
-        experts = [self.expert(expert_base, cookies[0 if shared_expert else i]) for i in range(1 if shared_expert else count)]
-        visitors = [self.visitor(visitor_base) for _ in range(count)]
+        # A list of bases (several server processes, no sticky routing): pair i's visitor on bases[i % k] and
+        # its expert on bases[(i // k) % k], so 1/k of the pairs share a process and the rest cross the layer.
+        def pick(base, i, of_expert):
+            if isinstance(base, str):
+                return base
+            k = len(base)
+            return base[(i // k) % k] if of_expert else base[i % k]
+
+        experts = [self.expert(pick(expert_base, i, True), cookies[0 if shared_expert else i]) for i in range(1 if shared_expert else count)]
+        visitors = [self.visitor(pick(visitor_base, i, False)) for i in range(count)]
         await self.gather_bounded([p.open(handshakes) for p in experts])
         await self.gather_bounded([p.open(handshakes) for p in visitors])
         pairs = []
@@ -712,7 +720,10 @@ class LoadGen:
         res = self.results
         if "steady" in scenarios or "ramp" in scenarios or "storm" in scenarios or "typing" in scenarios:
             mark("idle before")
-            pairs, experts, visitors, hs = await self.open_pairs(n, cookies, visitor_base=base, expert_base=other)
+            if plan.get("spread"):
+                pairs, experts, visitors, hs = await self.open_pairs(n, cookies, visitor_base=plan["bases"], expert_base=plan["bases"])
+            else:
+                pairs, experts, visitors, hs = await self.open_pairs(n, cookies, visitor_base=base, expert_base=other)
             res["setup"] = {"pairs": len(pairs), "handshake": hs.result(), "sockets": len(experts) + len(visitors)}
             mark("setup done")
             # The load generator's own full collections walked its 4,000 sockets' objects and

@@ -10,6 +10,8 @@ Targets, each started in its own process, one after the other:
 * ``project-redis``: the project on channels-redis's default layer (``CHANNEL_LAYER=redis``);
 * ``project2``: the same on two daphne processes (visitors on one, experts on
   the other), the steady scenario only;
+* ``project2-spread``: two processes, one per core, each pair's sockets spread
+  over both with no sticky routing (the curve from one process to two);
 * ``channels-<server>`` / ``project-<server>``: the relay or the project under
   another ASGI server (``uvicorn``, ``uvicorn-sansio``, ``uvicorn-wsproto``,
   ``granian``), compared with the relay under the same server.
@@ -603,6 +605,13 @@ def main() -> None:
             # Same CPU budget as one process (both on the server core): what splitting costs.
             target = Target(name, [serve + ["chatplatform.asgi:application"]] * 2, server_env, [server_cores, server_cores], db_url=args.database_url)
             scenarios = [s for s in scenarios if s == "steady"]
+        elif name == "project2-spread":
+            # The curve from one process to two: one per core, the pairs spread over both with no sticky
+            # routing (bench/loadgen.py); the load generator shares the cores (it is not pinned).
+            target = Target(name, [serve + ["chatplatform.asgi:application"]] * 2, server_env, [{0}, {1}] if two_cores else [None, None],
+                            db_url=args.database_url)
+            target.spread = True
+            scenarios = [s for s in scenarios if s in ("steady", "ramp", "storm", "typing")]
         elif name.split("-", 1)[0] in ("channels", "project") and "-" in name:
             # channels-<server> / project-<server>: the relay or the project under another ASGI server.
             base, server = name.split("-", 1)
@@ -617,7 +626,9 @@ def main() -> None:
         log(f"--- {name}: {', '.join(scenarios)}")
         target.start()
         try:
-            result, marks = run_loadgen(target, {**plan_base, "scenarios": scenarios}, loadgen_cores, time_limit=1800)
+            spread = getattr(target, "spread", False)
+            result, marks = run_loadgen(target, {**plan_base, "scenarios": scenarios, "spread": spread},
+                                        None if spread else loadgen_cores, time_limit=1800)
         finally:
             target.stop()
         results["targets"][name] = enrich(result, marks, target)
