@@ -563,8 +563,10 @@ def main() -> None:
             return [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--backlog", "4096", "--loop", "asyncio",
                     "--http", "httptools", "--ws", ws, "--lifespan", "off", "--log-level", "warning", "--no-access-log", app]
         if server == "granian":
+            # BENCH_GRANIAN_ARGS: more of granian's options, e.g. "--http1-buffer-size 65536".
             return [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}", "--backlog", "4096",
-                    "--loop", "asyncio", "--workers", "1", "--runtime-threads", "1", "--log-level", "warning", "--no-access-log", app]
+                    "--loop", "asyncio", "--workers", "1", "--runtime-threads", "1", "--log-level", "warning", "--no-access-log",
+                    *os.environ.get("BENCH_GRANIAN_ARGS", "").split(), app]
         raise SystemExit(f"unknown ASGI server {server}")
     seed = None
     if any(t.startswith("project") for t in targets):

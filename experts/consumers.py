@@ -20,6 +20,7 @@ from visitors import store
 from visitors.selectors import conversation_objects, message_objects_after
 
 from . import heartbeats, services
+from .models import ExpertProfile
 from . import socket_actions as actions
 from .queue_watch import QueueWatch
 
@@ -86,7 +87,7 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
         await self.send_frame(actions.welcome_frame(expert, state))
         # Presence kept alive, and the backstop for lost revocation events: one beat per process (heartbeats.py).
         heartbeats.join(self)
-        await experts_online.ring(self.brand_slugs)  # the widgets' "n experts online" (one more socket)
+        await self.ring_if_counted()  # the widgets' "n experts online" (one more socket)
 
     async def disconnect(self, code):
         if self.expert is None:
@@ -96,7 +97,14 @@ class ExpertConsumer(QueueWatch, SocketLifecycle, ConversationDelivery, Protocol
         await self.end_lifecycle()
         await self.set_queue_groups([])
         await self.unfollow_all()
-        await experts_online.ring(self.brand_slugs)
+        await self.ring_if_counted()
+
+    async def ring_if_counted(self) -> None:
+        # Only an online expert's sockets are counted (experts/selectors.py): an away or offline
+        # dashboard coming and going changes no widget's figure, and a reconnect storm's thousands
+        # of them would each publish two doorbells.
+        if self.expert.presence == ExpertProfile.Presence.ONLINE:
+            await experts_online.ring(self.brand_slugs)
 
     # --- frames -----------------------------------------------------------------
 

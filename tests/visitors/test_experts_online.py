@@ -110,3 +110,31 @@ async def test_a_new_figure_is_encoded_once_for_all_the_brands_widgets(connect, 
     await connect.expert(alice)
     assert [await online_figure(v) for v in visitors] == [1] * 5
     assert encoded.count("experts.online") == 1
+
+
+async def test_an_away_experts_dashboard_coming_and_going_rings_no_doorbell(connect, brand, alice, monkeypatch):
+    # Guards against: a reconnect storm's away experts each publishing two doorbells no widget needs.
+    from experts.models import ExpertProfile
+    from visitors import experts_online
+
+    rung = []
+    real = experts_online.ring
+
+    async def recording(slugs):
+        rung.append(list(slugs))
+        await real(slugs)
+
+    monkeypatch.setattr(experts_online, "ring", recording)
+    await database_sync_to_async(ExpertProfile.objects.filter(pk=alice.pk).update)(presence=ExpertProfile.Presence.AWAY)
+    visitor = await connect.visitor()
+    expert = await connect.expert(alice)
+    await expert.close()
+    await asyncio.sleep(0.1)
+    assert rung == []
+    assert await visitor.nothing(timeout=0.3, besides=())
+    await database_sync_to_async(ExpertProfile.objects.filter(pk=alice.pk).update)(presence=ExpertProfile.Presence.ONLINE)
+    expert = await connect.expert(alice)
+    assert await online_figure(visitor) == 1
+    await expert.close()
+    assert await online_figure(visitor) == 0
+    assert rung == [[brand.slug], [brand.slug]]
