@@ -718,7 +718,7 @@ class LoadGen:
         n = plan["pairs"]
         scenarios = plan["scenarios"]
         res = self.results
-        if "steady" in scenarios or "ramp" in scenarios or "storm" in scenarios or "typing" in scenarios:
+        if any(name in scenarios for name in ("steady", "ramp", "storm", "typing", "idle")):
             mark("idle before")
             if plan.get("spread"):
                 pairs, experts, visitors, hs = await self.open_pairs(n, cookies, visitor_base=plan["bases"], expert_base=plan["bases"])
@@ -734,6 +734,14 @@ class LoadGen:
             gc.freeze()
             await asyncio.sleep(2)
             mark("idle after")
+            if "idle" in scenarios:
+                # Every socket open and silent: what the server spends on sockets that do nothing
+                # (the server's pings, its sweeps, the sockets' beats), as cores used (bench/run.py).
+                mark("start idle")
+                await asyncio.sleep(plan["idle_seconds"])
+                mark("end idle")
+                res["phases"]["idle"] = {"sent": 0, "delivered": 0, "lost": 0, "duplicates": 0, "delivered_per_second": 0,
+                                         "latency": {"p50_ms": None, "p99_ms": None, "max_ms": None}}
             if "steady" in scenarios:
                 await self.run_load("steady", pairs, rate=2 * len(pairs) / plan["steady_interval"], seconds=plan["steady_seconds"], drain=plan["drain"])
             # The storm right after steady chat: the ramp ends past the knee and leaves a backlog behind it.

@@ -292,6 +292,9 @@ def enrich(result: dict, marks: dict, target: Target) -> dict:
         phase["loadgen_cores"] = round((b["loadgen_cpu"] - a["loadgen_cpu"]) / seconds, 3)
         phase["redis_postgres_cores"] = round(cpu_between(a["services_cpu"], b["services_cpu"]) / seconds, 3)
         phase["server_cpu_per_1000_msg_s"] = round(phase["server_cores"] / (rate / 1000), 3) if rate else None
+        if name == "idle" and result.get("setup", {}).get("sockets"):
+            # The fixed cost of an open, silent socket: server CPU microseconds per socket per second.
+            phase["server_cpu_us_per_socket_second"] = round(phase["server_cores"] * 1e6 / result["setup"]["sockets"], 2)
         if "pg" in a and phase["delivered"]:
             phase["db_per_message"] = {k: round((b["pg"][k] - a["pg"][k]) / phase["delivered"], 2) for k in a["pg"]}
     a, b = marks.get("idle before"), marks.get("idle after")
@@ -330,6 +333,10 @@ def report(results: dict) -> str:
             h = s["handshake"]
             lines.append(f"{name:10} sockets {s['sockets']}, handshake p50 {fmt(h['p50_ms'])} ms p99 {fmt(h['p99_ms'])} ms, failures {h['failures']} (5xx {h['http_5xx']}), "
                          f"RSS/idle socket {fmt(s.get('rss_per_idle_socket_kib'))} KiB, knee {r.get('knee_rate')} msg/s")
+        idle = r["phases"].get("idle")
+        if idle and idle.get("server_cores") is not None:
+            lines.append(f"{name:10} idle: {idle['server_cores']} cores for {s['sockets'] if s else '?'} silent sockets, "
+                         f"{idle.get('server_cpu_us_per_socket_second')} us of CPU per socket per second")
         storm = r["phases"].get("storm", {}).get("storm")
         if storm:
             h = storm["handshake"]
@@ -448,6 +455,7 @@ def main() -> None:
     parser.add_argument("--ramp-seconds", type=float)
     parser.add_argument("--ramp-rates", help="comma-separated total msg/s, in order")
     parser.add_argument("--targets", default="ws,channels,project,project2")
+    # Also: idle (every socket open and silent for a while: the server's fixed cost per socket, as cores).
     parser.add_argument("--scenarios", default="steady,ramp,typing,storm,fanout,experts-online,question-burst")
     parser.add_argument("--experts", type=int, help="experts-online / question-burst: E experts online (full: 200, quick: 20)")
     parser.add_argument("--conversations-per-expert", type=int, help="C conversations each (full: 10, quick: 5)")
@@ -477,6 +485,7 @@ def main() -> None:
         "typing_interval": 10.0,
         "typing_burst": 2,
         "typing_seconds": 5 if quick else 30,
+        "idle_seconds": 5 if quick else 30,
         # The storm happens during steady chat (one message per 10 s per side), as the target
         # says; --storm-interval 2 is the heavier load the storms before 2026-11-25 ran under.
         "storm_interval": args.storm_interval,
@@ -588,11 +597,11 @@ def main() -> None:
         scenarios = plan["scenarios"]
         if name == "ws":
             target = Target(name, [[PY, "-m", "bench.baseline_ws", "{port}"]], os.environ.copy(), [server_cores])
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+            scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
         elif name == "channels":
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
             target = Target(name, [daphne + ["bench.baseline_channels:application"]], env, [server_cores])
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+            scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
         elif name == "project":
             target = Target(name, [serve + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
         elif name == "project-uvloop":
@@ -613,14 +622,14 @@ def main() -> None:
             target = Target(name, [serve + ["chatplatform.asgi:application"]] * 2, server_env, [{0}, {1}] if two_cores else [None, None],
                             db_url=args.database_url)
             target.spread = True
-            scenarios = [s for s in scenarios if s in ("steady", "ramp", "storm", "typing")]
+            scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "storm", "typing")]
         elif name.split("-", 1)[0] in ("channels", "project") and "-" in name:
             # channels-<server> / project-<server>: the relay or the project under another ASGI server.
             base, server = name.split("-", 1)
             if base == "channels":
                 env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
                 target = Target(name, [other_server(server, "bench.baseline_channels:application")], env, [server_cores])
-                scenarios = [s for s in scenarios if s in ("steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+                scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
             else:
                 target = Target(name, [other_server(server, "chatplatform.asgi:application")], server_env, [server_cores], db_url=args.database_url)
         else:
