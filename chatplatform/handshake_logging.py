@@ -16,6 +16,7 @@ a log call (tests/test_handshake_logging.py reads the modules' source to
 check), and autobahn is pinned for it (pyproject.toml).
 """
 
+import importlib
 import pprint
 
 # autobahn's modules whose debug lines colour their arguments per frame (module, from its package).
@@ -65,7 +66,7 @@ class LazyPretty:
 
 
 def format_lazily() -> bool:
-    """Apply it to autobahn's websocket protocol, if autobahn is installed; return whether it was."""
+    """Make autobahn's debug arguments lazy (handshake and per frame), if autobahn is installed; return whether it was."""
     try:
         from autobahn.websocket import protocol
     except ImportError:
@@ -74,8 +75,6 @@ def format_lazily() -> bool:
         protocol.pformat = LazyPretty
         # The one caller that must get a str back (``Timings.__str__``) formats at once, as before.
         protocol.Timings.__str__ = lambda self: pprint.pformat(self._timings)
-    import importlib
-
     from autobahn import util
 
     for name in _COLOURING_MODULES:

@@ -20,8 +20,8 @@ from visitors import store
 from visitors.selectors import conversation_objects, message_objects_after
 
 from . import heartbeats, services
-from .models import ExpertProfile
 from . import socket_actions as actions
+from .models import ExpertProfile
 from .queue_watch import QueueWatch
 
 
