@@ -48,6 +48,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
+# What the relays (the bare one, and Channels' under any server) can be run for: they have no
+# database, so no fan-out of one expert's 50 conversations.
+RELAY_SCENARIOS = ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")
 
 
 def log(*args):
@@ -597,11 +600,11 @@ def main() -> None:
         scenarios = plan["scenarios"]
         if name == "ws":
             target = Target(name, [[PY, "-m", "bench.baseline_ws", "{port}"]], os.environ.copy(), [server_cores])
-            scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+            scenarios = [s for s in scenarios if s in RELAY_SCENARIOS]
         elif name == "channels":
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
             target = Target(name, [daphne + ["bench.baseline_channels:application"]], env, [server_cores])
-            scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+            scenarios = [s for s in scenarios if s in RELAY_SCENARIOS]
         elif name == "project":
             target = Target(name, [serve + ["chatplatform.asgi:application"]], server_env, [server_cores], db_url=args.database_url)
         elif name == "project-uvloop":
@@ -629,7 +632,7 @@ def main() -> None:
             if base == "channels":
                 env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_channels", "REDIS_URL": args.redis_url, "CHANNEL_PREFIX": prefix + "base"}
                 target = Target(name, [other_server(server, "bench.baseline_channels:application")], env, [server_cores])
-                scenarios = [s for s in scenarios if s in ("idle", "steady", "ramp", "typing", "storm", "experts-online", "question-burst")]
+                scenarios = [s for s in scenarios if s in RELAY_SCENARIOS]
             else:
                 target = Target(name, [other_server(server, "chatplatform.asgi:application")], server_env, [server_cores], db_url=args.database_url)
         else:
